@@ -1,0 +1,164 @@
+package relunet
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// randomProblem returns n×d inputs and n×m targets from a seeded generator.
+func randomProblem(seed uint64, n, d, m int) (*mat.Dense, *mat.Dense) {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	X, Y := mat.NewDense(n, d, nil), mat.NewDense(n, m, nil)
+	for i := 0; i < n; i++ {
+		for j := 0; j < d; j++ {
+			X.Set(i, j, rng.NormFloat64())
+		}
+		for o := 0; o < m; o++ {
+			Y.Set(i, o, math.Sin(X.At(i, 0)*float64(o+1))+0.1*rng.NormFloat64())
+		}
+	}
+	return X, Y
+}
+
+// outputGrad returns the gradient of ‖Y - Aθ‖² + λ‖θ‖² at the solver's
+// [β₀; β], and the norm of 2AᵀY that it is measured against.
+func outputGrad(a *Analytic) (grad, scale float64) {
+	a.pr.preact(a.net, a.u)
+	hiddenOutputs(a.net.Alpha, a.u)
+	A := WithOnes(a.u)
+	theta := mat.NewDense(a.opts.Hidden+1, a.pr.m, nil)
+	for o, b := range a.net.Beta0 {
+		theta.Set(0, o, b)
+	}
+	theta.Slice(1, a.opts.Hidden+1, 0, a.pr.m).(*mat.Dense).Copy(a.net.Beta)
+	var res, g, aty mat.Dense
+	res.Mul(A, theta)
+	res.Sub(&res, a.pr.y)
+	g.Mul(A.T(), &res)
+	g.Add(&g, scaled(a.opts.Ridge, theta))
+	aty.Mul(A.T(), a.pr.y)
+	return 2 * mat.Norm(&g, 2), 2 * mat.Norm(&aty, 2)
+}
+
+// hiddenGrad returns the gradient of the frozen-pattern ridge objective with
+// respect to W at the solver's W, and the norm of the right-hand side.
+func hiddenGrad(a *Analytic) (grad, scale float64) {
+	rhs := hiddenRHS(a.pr.x, a.pr.y, a.pat, a.net)
+	h, D := a.net.W.Dims()
+	nw := mat.NewDense(h, D, nil)
+	normalMul(nw, a.net.W, a.pr.x, a.pat, a.net.Alpha, a.net.Beta, a.opts.Ridge,
+		mat.NewDense(a.pr.n, h, nil), mat.NewDense(a.pr.n, h, nil))
+	nw.Sub(nw, rhs)
+	return 2 * mat.Norm(nw, 2), 2 * mat.Norm(rhs, 2)
+}
+
+func TestCriticalPoints(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		alpha float64
+		m     int
+	}{{"relu", 0, 1}, {"leaky", 0.1, 1}, {"relu-multi", 0, 3}, {"leaky-multi", 0.2, 2}} {
+		t.Run(tc.name, func(t *testing.T) {
+			X, Y := randomProblem(7, 300, 4, tc.m)
+			opts := DefaultAnalyticOptions(6)
+			opts.Alpha = tc.alpha
+			a, err := NewAnalytic(X, Y, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkCriticalPoints(t, a, 3)
+		})
+	}
+}
+
+// checkCriticalPoints runs iters alternations step by step and checks that
+// each sub-step lands on a critical point of its sub-problem.
+func checkCriticalPoints(t *testing.T, a *Analytic, iters int) {
+	t.Helper()
+	if g, s := outputGrad(a); g > 1e-8*s {
+		t.Errorf("after the initial output step: |grad| = %g, scale %g", g, s)
+	}
+	for it := 0; it < iters; it++ {
+		if _, err := a.HiddenStep(); err != nil {
+			t.Fatal(err)
+		}
+		if g, s := hiddenGrad(a); g > 1e-7*s {
+			t.Errorf("iteration %d, hidden step: |grad| = %g, relative %g", it, g, g/s)
+		}
+		a.UpdatePattern()
+		if _, err := a.OutputStep(); err != nil {
+			t.Fatal(err)
+		}
+		if g, s := outputGrad(a); g > 1e-8*s {
+			t.Errorf("iteration %d, output step: |grad| = %g, relative %g", it, g, g/s)
+		}
+	}
+}
+
+// naiveNormal builds the normal matrix from explicit Kronecker rows
+// (β_{·o} ⊙ G_i) ⊗ x̃_i, one per row i and output o.
+func naiveNormal(x *mat.Dense, p *pattern, net *Net, lambda float64) *mat.Dense {
+	n, D := x.Dims()
+	h, _, m := net.Dims()
+	N := mat.NewDense(h*D, h*D, nil)
+	row := mat.NewVecDense(h*D, nil)
+	for i := 0; i < n; i++ {
+		for o := 0; o < m; o++ {
+			for j := 0; j < h; j++ {
+				for a := 0; a < D; a++ {
+					row.SetVec(j*D+a, net.Beta.At(j, o)*p.g(net.Alpha, i, j)*x.At(i, a))
+				}
+			}
+			var outer mat.Dense
+			outer.Outer(1, row, row)
+			N.Add(N, &outer)
+		}
+	}
+	for i := 0; i < h*D; i++ {
+		N.Set(i, i, N.At(i, i)+lambda)
+	}
+	return N
+}
+
+func TestAssemblyMatchesNaive(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		alpha   float64
+		n, m, h int
+		dead    bool
+	}{
+		{"relu", 0, 37, 1, 4, false},
+		{"leaky", 0.3, 41, 1, 3, false},
+		{"relu-multi", 0, 29, 3, 5, false},
+		{"leaky-multi", 0.05, 33, 2, 4, false},
+		{"dead-neuron", 0, 30, 2, 4, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			X, Y := randomProblem(3, tc.n, 3, tc.m)
+			opts := DefaultAnalyticOptions(tc.h)
+			opts.Alpha = tc.alpha
+			a, err := NewAnalytic(X, Y, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.dead {
+				for i := 0; i < a.pr.n; i++ {
+					a.pat.act[i*tc.h+1] = false
+				}
+			}
+			want := naiveNormal(a.pr.x, a.pat, a.net, 1e-3)
+			for _, workers := range []int{1, 2, 8} {
+				got := mat.NewSymDense(tc.h*4, nil)
+				assembler{workers: workers}.assemble(got, a.pr.x, a.pat, tc.alpha, a.net.Beta, 1e-3)
+				var diff mat.Dense
+				diff.Sub(got, want)
+				if r := mat.Norm(&diff, math.Inf(1)) / mat.Norm(want, math.Inf(1)); r > 1e-10 {
+					t.Errorf("workers %d: relative difference %g", workers, r)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,75 @@
+package relunet
+
+import (
+	"fmt"
+	"testing"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// reportGFLOPS reports the dense-equivalent rate n·(hD)²/s of the hidden step.
+func reportGFLOPS(b *testing.B, n, hD int) {
+	b.ReportMetric(float64(n)*float64(hD)*float64(hD)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// BenchmarkHiddenStep times one hidden step (assembly and solve) on synthetic
+// data with n = 10000, D = 31, h = 50.
+func BenchmarkHiddenStep(b *testing.B) {
+	const n, d, h = 10000, 30, 50
+	X, Y := randomProblem(1, n, d, 1)
+	opts := DefaultAnalyticOptions(h)
+	opts.Solver = HiddenDirect
+	a, err := NewAnalytic(X, Y, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := a.HiddenStep(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportGFLOPS(b, n, h*(d+1))
+}
+
+// BenchmarkAssemble times the normal-matrix assembly alone.
+func BenchmarkAssemble(b *testing.B) {
+	const n, d, h = 10000, 30, 50
+	X, Y := randomProblem(1, n, d, 1)
+	a, err := NewAnalytic(X, Y, DefaultAnalyticOptions(h))
+	if err != nil {
+		b.Fatal(err)
+	}
+	dst := mat.NewSymDense(h*(d+1), nil)
+	for b.Loop() {
+		assembler{}.assemble(dst, a.pr.x, a.pat, 0, a.net.Beta, 1e-3)
+	}
+	reportGFLOPS(b, n, h*(d+1))
+}
+
+// BenchmarkAlternation times one full alternation on the reference data sets
+// (skipped when $RELUNET_DATA does not have them).
+func BenchmarkAlternation(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		h    int
+	}{{"abalone", 32}, {"bike", 32}, {"sdf", 32}, {"sdf", 64}} {
+		b.Run(fmt.Sprintf("%s/h=%d", tc.name, tc.h), func(b *testing.B) {
+			sp := referenceSplit(b, tc.name, 0)
+			opts := DefaultAnalyticOptions(tc.h)
+			opts.Iterations = 0
+			a, err := NewAnalytic(sp.XTrain, sp.YTrain, opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				if !a.Step() {
+					b.Fatal(a.Err())
+				}
+			}
+			n, d := sp.XTrain.Dims()
+			reportGFLOPS(b, n, tc.h*(d+1))
+		})
+	}
+}

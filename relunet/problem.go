@@ -1,0 +1,128 @@
+package relunet
+
+import (
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// problem holds training data in the form the solvers use: x is n×D with the
+// ones column first, y is n×m.
+type problem struct {
+	n, d, m int
+	x       *mat.Dense
+	y       *mat.Dense
+}
+
+// newProblem returns the problem for inputs X (n×d, no ones column) and
+// targets Y (n×m); it does not validate them.
+func newProblem(X, Y *mat.Dense) *problem {
+	n, d := X.Dims()
+	_, m := Y.Dims()
+	return &problem{n: n, d: d, m: m, x: WithOnes(X), y: Y}
+}
+
+// checkedProblem validates X and Y and returns their problem.
+func checkedProblem(X, Y mat.Matrix) (*problem, error) {
+	if err := CheckData(X, Y); err != nil {
+		return nil, err
+	}
+	return newProblem(mat.DenseCopyOf(X), mat.DenseCopyOf(Y)), nil
+}
+
+// WithOnes returns [1, X], X with a column of ones prepended.
+func WithOnes(X mat.Matrix) *mat.Dense {
+	n, d := X.Dims()
+	out := mat.NewDense(n, d+1, nil)
+	for i := 0; i < n; i++ {
+		out.Set(i, 0, 1)
+	}
+	out.Slice(0, n, 1, d+1).(*mat.Dense).Copy(X)
+	return out
+}
+
+// CheckData reports whether X (n×d) and Y (n×m) are training data: at least
+// one row, the same number of rows, at least one target column and only
+// finite values. The error names the first offending row and column.
+func CheckData(X, Y mat.Matrix) error {
+	if X == nil || Y == nil {
+		return fmt.Errorf("relunet: data: X and Y must not be nil")
+	}
+	n, _ := X.Dims()
+	ny, m := Y.Dims()
+	switch {
+	case n == 0:
+		return fmt.Errorf("relunet: data: X has zero rows")
+	case ny != n:
+		return fmt.Errorf("relunet: data: X has %d rows but Y has %d", n, ny)
+	case m == 0:
+		return fmt.Errorf("relunet: data: Y has no columns")
+	}
+	if err := checkFinite("X", X); err != nil {
+		return err
+	}
+	return checkFinite("Y", Y)
+}
+
+// checkFinite returns an error naming the first NaN or infinite entry of a.
+func checkFinite(name string, a mat.Matrix) error {
+	r, c := a.Dims()
+	for i := 0; i < r; i++ {
+		for j := 0; j < c; j++ {
+			if v := a.At(i, j); isBad(v) {
+				return fmt.Errorf("relunet: %s has %v at row %d, column %d", name, v, i+1, j+1)
+			}
+		}
+	}
+	return nil
+}
+
+// preact sets u (n×h) to the pre-activations X̃Wᵀ.
+func (p *problem) preact(net *Net, u *mat.Dense) {
+	u.Mul(p.x, net.W.T())
+}
+
+// hiddenOutputs overwrites the pre-activations u with φ_α(u).
+func hiddenOutputs(alpha float64, u *mat.Dense) {
+	raw := u.RawMatrix()
+	for i := 0; i < raw.Rows; i++ {
+		row := raw.Data[i*raw.Stride : i*raw.Stride+raw.Cols]
+		for j, v := range row {
+			row[j] = Phi(alpha, v)
+		}
+	}
+}
+
+// outputs sets f (n×m) to the network outputs given the hidden outputs hid.
+func outputs(net *Net, hid, f *mat.Dense) {
+	f.Mul(hid, net.Beta)
+	raw := f.RawMatrix()
+	for i := 0; i < raw.Rows; i++ {
+		row := raw.Data[i*raw.Stride : i*raw.Stride+raw.Cols]
+		for o := range row {
+			row[o] += net.Beta0[o]
+		}
+	}
+}
+
+// forward sets hid (n×h) to the hidden outputs and f (n×m) to the outputs of
+// net on the problem's inputs.
+func (p *problem) forward(net *Net, hid, f *mat.Dense) {
+	p.preact(net, hid)
+	hiddenOutputs(net.Alpha, hid)
+	outputs(net, hid, f)
+}
+
+// mse returns the mean over all n·m entries of (f - y)².
+func (p *problem) mse(f *mat.Dense) float64 {
+	return MSE(f, p.y)
+}
+
+// loss returns the training MSE of net, using scratch matrices of the right size.
+func (p *problem) loss(net *Net, hid, f *mat.Dense) float64 {
+	p.forward(net, hid, f)
+	return p.mse(f)
+}
+
+func isBad(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) }

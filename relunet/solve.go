@@ -1,0 +1,83 @@
+package relunet
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// Solve methods recorded in step results.
+const (
+	SolveCholesky = "cholesky" // Cholesky factorisation of the normal matrix
+	SolveEigen    = "eigen"    // fallback: eigen-decomposition, tiny eigenvalues dropped
+	SolveCG       = "cg"       // matrix-free conjugate gradients
+)
+
+// maxCond is the largest condition number for which a Cholesky solve is
+// trusted; beyond it the eigen fallback is used.
+const maxCond = 1e14
+
+// solveSPD solves a x = b for the symmetric positive semi-definite a. It uses
+// a Cholesky factorisation when a is numerically positive definite, and
+// otherwise a truncated eigen-decomposition (the minimum-norm solution on the
+// numerically nonzero eigenspace), which always returns finite values. It
+// reports which method was used.
+func solveSPD(a *mat.SymDense, b *mat.Dense) (*mat.Dense, string, error) {
+	var chol mat.Cholesky
+	if chol.Factorize(a) && chol.Cond() < maxCond {
+		var x mat.Dense
+		if err := chol.SolveTo(&x, b); err == nil && allFinite(&x) {
+			return &x, SolveCholesky, nil
+		}
+	}
+	var eig mat.EigenSym
+	if !eig.Factorize(a, true) {
+		return nil, SolveEigen, errors.New("eigen-decomposition did not converge")
+	}
+	vals := eig.Values(nil)
+	var vecs mat.Dense
+	eig.VectorsTo(&vecs)
+	top := 0.0
+	for _, v := range vals {
+		top = math.Max(top, v)
+	}
+	if top <= 0 {
+		// a is zero (or negative definite by rounding): the minimum-norm solution is zero.
+		r, c := b.Dims()
+		return mat.NewDense(r, c, nil), SolveEigen, nil
+	}
+	n, _ := a.Dims()
+	tol := top * float64(n) * 1e-15
+	var t mat.Dense
+	t.Mul(vecs.T(), b)
+	for i, v := range vals {
+		row := t.RawRowView(i)
+		f := 0.0
+		if v > tol {
+			f = 1 / v
+		}
+		for k := range row {
+			row[k] *= f
+		}
+	}
+	var x mat.Dense
+	x.Mul(&vecs, &t)
+	if !allFinite(&x) {
+		return nil, SolveEigen, fmt.Errorf("eigen fallback produced non-finite values")
+	}
+	return &x, SolveEigen, nil
+}
+
+func allFinite(a *mat.Dense) bool {
+	raw := a.RawMatrix()
+	for i := 0; i < raw.Rows; i++ {
+		for _, v := range raw.Data[i*raw.Stride : i*raw.Stride+raw.Cols] {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return false
+			}
+		}
+	}
+	return true
+}
