@@ -1,0 +1,95 @@
+package relunet
+
+import (
+	"fmt"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// SubGradients returns the relative gradient norms of the two sub-problems
+// at the current state: of the output step's ridge objective with respect to
+// [β₀; β], and of the hidden step's frozen-pattern ridge objective with
+// respect to W, each divided by the norm of its right-hand side. After the
+// output step the first is at rounding level, after the hidden step (before
+// the pattern update) the second.
+func (a *Analytic) SubGradients() (output, hidden float64) {
+	// Output step: 2(Aᵀ(Aθ - Y) + λθ) with A = [1, φ(X̃Wᵀ)].
+	a.pr.preact(a.net, a.u)
+	hiddenOutputs(a.net.Alpha, a.u)
+	A := WithOnes(a.u)
+	theta := mat.NewDense(a.opts.Hidden+1, a.pr.m, nil)
+	theta.SetRow(0, a.net.Beta0)
+	theta.Slice(1, a.opts.Hidden+1, 0, a.pr.m).(*mat.Dense).Copy(a.net.Beta)
+	var res, g, aty mat.Dense
+	res.Mul(A, theta)
+	res.Sub(&res, a.pr.y)
+	g.Mul(A.T(), &res)
+	g.Add(&g, scaled(a.opts.Ridge, theta))
+	aty.Mul(A.T(), a.pr.y)
+	output = mat.Norm(&g, 2) / mat.Norm(&aty, 2)
+
+	// Hidden step: 2(N vec(W) - b).
+	rhs := hiddenRHS(a.pr.x, a.pr.y, a.pat, a.net)
+	h, D := a.net.W.Dims()
+	nw := mat.NewDense(h, D, nil)
+	normalMul(nw, a.net.W, a.pr.x, a.pat, a.net.Alpha, a.net.Beta, a.opts.Ridge,
+		mat.NewDense(a.pr.n, h, nil), mat.NewDense(a.pr.n, h, nil))
+	nw.Sub(nw, rhs)
+	return output, mat.Norm(nw, 2) / mat.Norm(rhs, 2)
+}
+
+// LossGrad returns the training MSE of net on X (n×d) and Y (n×m) and its
+// gradient, laid out like net (slopes φ'(0) = α).
+func LossGrad(net *Net, X, Y mat.Matrix) (float64, *Net, error) {
+	pr, err := checkedProblem(X, Y)
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := net.validate(pr.d, pr.m); err != nil {
+		return 0, nil, err
+	}
+	h, d, m := net.Dims()
+	g := netView(make([]float64, len(params(net))), h, d, m, net.Alpha)
+	return lossGrad(net, g, pr.x, pr.y, newGradBuf(pr.n, h, m)), g, nil
+}
+
+// Hessian returns the Hessian of the training MSE with respect to all
+// parameters (vec W, vec β, β₀, in that order), by central differences of
+// the analytic gradient with the given step, symmetrised. The loss is
+// piecewise quadratic, so the differences are exact unless the step crosses
+// a kink of the activation pattern.
+func Hessian(net *Net, X, Y mat.Matrix, step float64) (*mat.SymDense, error) {
+	if !(step > 0) {
+		return nil, fmt.Errorf("relunet: Hessian: step must be positive, have %v", step)
+	}
+	pr, err := checkedProblem(X, Y)
+	if err != nil {
+		return nil, err
+	}
+	if err := net.validate(pr.d, pr.m); err != nil {
+		return nil, err
+	}
+	h, d, m := net.Dims()
+	p := params(net)
+	k := len(p)
+	buf := newGradBuf(pr.n, h, m)
+	gp, gm := make([]float64, k), make([]float64, k)
+	H := mat.NewDense(k, k, nil)
+	for i := range p {
+		q := append([]float64(nil), p...)
+		q[i] = p[i] + step
+		lossGrad(netView(q, h, d, m, net.Alpha), netView(gp, h, d, m, net.Alpha), pr.x, pr.y, buf)
+		q[i] = p[i] - step
+		lossGrad(netView(q, h, d, m, net.Alpha), netView(gm, h, d, m, net.Alpha), pr.x, pr.y, buf)
+		for j := range gp {
+			H.Set(i, j, (gp[j]-gm[j])/(2*step))
+		}
+	}
+	S := mat.NewSymDense(k, nil)
+	for i := 0; i < k; i++ {
+		for j := i; j < k; j++ {
+			S.SetSym(i, j, (H.At(i, j)+H.At(j, i))/2)
+		}
+	}
+	return S, nil
+}
