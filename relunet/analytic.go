@@ -146,21 +146,9 @@ func NewAnalytic(X, Y mat.Matrix, opts AnalyticOptions) (*Analytic, error) {
 		return nil, err
 	}
 	a := &Analytic{opts: opts, pr: pr, rng: rand.NewPCG(opts.Seed, seedStream)}
-	net, err := NewNet(opts.Hidden, pr.d, pr.m, opts.Alpha)
+	net, err := startNet(opts.Init, opts.Hidden, pr, opts.Alpha, func(n *Net) { n.InitNormal(rand.New(a.rng)) })
 	if err != nil {
-		return nil, err
-	}
-	if opts.Init != nil {
-		if err := opts.Init.validate(pr.d, pr.m); err != nil {
-			return nil, fmt.Errorf("relunet: analytic: Init: %w", err)
-		}
-		if h, _, _ := opts.Init.Dims(); h != opts.Hidden {
-			return nil, fmt.Errorf("relunet: analytic: Init has %d hidden units, options say %d", h, opts.Hidden)
-		}
-		net.copyFrom(opts.Init)
-		net.Alpha = opts.Alpha
-	} else {
-		net.InitNormal(rand.New(a.rng))
+		return nil, fmt.Errorf("relunet: analytic: %w", err)
 	}
 	a.net = net
 	a.opts.Init = nil // the solver owns its copy of the weights

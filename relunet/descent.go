@@ -126,7 +126,7 @@ func NewDescent(X, Y mat.Matrix, opts DescentOptions) (*Descent, error) {
 		return nil, err
 	}
 	s := &Descent{opts: opts, pr: pr, rng: rand.NewPCG(opts.Seed, seedStream)}
-	init, err := startNet(opts.Init, opts.Hidden, pr, opts.Alpha, s.rng)
+	init, err := startNet(opts.Init, opts.Hidden, pr, opts.Alpha, func(n *Net) { n.InitUniform(rand.New(s.rng)) })
 	if err != nil {
 		return nil, fmt.Errorf("relunet: %v: %w", opts.Method, err)
 	}
@@ -136,9 +136,9 @@ func NewDescent(X, Y mat.Matrix, opts DescentOptions) (*Descent, error) {
 	return s, nil
 }
 
-// startNet returns a copy of init checked against the problem, or a network
-// initialised like PyTorch's nn.Linear when init is nil.
-func startNet(init *Net, h int, pr *problem, alpha float64, src *rand.PCG) (*Net, error) {
+// startNet returns a copy of init checked against the problem, or, when init
+// is nil, a new network whose weights fill sets.
+func startNet(init *Net, h int, pr *problem, alpha float64, fill func(*Net)) (*Net, error) {
 	if init != nil {
 		if err := init.validate(pr.d, pr.m); err != nil {
 			return nil, fmt.Errorf("Init: %w", err)
@@ -154,7 +154,7 @@ func startNet(init *Net, h int, pr *problem, alpha float64, src *rand.PCG) (*Net
 	if err != nil {
 		return nil, err
 	}
-	net.InitUniform(rand.New(src))
+	fill(net)
 	return net, nil
 }
 

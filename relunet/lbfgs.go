@@ -63,7 +63,8 @@ func NewLBFGS(X, Y mat.Matrix, opts LBFGSOptions) (*LBFGS, error) {
 	if err != nil {
 		return nil, err
 	}
-	init, err := startNet(opts.Init, opts.Hidden, pr, opts.Alpha, rand.NewPCG(opts.Seed, seedStream))
+	rng := rand.New(rand.NewPCG(opts.Seed, seedStream))
+	init, err := startNet(opts.Init, opts.Hidden, pr, opts.Alpha, func(n *Net) { n.InitUniform(rng) })
 	if err != nil {
 		return nil, fmt.Errorf("relunet: lbfgs: %w", err)
 	}

@@ -32,6 +32,21 @@ func referenceSplit(tb testing.TB, name string, seed uint64) *Split {
 // MSE ranged from 6.5 to 11.7 (median 8.5); the reference reported 6.68 for
 // its own start. The test takes the best of four seeded starts, as one would
 // with a multi-start protocol, and checks the reference's level.
+// runAnalytic trains on the split's training rows until the solver stops.
+func runAnalytic(t *testing.T, sp *Split, opts AnalyticOptions) *Analytic {
+	t.Helper()
+	a, err := NewAnalytic(sp.XTrain, sp.YTrain, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for a.Step() {
+	}
+	if a.Err() != nil {
+		t.Fatal(a.Err())
+	}
+	return a
+}
+
 func TestSDFReferenceProtocol(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipping the SDF runs in short mode")
@@ -41,15 +56,7 @@ func TestSDFReferenceProtocol(t *testing.T) {
 	for seed := uint64(0); seed < 4; seed++ {
 		opts := DefaultAnalyticOptions(32)
 		opts.Seed = seed
-		a, err := NewAnalytic(sp.XTrain, sp.YTrain, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for a.Step() {
-		}
-		if a.Err() != nil {
-			t.Fatal(a.Err())
-		}
+		a := runAnalytic(t, sp, opts)
 		if a.Iter() != 30 {
 			t.Errorf("ran %d iterations, want 30", a.Iter())
 		}
@@ -87,16 +94,7 @@ func TestSafeguardOnBike(t *testing.T) {
 		run := func(safe bool) *Analytic {
 			opts := DefaultAnalyticOptions(32)
 			opts.Seed, opts.Safeguard = seed, safe
-			a, err := NewAnalytic(sp.XTrain, sp.YTrain, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for a.Step() {
-			}
-			if a.Err() != nil {
-				t.Fatal(a.Err())
-			}
-			return a
+			return runAnalytic(t, sp, opts)
 		}
 		safe, plain := run(true), run(false)
 		hist := safe.History()
