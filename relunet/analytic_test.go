@@ -118,9 +118,15 @@ func TestAssemblyMatchesNaive(t *testing.T) {
 				}
 			}
 			want := naiveNormal(a.pr.x, a.pat, a.net, 1e-3)
+			var first *mat.SymDense
 			for _, workers := range []int{1, 2, 8} {
 				got := mat.NewSymDense(tc.h*4, nil)
 				assembler{workers: workers}.assemble(got, a.pr.x, a.pat, tc.alpha, a.net.Beta, 1e-3)
+				if first == nil {
+					first = got
+				} else if !mat.Equal(first, got) {
+					t.Errorf("workers %d: not bit-identical to one worker", workers)
+				}
 				var diff mat.Dense
 				diff.Sub(got, want)
 				if r := mat.Norm(&diff, math.Inf(1)) / mat.Norm(want, math.Inf(1)); r > 1e-10 {
