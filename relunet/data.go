@@ -26,6 +26,11 @@ func (ds *Dataset) Dims() (n, d, m int) {
 	return n, d, m
 }
 
+// Subset returns the data set made of the given rows, in that order.
+func (ds *Dataset) Subset(rows []int) *Dataset {
+	return &Dataset{Name: ds.Name, X: selectRows(ds.X, rows), Y: selectRows(ds.Y, rows), XNames: ds.XNames, YNames: ds.YNames}
+}
+
 // Table is a numeric table read from a CSV file.
 type Table struct {
 	Names []string // column names from the header, or "c1", "c2", ...

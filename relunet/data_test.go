@@ -241,3 +241,31 @@ func TestDeadNeuronsKeepTheirWeights(t *testing.T) {
 		t.Error("non-finite weights")
 	}
 }
+
+func TestPredictPatternAndSubset(t *testing.T) {
+	X, Y := randomProblem(9, 60, 3, 2)
+	opts := DefaultAnalyticOptions(5)
+	opts.Alpha = 0.1
+	a, err := NewAnalytic(X, Y, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net := a.Net()
+	// With the pattern of the current W, the frozen model is the network itself.
+	frozen, err := net.PredictPattern(X, a.Pattern())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pred, _ := net.Predict(X)
+	if !mat.EqualApprox(frozen, pred, 1e-12) {
+		t.Error("PredictPattern with the current pattern differs from Predict")
+	}
+	if _, err := net.PredictPattern(X, mat.NewDense(60, 4, nil)); err == nil {
+		t.Error("pattern of the wrong width accepted")
+	}
+	ds := &Dataset{Name: "r", X: X, Y: Y}
+	sub := ds.Subset([]int{5, 2})
+	if sub.X.At(0, 1) != X.At(5, 1) || sub.Y.At(1, 1) != Y.At(2, 1) {
+		t.Error("Subset picked the wrong rows")
+	}
+}

@@ -124,9 +124,27 @@ func (n *Net) Predict(X mat.Matrix) (*mat.Dense, error) {
 	if err := checkFinite("X", X); err != nil {
 		return nil, err
 	}
-	pr := newProblem(mat.DenseCopyOf(X), mat.NewDense(r, m, nil))
+	// Only the inputs are needed: the problem has no targets here.
+	pr := &problem{x: WithOnes(X)}
 	f := mat.NewDense(r, m, nil)
 	pr.forward(n, mat.NewDense(r, h, nil), f)
+	return f, nil
+}
+
+// PredictPattern returns the n×m outputs of the network on X (n×d) with the
+// activation pattern G (n×h, entries α or 1) frozen: β₀ + (G ⊙ X̃Wᵀ)β. It is
+// the surrogate model of the hidden step, linear in W.
+func (n *Net) PredictPattern(X, G mat.Matrix) (*mat.Dense, error) {
+	h, d, m := n.Dims()
+	r, c := X.Dims()
+	if gr, gc := G.Dims(); c != d || gr != r || gc != h {
+		return nil, fmt.Errorf("relunet: PredictPattern: X is %d×%d and G %d×%d, network wants %d inputs and %d hidden units", r, c, gr, gc, d, h)
+	}
+	u := mat.NewDense(r, h, nil)
+	(&problem{x: WithOnes(X)}).preact(n, u)
+	u.MulElem(u, G)
+	f := mat.NewDense(r, m, nil)
+	outputs(n, u, f)
 	return f, nil
 }
 

@@ -16,8 +16,9 @@ type problem struct {
 }
 
 // newProblem returns the problem for inputs X (n×d, no ones column) and
-// targets Y (n×m); it does not validate them.
-func newProblem(X, Y *mat.Dense) *problem {
+// targets Y (n×m); it does not validate them. X is copied (with the ones
+// column), Y is not.
+func newProblem(X mat.Matrix, Y *mat.Dense) *problem {
 	n, d := X.Dims()
 	_, m := Y.Dims()
 	return &problem{n: n, d: d, m: m, x: WithOnes(X), y: Y}
@@ -28,7 +29,7 @@ func checkedProblem(X, Y mat.Matrix) (*problem, error) {
 	if err := CheckData(X, Y); err != nil {
 		return nil, err
 	}
-	return newProblem(mat.DenseCopyOf(X), mat.DenseCopyOf(Y)), nil
+	return newProblem(X, mat.DenseCopyOf(Y)), nil
 }
 
 // WithOnes returns [1, X], X with a column of ones prepended.
