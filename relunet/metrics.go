@@ -1,6 +1,8 @@
 package relunet
 
 import (
+	"math"
+
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -47,4 +49,24 @@ func ColMeans(a mat.Matrix) []float64 {
 		out[j] = s / float64(r)
 	}
 	return out
+}
+
+// MeanSD returns the mean of v and its sample standard deviation (0 for fewer
+// than two values).
+func MeanSD(v []float64) (mean, sd float64) {
+	if len(v) == 0 {
+		return math.NaN(), math.NaN()
+	}
+	for _, x := range v {
+		mean += x
+	}
+	mean /= float64(len(v))
+	if len(v) < 2 {
+		return mean, 0
+	}
+	var ss float64
+	for _, x := range v {
+		ss += (x - mean) * (x - mean)
+	}
+	return mean, math.Sqrt(ss / float64(len(v)-1))
 }

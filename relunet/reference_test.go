@@ -115,6 +115,7 @@ func TestSafeguardOnBike(t *testing.T) {
 }
 
 func TestMissingReferenceData(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // an empty cache
 	t.Setenv(EnvDataDir, t.TempDir())
 	_, err := LoadReference("bike")
 	if !errors.Is(err, ErrNoData) {

@@ -87,23 +87,53 @@ func (r Reference) Load(dir string) (*Dataset, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("relunet: %s: %w: no data directory given (set %s to a directory laid out like the reference repository's data/)", r.Name, ErrNoData, EnvDataDir)
 	}
-	for _, f := range r.Files {
-		p := filepath.Join(dir, filepath.FromSlash(f.Path))
-		if _, err := os.Stat(p); err != nil {
-			return nil, fmt.Errorf("relunet: %s: %w: %s is missing (get it from %s%s)", r.Name, ErrNoData, p, RefBaseURL, f.Path)
-		}
+	if p, f, ok := r.missing(dir); ok {
+		return nil, fmt.Errorf("relunet: %s: %w: %s is missing (get it from %s%s)", r.Name, ErrNoData, p, RefBaseURL, f.Path)
 	}
 	return r.load(dir)
 }
 
+// missing returns the path of the first file of r that dir lacks.
+func (r Reference) missing(dir string) (string, RefFile, bool) {
+	for _, f := range r.Files {
+		p := filepath.Join(dir, filepath.FromSlash(f.Path))
+		if _, err := os.Stat(p); err != nil {
+			return p, f, true
+		}
+	}
+	return "", RefFile{}, false
+}
+
+// DataDirs returns where reference data sets are looked for, in order:
+// $RELUNET_DATA, then the cache directory (see CacheDir), where present.
+func DataDirs() []string {
+	var dirs []string
+	if d := os.Getenv(EnvDataDir); d != "" {
+		dirs = append(dirs, d)
+	}
+	if d, err := CacheDir(); err == nil {
+		dirs = append(dirs, d)
+	}
+	return dirs
+}
+
 // LoadReference reads the named reference data set (abalone, bike or sdf)
-// from the directory in $RELUNET_DATA.
+// from the first of DataDirs that has it.
 func LoadReference(name string) (*Dataset, error) {
 	r, ok := LookupReference(name)
 	if !ok {
-		return nil, fmt.Errorf("relunet: unknown reference data set %q (have %s)", name, strings.Join(ReferenceNames(), ", "))
+		return nil, fmt.Errorf("relunet: %w %q (reference sets: %s)", ErrUnknownData, name, strings.Join(ReferenceNames(), ", "))
 	}
-	return r.Load(os.Getenv(EnvDataDir))
+	dirs := DataDirs()
+	if dir, ok := r.Locate(dirs...); ok {
+		return r.Load(dir)
+	}
+	if len(dirs) == 0 {
+		return r.Load("")
+	}
+	p, f, _ := r.missing(dirs[0])
+	return nil, fmt.Errorf("relunet: %s: %w in %s: %s is missing (set %s, or fetch it from %s%s)",
+		r.Name, ErrNoData, strings.Join(dirs, " or "), p, EnvDataDir, RefBaseURL, f.Path)
 }
 
 // ReferenceNames returns the names of the reference data sets.

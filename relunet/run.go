@@ -11,15 +11,15 @@ func Methods() []string {
 	return []string{"analytic", "analytic-safeguard", "sgd", "adam", "lbfgs"}
 }
 
-// RunConfig is one training run of Train. Zero values take the reference
-// protocol's defaults for the method.
+// RunConfig is one training run of Train. DefaultRunConfig returns the
+// reference protocol's settings for a method.
 type RunConfig struct {
 	Method string
 	Hidden int
 	Seed   uint64
 	Iters  int     // iterations or epochs; 0: 30 analytic, 300 SGD and Adam, 500 L-BFGS
 	Alpha  float64 // leaky slope
-	Ridge  float64 // λ of the analytic method; 0: 0.001
+	Ridge  float64 // λ of the analytic method, used as it is
 	// Progress, when not nil, is called after every iteration or epoch.
 	Progress func(done, total int, loss float64)
 }
@@ -32,6 +32,12 @@ type RunResult struct {
 	// Curve is the training MSE of the initial model followed by one value
 	// per iteration or epoch; CurveSeconds the cumulative wall time at each.
 	Curve, CurveSeconds []float64
+}
+
+// DefaultRunConfig returns the reference settings for the method with h
+// hidden units: λ = 0.001, ReLU, seed 0, the method's default length.
+func DefaultRunConfig(method string, h int) RunConfig {
+	return RunConfig{Method: method, Hidden: h, Ridge: DefaultAnalyticOptions(h).Ridge}
 }
 
 // stepFunc drives any of the solvers.
@@ -51,10 +57,8 @@ func Train(sp *Split, cfg RunConfig) (*RunResult, error) {
 	switch cfg.Method {
 	case "analytic", "analytic-safeguard":
 		opts := DefaultAnalyticOptions(cfg.Hidden)
-		opts.Seed, opts.Alpha, opts.Safeguard = cfg.Seed, cfg.Alpha, cfg.Method == "analytic-safeguard"
-		if cfg.Ridge != 0 {
-			opts.Ridge = cfg.Ridge
-		}
+		opts.Seed, opts.Alpha, opts.Ridge = cfg.Seed, cfg.Alpha, cfg.Ridge
+		opts.Safeguard = cfg.Method == "analytic-safeguard"
 		if iters > 0 {
 			opts.Iterations = iters
 		}

@@ -15,7 +15,9 @@ func TestTrainAllMethods(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, m := range Methods() {
-		r, err := Train(sp, RunConfig{Method: m, Hidden: 8, Iters: 20})
+		cfg := DefaultRunConfig(m, 8)
+		cfg.Iters = 20
+		r, err := Train(sp, cfg)
 		if err != nil {
 			t.Fatalf("%s: %v", m, err)
 		}

@@ -154,3 +154,24 @@ func inShape(u, v float64) bool {
 		bar(0.5, 0.85, 0.66, 0.72, 0.2) || // front leg
 		bar(0.3, 0.5, 0.16, 0.22, 0.5) // tail
 }
+
+// SyntheticNames returns the names that Synthetic knows.
+func SyntheticNames() []string { return []string{"sin", "sinx2", "teacher", "shape-sdf"} }
+
+// Synthetic returns the named synthetic data set at its default size: sin
+// (201 rows), sinx2 (5000 rows, d = 4), teacher (5000 rows, d = 5, h = 8,
+// noise 0.1) or shape-sdf (80×110 grid). The seed drives the random ones.
+func Synthetic(name string, seed uint64) (*Dataset, error) {
+	switch name {
+	case "sin":
+		return Sin(), nil
+	case "sinx2":
+		return SinNorm2(5000, 4, seed)
+	case "teacher":
+		ds, _, err := Teacher(5000, 5, 8, 0.1, seed)
+		return ds, err
+	case "shape-sdf":
+		return ShapeSDF(80, 110)
+	}
+	return nil, fmt.Errorf("relunet: %w %q (synthetic sets: %v)", ErrUnknownData, name, SyntheticNames())
+}
