@@ -33,11 +33,15 @@ func compare(args []string, stdout, stderr io.Writer) error {
 		}
 		ms = append(ms, m)
 	}
+	ds, err := c.open(stderr)
+	if err != nil {
+		return err
+	}
 	var recs []record
 	for _, m := range ms {
 		for k := 0; k < *runs; k++ {
 			seed := c.seed + uint64(k)
-			ds, sp, err := c.split(seed, stderr)
+			sp, err := c.prepare(ds, seed)
 			if err != nil {
 				return err
 			}

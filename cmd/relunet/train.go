@@ -89,16 +89,16 @@ func (c *common) config(method string, seed uint64) relunet.RunConfig {
 	return cfg
 }
 
-// split opens the data set and prepares it by the reference protocol.
-func (c *common) split(seed uint64, stderr io.Writer) (*relunet.Dataset, *relunet.Split, error) {
-	ds, err := openData(c.data, c.target, seed, stderr)
-	if err != nil {
-		return nil, nil, err
-	}
+// open opens the data set of -data; synthetic sets are generated with -seed.
+func (c *common) open(stderr io.Writer) (*relunet.Dataset, error) {
+	return openData(c.data, c.target, c.seed, stderr)
+}
+
+// prepare prepares ds by the reference protocol with the split seed.
+func (c *common) prepare(ds *relunet.Dataset, seed uint64) (*relunet.Split, error) {
 	opts := relunet.DefaultPrepOptions()
 	opts.Seed, opts.TestFraction = seed, c.test
-	sp, err := relunet.Prepare(ds, opts)
-	return ds, sp, err
+	return relunet.Prepare(ds, opts)
 }
 
 var methods = map[string]bool{"analytic": true, "analytic-safeguard": true, "sgd": true, "adam": true, "lbfgs": true}
@@ -124,7 +124,11 @@ func train(args []string, stdout, stderr io.Writer) error {
 	if *safeguard {
 		m = "analytic-safeguard"
 	}
-	ds, sp, err := c.split(c.seed, stderr)
+	ds, err := c.open(stderr)
+	if err != nil {
+		return err
+	}
+	sp, err := c.prepare(ds, c.seed)
 	if err != nil {
 		return err
 	}
