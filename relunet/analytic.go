@@ -131,7 +131,16 @@ type Analytic struct {
 	err      error
 
 	normal *mat.SymDense // last assembled normal matrix
-	u, f   *mat.Dense    // n×h and n×m scratch
+	as     assembler
+
+	// pre holds the pre-activations X̃Wᵀ of the current W when preValid: the
+	// surrogate, the pattern update and the output step share them.
+	pre      *mat.Dense
+	preValid bool
+	// ahy is [1, H, Y] (n×(1+h+m)); hid views its H columns. One Gram pass
+	// over its rows gives the output step's normal matrix and right-hand side.
+	ahy, hid *mat.Dense
+	f        *mat.Dense // n×m outputs
 }
 
 // NewAnalytic returns a solver for inputs X (n×d, without the ones column)
@@ -168,10 +177,26 @@ func NewAnalytic(X, Y mat.Matrix, opts AnalyticOptions) (*Analytic, error) {
 const seedStream = 0x5eed_7e1_0a17
 
 func (a *Analytic) start() {
-	h := a.opts.Hidden
-	a.pat = newPattern(a.pr.n, h)
-	a.u = mat.NewDense(a.pr.n, h, nil)
-	a.f = mat.NewDense(a.pr.n, a.pr.m, nil)
+	h, n, m := a.opts.Hidden, a.pr.n, a.pr.m
+	a.as = assembler{workers: a.opts.Workers}
+	a.pat = newPattern(n, h)
+	a.pre = mat.NewDense(n, h, nil)
+	a.preValid = false
+	a.ahy = mat.NewDense(n, 1+h+m, nil)
+	for i := 0; i < n; i++ {
+		a.ahy.Set(i, 0, 1)
+	}
+	a.ahy.Slice(0, n, 1+h, 1+h+m).(*mat.Dense).Copy(a.pr.y)
+	a.hid = a.ahy.Slice(0, n, 1, 1+h).(*mat.Dense)
+	a.f = mat.NewDense(n, m, nil)
+}
+
+// ensurePre computes the pre-activations of the current W unless they are known.
+func (a *Analytic) ensurePre() {
+	if !a.preValid {
+		a.pr.preact(a.net, a.pre)
+		a.preValid = true
+	}
 }
 
 func (a *Analytic) record(r AnalyticRecord) {
@@ -263,6 +288,7 @@ func (a *Analytic) backtrack(prev *Net, prevAct []bool, rec *AnalyticRecord) {
 func (a *Analytic) mix(t float64, wNew, wOld *mat.Dense) {
 	a.net.W.Scale(t, wNew)
 	a.net.W.Add(a.net.W, scaled(1-t, wOld))
+	a.preValid = false
 }
 
 func countFlips(a, b []bool) int {
@@ -277,6 +303,7 @@ func countFlips(a, b []bool) int {
 
 func (a *Analytic) restore(prev *Net, prevAct []bool) {
 	a.net.copyFrom(prev)
+	a.preValid = false
 	copy(a.pat.act, prevAct)
 }
 
@@ -287,7 +314,7 @@ func (a *Analytic) HiddenStep() (HiddenResult, error) {
 	start := time.Now()
 	h, D := a.net.W.Dims()
 	x := a.pr.x
-	rhs := hiddenRHS(x, a.pr.y, a.pat, a.net)
+	rhs := a.as.hiddenRHS(x, a.pr.y, a.pat, a.net)
 	alive := a.aliveNeurons()
 	res.Dead = h - len(alive)
 	var w *mat.Dense
@@ -304,7 +331,7 @@ func (a *Analytic) HiddenStep() (HiddenResult, error) {
 		if a.normal == nil {
 			a.normal = mat.NewSymDense(h*D, nil)
 		}
-		assembler{workers: a.opts.Workers}.assemble(a.normal, x, a.pat, a.net.Alpha, a.net.Beta, a.opts.Ridge)
+		a.as.assemble(a.normal, x, a.pat, a.net.Alpha, a.net.Beta, a.opts.Ridge)
 		res.AssembleSeconds = time.Since(start).Seconds()
 		var err error
 		w, res.Solve, err = solveAlive(a.normal, rhs, alive, D)
@@ -317,6 +344,7 @@ func (a *Analytic) HiddenStep() (HiddenResult, error) {
 	for _, j := range alive {
 		a.net.W.SetRow(j, w.RawRowView(j))
 	}
+	a.preValid = false
 	res.Surrogate = a.surrogate()
 	return res, nil
 }
@@ -397,25 +425,27 @@ func (a *Analytic) useCG() bool {
 
 // surrogate returns the training MSE of the current weights with the frozen pattern.
 func (a *Analytic) surrogate() float64 {
-	a.pr.preact(a.net, a.u)
-	a.pat.scale(a.net.Alpha, a.u)
-	outputs(a.net, a.u, a.f)
+	a.ensurePre()
+	a.hid.Copy(a.pre)
+	a.pat.scale(a.net.Alpha, a.hid)
+	outputs(a.net, a.hid, a.f)
 	return a.pr.mse(a.f)
 }
 
 // UpdatePattern recomputes the activation pattern from W and returns the
 // number of entries that changed.
 func (a *Analytic) UpdatePattern() int {
-	a.pr.preact(a.net, a.u)
-	return a.pat.set(a.u)
+	a.ensurePre()
+	return a.pat.set(a.pre)
 }
 
 // OutputStep refits [β₀; β] by ridge least squares on the hidden outputs
 // [1, φ_α(X̃Wᵀ)] of the current W.
 func (a *Analytic) OutputStep() (OutputResult, error) {
-	a.pr.preact(a.net, a.u)
-	hiddenOutputs(a.net.Alpha, a.u)
-	coef, fallback, err := ridge(WithOnes(a.u), a.pr.y, a.opts.Ridge)
+	a.ensurePre()
+	a.hid.Copy(a.pre)
+	hiddenOutputs(a.net.Alpha, a.hid)
+	coef, fallback, err := a.ridge()
 	if err != nil {
 		return OutputResult{}, fmt.Errorf("output step: %w", err)
 	}
@@ -424,21 +454,31 @@ func (a *Analytic) OutputStep() (OutputResult, error) {
 		a.net.Beta0[o] = coef.At(0, o)
 	}
 	a.net.Beta.Copy(coef.Slice(1, h+1, 0, a.pr.m))
-	outputs(a.net, a.u, a.f)
+	outputs(a.net, a.hid, a.f)
 	return OutputResult{Loss: a.pr.mse(a.f), Fallback: fallback}, nil
 }
 
-// ridge returns argmin_B ‖Y - AB‖² + λ‖B‖² and whether the fallback solve was needed.
-func ridge(A, Y *mat.Dense, lambda float64) (*mat.Dense, bool, error) {
-	_, k := A.Dims()
-	var n mat.SymDense
-	n.SymOuterK(1, A.T())
-	for i := 0; i < k; i++ {
-		n.SetSym(i, i, n.At(i, i)+lambda)
+// ridge returns argmin_θ ‖Y - Aθ‖² + λ‖θ‖² for A = [1, H], and whether the
+// fallback solve was needed. The Gram matrix of [1, H, Y] holds both AᵀA
+// and AᵀY.
+func (a *Analytic) ridge() (*mat.Dense, bool, error) {
+	n, k := a.ahy.Dims()
+	q := a.opts.Hidden + 1
+	raw := a.ahy.RawMatrix()
+	g := make([]float64, k*k)
+	a.as.gramAll(newGramKernel(raw.Data, raw.Stride, n, k), n, g)
+	sys := mat.NewSymDense(q, nil)
+	rhs := mat.NewDense(q, a.pr.m, nil)
+	for r := 0; r < q; r++ {
+		for c := r; c < q; c++ {
+			sys.SetSym(r, c, g[r*k+c])
+		}
+		sys.SetSym(r, r, g[r*k+r]+a.opts.Ridge)
+		for o := 0; o < a.pr.m; o++ {
+			rhs.Set(r, o, g[r*k+q+o])
+		}
 	}
-	var b mat.Dense
-	b.Mul(A.T(), Y)
-	x, method, err := solveSPD(&n, &b)
+	x, method, err := solveSPD(sys, rhs)
 	return x, method == SolveEigen, err
 }
 

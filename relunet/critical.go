@@ -14,9 +14,10 @@ import (
 // the pattern update) the second.
 func (a *Analytic) SubGradients() (output, hidden float64) {
 	// Output step: 2(Aᵀ(Aθ - Y) + λθ) with A = [1, φ(X̃Wᵀ)].
-	a.pr.preact(a.net, a.u)
-	hiddenOutputs(a.net.Alpha, a.u)
-	A := WithOnes(a.u)
+	a.ensurePre()
+	H := mat.DenseCopyOf(a.pre)
+	hiddenOutputs(a.net.Alpha, H)
+	A := WithOnes(H)
 	theta := mat.NewDense(a.opts.Hidden+1, a.pr.m, nil)
 	theta.SetRow(0, a.net.Beta0)
 	theta.Slice(1, a.opts.Hidden+1, 0, a.pr.m).(*mat.Dense).Copy(a.net.Beta)
@@ -29,7 +30,7 @@ func (a *Analytic) SubGradients() (output, hidden float64) {
 	output = mat.Norm(&g, 2) / mat.Norm(&aty, 2)
 
 	// Hidden step: 2(N vec(W) - b).
-	rhs := hiddenRHS(a.pr.x, a.pr.y, a.pat, a.net)
+	rhs := a.as.hiddenRHS(a.pr.x, a.pr.y, a.pat, a.net)
 	h, D := a.net.W.Dims()
 	nw := mat.NewDense(h, D, nil)
 	normalMul(nw, a.net.W, a.pr.x, a.pat, a.net.Alpha, a.net.Beta, a.opts.Ridge,

@@ -1,6 +1,7 @@
 package relunet
 
 import (
+	"math/bits"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -47,40 +48,30 @@ func (as assembler) assemble(dst *mat.SymDense, x *mat.Dense, p *pattern, alpha 
 	var c mat.Dense
 	c.Mul(beta, beta.T())
 
-	rows := p.activeRows()
+	sets := p.bitsets()
+	gram := newGramKernel(xr.Data, xr.Stride, n, D)
 	// P_j (diagonal Q) first: the off-diagonal blocks of a leaky network need them.
 	tri := D * D
 	pj := make([]float64, h*tri)
 	var s []float64
 	if alpha != 0 {
 		s = make([]float64, tri)
-		all := make([]int32, n)
-		for i := range all {
-			all[i] = int32(i)
-		}
-		gramUpper(s, xr.Data, xr.Stride, D, all)
+		as.gramAll(gram, n, s)
 	}
-	as.parallel(h, func(j int, _ *worker) {
-		gramUpper(pj[j*tri:(j+1)*tri], xr.Data, xr.Stride, D, rows[j])
+	as.parallel(h, func(j int, w *worker) {
+		gram.both(pj[j*tri:(j+1)*tri], sets[j], sets[j], w)
 	}, D, n)
 
 	raw := dst.RawSymmetric()
 	a2, ab, b2 := alpha*alpha, alpha*(1-alpha), (1-alpha)*(1-alpha)
 	as.parallel(h, func(j int, w *worker) {
-		act := p.act
 		for k := j; k < h; k++ {
 			q := w.acc
 			if k == j {
 				q = pj[j*tri : (j+1)*tri]
 			} else {
-				both := w.rows[:0]
-				for _, i := range rows[j] {
-					if act[int(i)*h+k] {
-						both = append(both, i)
-					}
-				}
 				clear(q)
-				gramUpper(q, xr.Data, xr.Stride, D, both)
+				gram.both(q, sets[j], sets[k], w)
 			}
 			cjk := c.At(j, k)
 			for a := 0; a < D; a++ {
@@ -109,6 +100,121 @@ func (as assembler) assemble(dst *mat.SymDense, x *mat.Dense, p *pattern, alpha 
 type worker struct {
 	acc  []float64
 	rows []int32
+	tri  []float64 // packed upper triangle, for gramPacked
+}
+
+// packedMaxD is the largest D for which rows' outer products are
+// precomputed: for small D the per-row loop overhead of gramUpper dominates,
+// while the n·D(D+1)/2 packed products stay small.
+const packedMaxD = 8
+
+// gramKernel adds sums of outer products x_i x_iᵀ of the rows of a
+// row-major matrix to the upper triangle of D×D accumulators.
+type gramKernel struct {
+	data      []float64
+	stride, D int
+	packed    []float64 // upper triangles of x_i x_iᵀ, n×D(D+1)/2, when D ≤ packedMaxD
+}
+
+func newGramKernel(data []float64, stride, n, D int) *gramKernel {
+	g := &gramKernel{data: data, stride: stride, D: D}
+	if D > packedMaxD {
+		return g
+	}
+	T := D * (D + 1) / 2
+	g.packed = make([]float64, n*T)
+	for i := 0; i < n; i++ {
+		x, o := data[i*stride:i*stride+D], g.packed[i*T:(i+1)*T]
+		k := 0
+		for a := 0; a < D; a++ {
+			for b := a; b < D; b++ {
+				o[k] = x[a] * x[b]
+				k++
+			}
+		}
+	}
+	return g
+}
+
+// rows adds Σ_{i∈rows} x_i x_iᵀ to acc.
+func (g *gramKernel) rows(acc []float64, rows []int32, w *worker) {
+	if g.packed == nil {
+		gramUpper(acc, g.data, g.stride, g.D, rows)
+		return
+	}
+	sum := g.sum(w)
+	T := len(sum)
+	for _, i := range rows {
+		for k, v := range g.packed[int(i)*T : int(i)*T+T] {
+			sum[k] += v
+		}
+	}
+	g.unpack(acc, sum)
+}
+
+// both adds Σ x_i x_iᵀ over the rows set in both bit sets a and b to acc.
+func (g *gramKernel) both(acc []float64, a, b []uint64, w *worker) {
+	if g.packed == nil {
+		gramUpper(acc, g.data, g.stride, g.D, w.both(a, b))
+		return
+	}
+	// Small D: add the packed products straight from the bit scan.
+	sum := g.sum(w)
+	T := len(sum)
+	for k, x := range a {
+		m := x & b[k]
+		for m != 0 {
+			i := k*64 + bits.TrailingZeros64(m)
+			for t, v := range g.packed[i*T : i*T+T] {
+				sum[t] += v
+			}
+			m &= m - 1
+		}
+	}
+	g.unpack(acc, sum)
+}
+
+// sum returns the worker's zeroed packed accumulator.
+func (g *gramKernel) sum(w *worker) []float64 {
+	T := g.D * (g.D + 1) / 2
+	if len(w.tri) != T {
+		w.tri = make([]float64, T)
+	}
+	clear(w.tri)
+	return w.tri
+}
+
+func (g *gramKernel) unpack(acc, sum []float64) {
+	k := 0
+	for a := 0; a < g.D; a++ {
+		for b := a; b < g.D; b++ {
+			acc[a*g.D+b] += sum[k]
+			k++
+		}
+	}
+}
+
+// gramAll sets the upper triangle of dst (D×D) to Σ_i x_i x_iᵀ over all n rows.
+func (as assembler) gramAll(g *gramKernel, n int, dst []float64) {
+	as.reduceRows(n, dst, func(lo, hi int, acc []float64) {
+		g.rows(acc, rowRange(make([]int32, 0, hi-lo), lo, hi), &worker{})
+	})
+}
+
+// both returns the increasing list of rows set in both bit sets, in the
+// worker's buffer. Word-wise AND and bit scanning keep this cheap and free of
+// unpredictable branches, which matters when D is small.
+func (w *worker) both(a, b []uint64) []int32 {
+	rows := w.rows[:0]
+	for k, x := range a {
+		m := x & b[k]
+		for m != 0 {
+			rows = append(rows, int32(k*64+bits.TrailingZeros64(m)))
+			m &= m - 1
+		}
+	}
+	w.rows = rows
+	return rows
 }
 
 // parallel calls f(j, w) for j in [0, jobs) on as's workers, handing out the
@@ -169,22 +275,38 @@ func gramUpper(acc, data []float64, stride, D int, rows []int32) {
 }
 
 // hiddenRHS returns the right-hand side of the hidden step as an h×D matrix:
-// row j is Σ_i G_ij ((y_i - β₀)·β_j) x̃_i.
-func hiddenRHS(x, y *mat.Dense, p *pattern, net *Net) *mat.Dense {
-	n, _ := y.Dims()
-	h, D := net.W.Dims()
-	r := mat.DenseCopyOf(y)
-	raw := r.RawMatrix()
-	for i := 0; i < n; i++ {
-		for o, b0 := range net.Beta0 {
-			raw.Data[i*raw.Stride+o] -= b0
-		}
-	}
-	var s mat.Dense
-	s.Mul(r, net.Beta.T())
-	p.scale(net.Alpha, &s)
+// row j is Σ_i G_ij ((y_i - β₀)·β_j) x̃_i. It runs over row chunks without an
+// n×h temporary.
+func (as assembler) hiddenRHS(x, y *mat.Dense, p *pattern, net *Net) *mat.Dense {
+	n, D := x.Dims()
+	h, _, m := net.Dims()
+	xr, yr, br := x.RawMatrix(), y.RawMatrix(), net.Beta.RawMatrix()
 	b := mat.NewDense(h, D, nil)
-	b.Mul(s.T(), x)
+	as.reduceRows(n, b.RawMatrix().Data, func(lo, hi int, acc []float64) {
+		r := make([]float64, m)
+		for i := lo; i < hi; i++ {
+			for o := range r {
+				r[o] = yr.Data[i*yr.Stride+o] - net.Beta0[o]
+			}
+			xi := xr.Data[i*xr.Stride : i*xr.Stride+D]
+			for j := 0; j < h; j++ {
+				var s float64
+				for o, v := range r {
+					s += v * br.Data[j*br.Stride+o]
+				}
+				if !p.act[i*h+j] {
+					s *= net.Alpha
+				}
+				if s == 0 {
+					continue
+				}
+				out := acc[j*D : (j+1)*D]
+				for a, v := range xi {
+					out[a] += s * v
+				}
+			}
+		}
+	})
 	return b
 }
 

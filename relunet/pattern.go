@@ -65,25 +65,21 @@ func (p *pattern) dense(alpha float64) *mat.Dense {
 	return out
 }
 
-// activeRows returns, for every neuron, the increasing list of rows on which
-// it is active.
-func (p *pattern) activeRows() [][]int32 {
-	counts := make([]int, p.h)
-	for i, a := range p.act {
-		if a {
-			counts[i%p.h]++
-		}
-	}
-	rows := make([][]int32, p.h)
-	for j := range rows {
-		rows[j] = make([]int32, 0, counts[j])
+// bitsets returns, for every neuron, the set of rows on which it is active,
+// as a bit set of ⌈n/64⌉ words.
+func (p *pattern) bitsets() [][]uint64 {
+	words := (p.n + 63) / 64
+	all := make([]uint64, p.h*words)
+	sets := make([][]uint64, p.h)
+	for j := range sets {
+		sets[j] = all[j*words : (j+1)*words]
 	}
 	for i := 0; i < p.n; i++ {
 		for j, a := range p.act[i*p.h : (i+1)*p.h] {
 			if a {
-				rows[j] = append(rows[j], int32(i))
+				sets[j][i/64] |= 1 << (i % 64)
 			}
 		}
 	}
-	return rows
+	return sets
 }
