@@ -240,40 +240,6 @@ func (as assembler) parallel(jobs int, f func(j int, w *worker), D, n int) {
 	wg.Wait()
 }
 
-// gramUpper adds Σ_{i∈rows} x_i x_iᵀ to the upper triangle of acc (D×D,
-// row-major), where x_i is row i of the row-major data with the given stride.
-// It takes four rows at a time so that each pass over acc does four updates.
-func gramUpper(acc, data []float64, stride, D int, rows []int32) {
-	r := 0
-	for ; r+4 <= len(rows); r += 4 {
-		x0 := data[int(rows[r])*stride : int(rows[r])*stride+D]
-		x1 := data[int(rows[r+1])*stride : int(rows[r+1])*stride+D]
-		x2 := data[int(rows[r+2])*stride : int(rows[r+2])*stride+D]
-		x3 := data[int(rows[r+3])*stride : int(rows[r+3])*stride+D]
-		for a := 0; a < D; a++ {
-			v0, v1, v2, v3 := x0[a], x1[a], x2[a], x3[a]
-			out := acc[a*D+a : a*D+D]
-			y0, y1, y2, y3 := x0[a:D], x1[a:D], x2[a:D], x3[a:D]
-			y1, y2, y3 = y1[:len(out)], y2[:len(out)], y3[:len(out)]
-			y0 = y0[:len(out)]
-			for b := range out {
-				out[b] += v0*y0[b] + v1*y1[b] + v2*y2[b] + v3*y3[b]
-			}
-		}
-	}
-	for ; r < len(rows); r++ {
-		x0 := data[int(rows[r])*stride : int(rows[r])*stride+D]
-		for a := 0; a < D; a++ {
-			v0 := x0[a]
-			out := acc[a*D+a : a*D+D]
-			y0 := x0[a:D][:len(out)]
-			for b := range out {
-				out[b] += v0 * y0[b]
-			}
-		}
-	}
-}
-
 // hiddenRHS returns the right-hand side of the hidden step as an h×D matrix:
 // row j is Σ_i G_ij ((y_i - β₀)·β_j) x̃_i. It runs over row chunks without an
 // n×h temporary.

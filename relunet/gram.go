@@ -1,0 +1,53 @@
+package relunet
+
+// gramUpper adds Σ_{i∈rows} x_i x_iᵀ to the upper triangle of acc (D×D,
+// row-major), where x_i is row i of the row-major data with the given stride.
+// It takes four rows at a time so that each pass over acc does four updates.
+func gramUpper(acc, data []float64, stride, D int, rows []int32) {
+	r := 0
+	for ; r+4 <= len(rows); r += 4 {
+		x0 := data[int(rows[r])*stride : int(rows[r])*stride+D]
+		x1 := data[int(rows[r+1])*stride : int(rows[r+1])*stride+D]
+		x2 := data[int(rows[r+2])*stride : int(rows[r+2])*stride+D]
+		x3 := data[int(rows[r+3])*stride : int(rows[r+3])*stride+D]
+		a := 0
+		// Two rows of acc per pass share the loads of x_i[b].
+		for ; a+2 <= D; a += 2 {
+			v0, v1, v2, v3 := x0[a], x1[a], x2[a], x3[a]
+			w0, w1, w2, w3 := x0[a+1], x1[a+1], x2[a+1], x3[a+1]
+			acc[a*D+a] += v0*v0 + v1*v1 + v2*v2 + v3*v3
+			out := acc[a*D+a+1 : a*D+D]
+			out2 := acc[(a+1)*D+a+1 : (a+1)*D+D]
+			y0, y1, y2, y3 := x0[a+1:D], x1[a+1:D], x2[a+1:D], x3[a+1:D]
+			out2 = out2[:len(out)]
+			y0, y1, y2, y3 = y0[:len(out)], y1[:len(out)], y2[:len(out)], y3[:len(out)]
+			for b := range out {
+				p0, p1, p2, p3 := y0[b], y1[b], y2[b], y3[b]
+				out[b] += v0*p0 + v1*p1 + v2*p2 + v3*p3
+				out2[b] += w0*p0 + w1*p1 + w2*p2 + w3*p3
+			}
+		}
+		for ; a < D; a++ {
+			v0, v1, v2, v3 := x0[a], x1[a], x2[a], x3[a]
+			out := acc[a*D+a : a*D+D]
+			y0, y1, y2, y3 := x0[a:D], x1[a:D], x2[a:D], x3[a:D]
+			y1, y2, y3 = y1[:len(out)], y2[:len(out)], y3[:len(out)]
+			y0 = y0[:len(out)]
+			for b := range out {
+				out[b] += v0*y0[b] + v1*y1[b] + v2*y2[b] + v3*y3[b]
+			}
+		}
+	}
+	for ; r < len(rows); r++ {
+		x0 := data[int(rows[r])*stride : int(rows[r])*stride+D]
+		for a := 0; a < D; a++ {
+			v0 := x0[a]
+			out := acc[a*D+a : a*D+D]
+			y0 := x0[a:D][:len(out)]
+			for b := range out {
+				out[b] += v0 * y0[b]
+			}
+		}
+	}
+}
+
