@@ -27,10 +27,11 @@ func TestCriticalPoints(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		alpha float64
-		m     int
-	}{{"relu", 0, 1}, {"leaky", 0.1, 1}, {"relu-multi", 0, 3}, {"leaky-multi", 0.2, 2}} {
+		m, n  int
+	}{{"relu", 0, 1, 300}, {"leaky", 0.1, 1, 300}, {"relu-multi", 0, 3, 300}, {"leaky-multi", 0.2, 2, 300},
+		{"several-chunks", 0.1, 2, 2*chunkRows + 37}} {
 		t.Run(tc.name, func(t *testing.T) {
-			X, Y := randomProblem(7, 300, 4, tc.m)
+			X, Y := randomProblem(7, tc.n, 4, tc.m)
 			opts := DefaultAnalyticOptions(6)
 			opts.Alpha = tc.alpha
 			a, err := NewAnalytic(X, Y, opts)
@@ -103,9 +104,16 @@ func TestAssemblyMatchesNaive(t *testing.T) {
 		{"relu-multi", 0, 29, 3, 5, false},
 		{"leaky-multi", 0.05, 33, 2, 4, false},
 		{"dead-neuron", 0, 30, 2, 4, true},
+		{"wide-D", 0.1, 43, 1, 3, false},
+		{"chunks", 0, 2*chunkRows + 37, 2, 3, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			X, Y := randomProblem(3, tc.n, 3, tc.m)
+			d := 3
+			if tc.name == "wide-D" {
+				d = 10 // D > packedMaxD: the unpacked kernel
+			}
+			D := d + 1
+			X, Y := randomProblem(3, tc.n, d, tc.m)
 			opts := DefaultAnalyticOptions(tc.h)
 			opts.Alpha = tc.alpha
 			a, err := NewAnalytic(X, Y, opts)
@@ -120,7 +128,7 @@ func TestAssemblyMatchesNaive(t *testing.T) {
 			want := naiveNormal(a.pr.x, a.pat, a.net, 1e-3)
 			var first *mat.SymDense
 			for _, workers := range []int{1, 2, 8} {
-				got := mat.NewSymDense(tc.h*4, nil)
+				got := mat.NewSymDense(tc.h*D, nil)
 				assembler{workers: workers}.assemble(got, a.pr.x, a.pat, tc.alpha, a.net.Beta, 1e-3)
 				if first == nil {
 					first = got
@@ -132,6 +140,26 @@ func TestAssemblyMatchesNaive(t *testing.T) {
 				if r := mat.Norm(&diff, math.Inf(1)) / mat.Norm(want, math.Inf(1)); r > 1e-10 {
 					t.Errorf("workers %d: relative difference %g", workers, r)
 				}
+			}
+			// The chunked right-hand side against a direct sum.
+			wantRHS := mat.NewDense(tc.h, D, nil)
+			for i := 0; i < tc.n; i++ {
+				for j := 0; j < tc.h; j++ {
+					var s float64
+					for o := 0; o < tc.m; o++ {
+						s += (a.pr.y.At(i, o) - a.net.Beta0[o]) * a.net.Beta.At(j, o)
+					}
+					s *= a.pat.g(tc.alpha, i, j)
+					for c := 0; c < D; c++ {
+						wantRHS.Set(j, c, wantRHS.At(j, c)+s*a.pr.x.At(i, c))
+					}
+				}
+			}
+			var diff mat.Dense
+			got := a.as.hiddenRHS(a.pr.x, a.pr.y, a.pat, a.net)
+			diff.Sub(got, wantRHS)
+			if r := mat.Norm(&diff, 2) / mat.Norm(wantRHS, 2); r > 1e-12 {
+				t.Errorf("right-hand side: relative difference %g", r)
 			}
 		})
 	}

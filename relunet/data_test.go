@@ -3,6 +3,7 @@ package relunet
 import (
 	"errors"
 	"math"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -190,6 +191,32 @@ func TestDeterminism(t *testing.T) {
 	for i := range r1 {
 		if math.Float64bits(r1[i].Loss) != math.Float64bits(r2[i].Loss) {
 			t.Fatalf("iteration %d: %v vs %v", i, r1[i].Loss, r2[i].Loss)
+		}
+	}
+}
+
+// TestDeterminismAcrossGOMAXPROCS checks that a run over several row chunks
+// gives the same bits whatever the number of threads.
+func TestDeterminismAcrossGOMAXPROCS(t *testing.T) {
+	X, Y := randomProblem(12, 2*chunkRows+101, 10, 2)
+	run := func(procs int) []AnalyticRecord {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		opts := DefaultAnalyticOptions(6)
+		opts.Iterations, opts.Alpha = 4, 0.05
+		a, err := NewAnalytic(X, Y, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for a.Step() {
+		}
+		return a.History()
+	}
+	ref := run(1)
+	for _, procs := range []int{2, 8} {
+		for i, r := range run(procs) {
+			if math.Float64bits(r.Loss) != math.Float64bits(ref[i].Loss) || math.Float64bits(r.Surrogate) != math.Float64bits(ref[i].Surrogate) {
+				t.Fatalf("GOMAXPROCS %d, iteration %d: loss %v vs %v", procs, i, r.Loss, ref[i].Loss)
+			}
 		}
 	}
 }

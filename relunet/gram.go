@@ -50,4 +50,3 @@ func gramUpper(acc, data []float64, stride, D int, rows []int32) {
 		}
 	}
 }
-
