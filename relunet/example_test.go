@@ -3,6 +3,7 @@ package relunet_test
 import (
 	"fmt"
 	"log"
+	"strings"
 
 	"github.com/relunet/relunet/relunet"
 )
@@ -64,4 +65,17 @@ func ExampleAnalytic_HiddenStep() {
 		hr.Solve, hr.Surrogate < before, flips > 0, or.Loss < before)
 	// Output:
 	// solve: cholesky, surrogate below start: true, flips > 0: true, loss below start: true
+}
+
+// A bad field is reported with its file, line and column.
+func ExampleReadCSV() {
+	in := strings.NewReader("x,y\n1,2\n3,4\n5,six\n")
+	_, err := relunet.ReadCSV(in, "data.csv", relunet.HeaderAuto)
+	fmt.Println(err)
+	tab, _ := relunet.ReadCSV(strings.NewReader("x,y\n1,2\n3,4\n"), "data.csv", relunet.HeaderAuto)
+	r, c := tab.Data.Dims()
+	fmt.Println(tab.Names, r, c)
+	// Output:
+	// data.csv:4: column 2: not a number: "six"
+	// [x y] 2 2
 }
