@@ -103,11 +103,9 @@ type Descent struct {
 	t    int       // Adam updates made
 	perm []int
 
-	epoch   int
-	history []EpochRecord
-	best    *Net
-	bestAt  int
-	err     error
+	epoch int
+	epochLog
+	err error
 
 	grad   *Net
 	gp     []float64
@@ -196,10 +194,7 @@ func (s *Descent) lr() float64 {
 
 func (s *Descent) record(lr, seconds float64) {
 	loss := s.pr.loss(s.net, s.hid, s.f)
-	s.history = append(s.history, EpochRecord{Epoch: s.epoch, Loss: loss, LR: lr, Seconds: seconds})
-	if s.best == nil || loss < s.history[s.bestAt].Loss {
-		s.best, s.bestAt = s.net.Clone(), len(s.history)-1
-	}
+	s.add(EpochRecord{Epoch: s.epoch, Loss: loss, LR: lr, Seconds: seconds}, s.net)
 }
 
 // Step runs one epoch: a shuffled pass over the training rows in mini-batches
@@ -230,7 +225,7 @@ func (s *Descent) Step() bool {
 	}
 	s.epoch++
 	s.record(lr, time.Since(start).Seconds())
-	if l := s.history[len(s.history)-1].Loss; isBad(l) {
+	if l := s.Loss(); isBad(l) {
 		s.err = fmt.Errorf("relunet: %v: epoch %d: training loss is %v (learning rate %v too large?)", s.opts.Method, s.epoch, l, lr)
 		return false
 	}
@@ -264,21 +259,10 @@ func (s *Descent) Err() error { return s.err }
 // Epoch returns the number of epochs run.
 func (s *Descent) Epoch() int { return s.epoch }
 
-// Loss returns the training MSE of the current network.
-func (s *Descent) Loss() float64 { return s.history[len(s.history)-1].Loss }
-
 // Net returns a copy of the current network.
 func (s *Descent) Net() *Net { return s.net.Clone() }
 
-// Best returns a copy of the network with the lowest training MSE seen, that
-// MSE and the epoch at which it was reached.
-func (s *Descent) Best() (*Net, float64, int) {
-	r := s.history[s.bestAt]
-	return s.best.Clone(), r.Loss, r.Epoch
-}
-
-// History returns one record per epoch, the initial network first.
-func (s *Descent) History() []EpochRecord { return append([]EpochRecord(nil), s.history...) }
+// Loss, Best and History come with the embedded epochLog.
 
 // Options returns the solver's options.
 func (s *Descent) Options() DescentOptions { return s.opts }

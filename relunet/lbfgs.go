@@ -44,11 +44,9 @@ type LBFGS struct {
 	buf    *gradBuf
 
 	iter, evals int
-	history     []EpochRecord
-	best        *Net
-	bestAt      int
-	done        bool
-	err         error
+	epochLog
+	done bool
+	err  error
 }
 
 // NewLBFGS returns an L-BFGS solver for inputs X (n×d) and targets Y (n×m).
@@ -91,7 +89,7 @@ func (l *LBFGS) start() {
 		NextDirectioner: &optimize.LBFGS{Store: l.opts.Store},
 		Linesearcher:    &optimize.Bisection{},
 	}
-	l.iter, l.evals, l.history, l.best, l.done, l.err = 0, 0, nil, nil, false, nil
+	l.iter, l.evals, l.epochLog, l.done, l.err = 0, 0, epochLog{}, false, nil
 	l.eval()
 	l.record(0)
 }
@@ -105,10 +103,7 @@ func (l *LBFGS) eval() {
 }
 
 func (l *LBFGS) record(seconds float64) {
-	l.history = append(l.history, EpochRecord{Epoch: l.iter, Loss: l.loc.F, Seconds: seconds})
-	if l.best == nil || l.loc.F < l.history[l.bestAt].Loss {
-		l.best, l.bestAt = l.net.Clone(), len(l.history)-1
-	}
+	l.add(EpochRecord{Epoch: l.iter, Loss: l.loc.F, Seconds: seconds}, l.net)
 }
 
 // Step performs one L-BFGS iteration (a line search along the L-BFGS
@@ -165,21 +160,10 @@ func (l *LBFGS) Epoch() int { return l.iter }
 // Evaluations returns the number of loss and gradient evaluations made.
 func (l *LBFGS) Evaluations() int { return l.evals }
 
-// Loss returns the training MSE of the current network.
-func (l *LBFGS) Loss() float64 { return l.loc.F }
-
 // Net returns a copy of the current network.
 func (l *LBFGS) Net() *Net { return l.net.Clone() }
 
-// Best returns a copy of the network with the lowest training MSE seen, that
-// MSE and the iteration at which it was reached.
-func (l *LBFGS) Best() (*Net, float64, int) {
-	r := l.history[l.bestAt]
-	return l.best.Clone(), r.Loss, r.Epoch
-}
-
-// History returns one record per iteration, the initial network first.
-func (l *LBFGS) History() []EpochRecord { return append([]EpochRecord(nil), l.history...) }
+// Loss, Best and History come with the embedded epochLog.
 
 // Options returns the solver's options.
 func (l *LBFGS) Options() LBFGSOptions { return l.opts }

@@ -282,7 +282,7 @@ func LoadDescent(r io.Reader, X, Y mat.Matrix) (*Descent, error) {
 		return nil, err
 	}
 	s := &Descent{opts: st.Opts, pr: pr, rng: &rand.PCG{}, vel: st.Vel, sec: st.Sec, t: st.T, perm: st.Perm,
-		epoch: st.Epoch, history: st.History, bestAt: st.BestAt, err: textErr(st.Err)}
+		epoch: st.Epoch, epochLog: epochLog{history: st.History, bestAt: st.BestAt}, err: textErr(st.Err)}
 	if err := s.opts.check(); err != nil {
 		return nil, err
 	}
