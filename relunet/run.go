@@ -40,19 +40,21 @@ func DefaultRunConfig(method string, h int) RunConfig {
 	return RunConfig{Method: method, Hidden: h, Ridge: DefaultAnalyticOptions(h).Ridge}
 }
 
-// stepFunc drives any of the solvers.
-type stepFunc struct {
-	step  func() bool
-	err   func() error
-	net   func() *Net
-	loss  func() float64
-	total int
+// solver is what Train needs of Analytic, Descent and LBFGS.
+type solver interface {
+	Step() bool
+	Err() error
+	Net() *Net
+	Loss() float64
 }
 
 // Train trains a network on the split with the configured method and reports
 // its metrics and training curve.
 func Train(sp *Split, cfg RunConfig) (*RunResult, error) {
-	var s stepFunc
+	var (
+		s     solver
+		total int
+	)
 	iters := cfg.Iters
 	switch cfg.Method {
 	case "analytic", "analytic-safeguard":
@@ -66,7 +68,7 @@ func Train(sp *Split, cfg RunConfig) (*RunResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		s = stepFunc{a.Step, a.Err, a.Net, a.Loss, opts.Iterations}
+		s, total = a, opts.Iterations
 	case "sgd", "adam":
 		opts := DefaultSGDOptions(cfg.Hidden)
 		if cfg.Method == "adam" {
@@ -84,7 +86,7 @@ func Train(sp *Split, cfg RunConfig) (*RunResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		s = stepFunc{d.Step, d.Err, d.Net, d.Loss, opts.Epochs}
+		s, total = d, opts.Epochs
 	case "lbfgs":
 		opts := DefaultLBFGSOptions(cfg.Hidden)
 		opts.Seed, opts.Alpha = cfg.Seed, cfg.Alpha
@@ -95,24 +97,24 @@ func Train(sp *Split, cfg RunConfig) (*RunResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		s = stepFunc{l.Step, l.Err, l.Net, l.Loss, opts.Iterations}
+		s, total = l, opts.Iterations
 	default:
 		return nil, fmt.Errorf("relunet: unknown method %q (have %v)", cfg.Method, Methods())
 	}
-	res := &RunResult{Config: cfg, Curve: []float64{s.loss()}, CurveSeconds: []float64{0}}
+	res := &RunResult{Config: cfg, Curve: []float64{s.Loss()}, CurveSeconds: []float64{0}}
 	start := time.Now()
-	for s.step() {
-		res.Curve = append(res.Curve, s.loss())
+	for s.Step() {
+		res.Curve = append(res.Curve, s.Loss())
 		res.CurveSeconds = append(res.CurveSeconds, time.Since(start).Seconds())
 		if cfg.Progress != nil {
-			cfg.Progress(len(res.Curve)-1, s.total, s.loss())
+			cfg.Progress(len(res.Curve)-1, total, s.Loss())
 		}
 	}
 	res.Seconds = time.Since(start).Seconds()
-	if err := s.err(); err != nil {
+	if err := s.Err(); err != nil {
 		return nil, err
 	}
-	m, err := sp.Evaluate(s.net())
+	m, err := sp.Evaluate(s.Net())
 	if err != nil {
 		return nil, err
 	}
