@@ -94,11 +94,10 @@ func (l *LBFGS) start() {
 	l.record(0)
 }
 
-// eval sets the location's value and gradient at its X.
+// eval sets the location's value and gradient at its X. The line search
+// writes loc.X in place, so l.net and l.grad stay views of it.
 func (l *LBFGS) eval() {
 	l.evals++
-	// The line search may move loc.X to a new slice; keep the views on it.
-	l.net = netView(l.loc.X, l.opts.Hidden, l.pr.d, l.pr.m, l.opts.Alpha)
 	l.loc.F = lossGrad(l.net, l.grad, l.pr.x, l.pr.y, l.buf)
 }
 
