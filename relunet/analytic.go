@@ -466,7 +466,7 @@ func (a *Analytic) ridge() (*mat.Dense, bool, error) {
 	q := a.opts.Hidden + 1
 	raw := a.ahy.RawMatrix()
 	g := make([]float64, k*k)
-	a.as.gramAll(newGramKernel(raw.Data, raw.Stride, n, k), n, g)
+	a.as.gramAll(a.as.gramKernel(raw.Data, raw.Stride, n, k), n, g)
 	sys := mat.NewSymDense(q, nil)
 	rhs := mat.NewDense(q, a.pr.m, nil)
 	for r := 0; r < q; r++ {

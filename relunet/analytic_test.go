@@ -105,12 +105,16 @@ func TestAssemblyMatchesNaive(t *testing.T) {
 		{"leaky-multi", 0.05, 33, 2, 4, false},
 		{"dead-neuron", 0, 30, 2, 4, true},
 		{"wide-D", 0.1, 43, 1, 3, false},
+		{"wide-D-rows", 0.2, 301, 2, 4, false},
 		{"chunks", 0, 2*chunkRows + 37, 2, 3, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := 3
-			if tc.name == "wide-D" {
-				d = 10 // D > packedMaxD: the unpacked kernel
+			switch tc.name {
+			case "wide-D":
+				d = 10 // D > packedMaxD: the unpacked kernels
+			case "wide-D-rows":
+				d = 22 // several groups of tileRows rows, D4 > D
 			}
 			D := d + 1
 			X, Y := randomProblem(3, tc.n, d, tc.m)
@@ -126,19 +130,21 @@ func TestAssemblyMatchesNaive(t *testing.T) {
 				}
 			}
 			want := naiveNormal(a.pr.x, a.pat, a.net, 1e-3)
-			var first *mat.SymDense
-			for _, workers := range []int{1, 2, 8} {
-				got := mat.NewSymDense(tc.h*D, nil)
-				assembler{workers: workers}.assemble(got, a.pr.x, a.pat, tc.alpha, a.net.Beta, 1e-3)
-				if first == nil {
-					first = got
-				} else if !mat.Equal(first, got) {
-					t.Errorf("workers %d: not bit-identical to one worker", workers)
-				}
-				var diff mat.Dense
-				diff.Sub(got, want)
-				if r := mat.Norm(&diff, math.Inf(1)) / mat.Norm(want, math.Inf(1)); r > 1e-10 {
-					t.Errorf("workers %d: relative difference %g", workers, r)
+			for _, portable := range []bool{false, true} {
+				var first *mat.SymDense
+				for _, workers := range []int{1, 2, 8} {
+					got := mat.NewSymDense(tc.h*D, nil)
+					assembler{workers: workers, portable: portable}.assemble(got, a.pr.x, a.pat, tc.alpha, a.net.Beta, 1e-3)
+					if first == nil {
+						first = got
+					} else if !mat.Equal(first, got) {
+						t.Errorf("portable %t, workers %d: not bit-identical to one worker", portable, workers)
+					}
+					var diff mat.Dense
+					diff.Sub(got, want)
+					if r := mat.Norm(&diff, math.Inf(1)) / mat.Norm(want, math.Inf(1)); r > 1e-10 {
+						t.Errorf("portable %t, workers %d: relative difference %g", portable, workers, r)
+					}
 				}
 			}
 			// The chunked right-hand side against a direct sum.

@@ -50,3 +50,37 @@ func gramUpper(acc, data []float64, stride, D int, rows []int32) {
 		}
 	}
 }
+
+// tileRows is the number of rows gathered for one pass of the tile kernels:
+// 64 rows of up to 64 columns stay in the first-level cache.
+const tileRows = 64
+
+// gramTiled is gramUpper with the tile kernels: rows are gathered in groups
+// of tileRows into a buffer padded to D4 = D rounded up to 4 columns (the
+// padding is zero), and 4×8 tiles covering the upper triangle sum them.
+func gramTiled(acc, data []float64, stride, D int, rows []int32, w *worker) {
+	D4 := (D + 3) &^ 3
+	if len(w.sq) != D4*D4 {
+		w.sq = make([]float64, D4*D4)
+		w.buf = make([]float64, tileRows*D4)
+	}
+	sq, buf := w.sq, w.buf
+	clear(sq)
+	for lo := 0; lo < len(rows); lo += tileRows {
+		chunk := rows[lo:min(lo+tileRows, len(rows))]
+		for r, i := range chunk {
+			copy(buf[r*D4:r*D4+D], data[int(i)*stride:int(i)*stride+D])
+		}
+		for a := 0; a < D4; a += 4 {
+			for b := a; b < D4; b += 8 {
+				tileAdd(sq[a*D4+b:], D4, buf[a:], buf[b:], D4, len(chunk), min(8, D4-b))
+			}
+		}
+	}
+	for a := 0; a < D; a++ {
+		out := acc[a*D+a : a*D+D]
+		for b, v := range sq[a*D4+a : a*D4+D] {
+			out[b] += v
+		}
+	}
+}

@@ -24,9 +24,11 @@ import (
 // of them. Every term is symmetric, so only upper triangles are summed, and
 // only blocks with j ≤ k are formed.
 
-// assembler computes normal matrices; its zero value uses GOMAXPROCS workers.
+// assembler computes normal matrices; its zero value uses GOMAXPROCS workers
+// and the tile kernels where the machine has them.
 type assembler struct {
-	workers int
+	workers  int
+	portable bool // use the portable Go kernels even where tile kernels run
 }
 
 func (as assembler) nworkers(jobs int) int {
@@ -49,7 +51,7 @@ func (as assembler) assemble(dst *mat.SymDense, x *mat.Dense, p *pattern, alpha 
 	c.Mul(beta, beta.T())
 
 	sets := p.bitsets()
-	gram := newGramKernel(xr.Data, xr.Stride, n, D)
+	gram := as.gramKernel(xr.Data, xr.Stride, n, D)
 	// P_j (diagonal Q) first: the off-diagonal blocks of a leaky network need them.
 	tri := D * D
 	pj := make([]float64, h*tri)
@@ -101,6 +103,8 @@ type worker struct {
 	acc  []float64
 	rows []int32
 	tri  []float64 // packed upper triangle, for gramPacked
+	sq   []float64 // D4×D4 tile sums, for the tiled kernel
+	buf  []float64 // gathered rows, tileRows×D4, for the tiled kernel
 }
 
 // packedMaxD is the largest D for which rows' outer products are
@@ -114,11 +118,14 @@ type gramKernel struct {
 	data      []float64
 	stride, D int
 	packed    []float64 // upper triangles of x_i x_iᵀ, n×D(D+1)/2, when D ≤ packedMaxD
+	tiles     bool      // use the AVX2 tile kernels
 }
 
-func newGramKernel(data []float64, stride, n, D int) *gramKernel {
+// gramKernel returns the kernel for the n×D row-major data.
+func (as assembler) gramKernel(data []float64, stride, n, D int) *gramKernel {
 	g := &gramKernel{data: data, stride: stride, D: D}
 	if D > packedMaxD {
+		g.tiles = !as.portable && hasTiles()
 		return g
 	}
 	T := D * (D + 1) / 2
@@ -139,7 +146,7 @@ func newGramKernel(data []float64, stride, n, D int) *gramKernel {
 // rows adds Σ_{i∈rows} x_i x_iᵀ to acc.
 func (g *gramKernel) rows(acc []float64, rows []int32, w *worker) {
 	if g.packed == nil {
-		gramUpper(acc, g.data, g.stride, g.D, rows)
+		g.upper(acc, rows, w)
 		return
 	}
 	sum := g.sum(w)
@@ -155,7 +162,7 @@ func (g *gramKernel) rows(acc []float64, rows []int32, w *worker) {
 // both adds Σ x_i x_iᵀ over the rows set in both bit sets a and b to acc.
 func (g *gramKernel) both(acc []float64, a, b []uint64, w *worker) {
 	if g.packed == nil {
-		gramUpper(acc, g.data, g.stride, g.D, w.both(a, b))
+		g.upper(acc, w.both(a, b), w)
 		return
 	}
 	// Small D: add the packed products straight from the bit scan.
@@ -172,6 +179,15 @@ func (g *gramKernel) both(acc []float64, a, b []uint64, w *worker) {
 		}
 	}
 	g.unpack(acc, sum)
+}
+
+// upper adds Σ_{i∈rows} x_i x_iᵀ to the upper triangle of acc.
+func (g *gramKernel) upper(acc []float64, rows []int32, w *worker) {
+	if !g.tiles {
+		gramUpper(acc, g.data, g.stride, g.D, rows)
+		return
+	}
+	gramTiled(acc, g.data, g.stride, g.D, rows, w)
 }
 
 // sum returns the worker's zeroed packed accumulator.

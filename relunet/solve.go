@@ -25,8 +25,13 @@ const maxCond = 1e14
 // numerically nonzero eigenspace), which always returns finite values. It
 // reports which method was used.
 func solveSPD(a *mat.SymDense, b *mat.Dense) (*mat.Dense, string, error) {
-	var chol mat.Cholesky
-	if chol.Factorize(a) && chol.Cond() < maxCond {
+	if useTiledCholesky(a.SymmetricDim()) {
+		if f, ok := (assembler{}).factorTiled(a); ok && f.cond(symNorm1(a)) < maxCond {
+			if x := f.solve(b); allFinite(x) {
+				return x, SolveCholesky, nil
+			}
+		}
+	} else if chol := new(mat.Cholesky); chol.Factorize(a) && chol.Cond() < maxCond {
 		var x mat.Dense
 		if err := chol.SolveTo(&x, b); err == nil && allFinite(&x) {
 			return &x, SolveCholesky, nil

@@ -1,0 +1,60 @@
+package relunet
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// The tiled Cholesky factorisation solves like gonum's, for orders that are
+// and are not multiples of the tile and block sizes, and refuses a matrix
+// that is not positive definite.
+func TestFactorTiled(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{5, 64, 130, 257, 391} {
+		// A = GᵀG/n + I is well conditioned and positive definite.
+		g := mat.NewDense(n+7, n, nil)
+		for i := range n + 7 {
+			for j := range n {
+				g.Set(i, j, rng.NormFloat64())
+			}
+		}
+		a := mat.NewSymDense(n, nil)
+		a.SymOuterK(1/float64(n), g.T())
+		for i := range n {
+			a.SetSym(i, i, a.At(i, i)+1)
+		}
+		b := mat.NewDense(n, 2, nil)
+		for i := range n {
+			b.Set(i, 0, rng.NormFloat64())
+			b.Set(i, 1, rng.NormFloat64())
+		}
+		for _, workers := range []int{1, 3} {
+			f, ok := assembler{workers: workers}.factorTiled(a)
+			if !ok {
+				t.Fatalf("n = %d: positive definite matrix refused", n)
+			}
+			var chol mat.Cholesky
+			if !chol.Factorize(a) {
+				t.Fatalf("n = %d: gonum refused", n)
+			}
+			var want mat.Dense
+			if err := chol.SolveTo(&want, b); err != nil {
+				t.Fatal(err)
+			}
+			got := f.solve(b)
+			if !mat.EqualApprox(got, &want, 1e-10) {
+				t.Errorf("n = %d, %d workers: tiled solve differs from gonum's", n, workers)
+			}
+			if c, w := f.cond(symNorm1(a)), chol.Cond(); c < w/2 || c > 2*w {
+				t.Errorf("n = %d: condition estimate %v, gonum's %v", n, c, w)
+			}
+		}
+		// A negative diagonal entry makes A indefinite.
+		a.SetSym(n/2, n/2, -1)
+		if _, ok := (assembler{}).factorTiled(a); ok {
+			t.Errorf("n = %d: indefinite matrix accepted", n)
+		}
+	}
+}

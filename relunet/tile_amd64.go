@@ -1,0 +1,35 @@
+//go:build amd64 && !purego
+
+package relunet
+
+import "golang.org/x/sys/cpu"
+
+// hasTiles reports whether the AVX2 and FMA tile kernels can run here.
+func hasTiles() bool { return cpu.X86.HasAVX2 && cpu.X86.HasFMA }
+
+// tileAdd adds Σ_{r<k} a[r*ld+p]·b[r*ld+q] to c[p*ldc+q] for p < 4 and
+// q < width, which is 4 or 8. The slices are checked before the assembly
+// kernels, which do not check, read or write them.
+func tileAdd(c []float64, ldc int, a, b []float64, ld, k, width int) {
+	if k <= 0 {
+		return
+	}
+	if !hasTiles() || width != 4 && width != 8 {
+		tileGo(c, ldc, a, b, ld, k, width)
+		return
+	}
+	_ = c[3*ldc+width-1]
+	_ = a[(k-1)*ld+3]
+	_ = b[(k-1)*ld+width-1]
+	if width == 8 {
+		tile4x8(&c[0], ldc, &a[0], &b[0], ld, k)
+	} else {
+		tile4x4(&c[0], ldc, &a[0], &b[0], ld, k)
+	}
+}
+
+//go:noescape
+func tile4x8(c *float64, ldc int, a, b *float64, ld, k int)
+
+//go:noescape
+func tile4x4(c *float64, ldc int, a, b *float64, ld, k int)

@@ -1,0 +1,153 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// func tile4x8(c *float64, ldc int, a, b *float64, ld, k int)
+//
+// c[p*ldc+q] += Σ_{r<k} a[r*ld+p]·b[r*ld+q] for p < 4, q < 8. The 4×8 tile
+// of sums lives in eight YMM registers for the whole loop over r.
+TEXT ·tile4x8(SB), NOSPLIT, $0-48
+	MOVQ c+0(FP), DI
+	MOVQ ldc+8(FP), R8
+	SHLQ $3, R8
+	MOVQ a+16(FP), SI
+	MOVQ b+24(FP), DX
+	MOVQ ld+32(FP), R9
+	SHLQ $3, R9
+	MOVQ k+40(FP), CX
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	TESTQ CX, CX
+	JEQ   store8
+
+loop8:
+	VMOVUPD      (DX), Y8
+	VMOVUPD      32(DX), Y9
+	VBROADCASTSD (SI), Y10
+	VFMADD231PD  Y8, Y10, Y0
+	VFMADD231PD  Y9, Y10, Y1
+	VBROADCASTSD 8(SI), Y11
+	VFMADD231PD  Y8, Y11, Y2
+	VFMADD231PD  Y9, Y11, Y3
+	VBROADCASTSD 16(SI), Y12
+	VFMADD231PD  Y8, Y12, Y4
+	VFMADD231PD  Y9, Y12, Y5
+	VBROADCASTSD 24(SI), Y13
+	VFMADD231PD  Y8, Y13, Y6
+	VFMADD231PD  Y9, Y13, Y7
+	ADDQ         R9, SI
+	ADDQ         R9, DX
+	DECQ         CX
+	JNE          loop8
+
+store8:
+	VADDPD  (DI), Y0, Y0
+	VMOVUPD Y0, (DI)
+	VADDPD  32(DI), Y1, Y1
+	VMOVUPD Y1, 32(DI)
+	ADDQ    R8, DI
+	VADDPD  (DI), Y2, Y2
+	VMOVUPD Y2, (DI)
+	VADDPD  32(DI), Y3, Y3
+	VMOVUPD Y3, 32(DI)
+	ADDQ    R8, DI
+	VADDPD  (DI), Y4, Y4
+	VMOVUPD Y4, (DI)
+	VADDPD  32(DI), Y5, Y5
+	VMOVUPD Y5, 32(DI)
+	ADDQ    R8, DI
+	VADDPD  (DI), Y6, Y6
+	VMOVUPD Y6, (DI)
+	VADDPD  32(DI), Y7, Y7
+	VMOVUPD Y7, 32(DI)
+	VZEROUPPER
+	RET
+
+// func tile4x4(c *float64, ldc int, a, b *float64, ld, k int)
+//
+// As tile4x8 for a 4×4 tile. Two sets of accumulators, for even and odd r,
+// keep enough independent FMA chains in flight.
+TEXT ·tile4x4(SB), NOSPLIT, $0-48
+	MOVQ c+0(FP), DI
+	MOVQ ldc+8(FP), R8
+	SHLQ $3, R8
+	MOVQ a+16(FP), SI
+	MOVQ b+24(FP), DX
+	MOVQ ld+32(FP), R9
+	SHLQ $3, R9
+	MOVQ k+40(FP), CX
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	CMPQ CX, $2
+	JLT  tail4
+
+loop4:
+	VMOVUPD      (DX), Y8
+	VBROADCASTSD (SI), Y10
+	VFMADD231PD  Y8, Y10, Y0
+	VBROADCASTSD 8(SI), Y11
+	VFMADD231PD  Y8, Y11, Y1
+	VBROADCASTSD 16(SI), Y12
+	VFMADD231PD  Y8, Y12, Y2
+	VBROADCASTSD 24(SI), Y13
+	VFMADD231PD  Y8, Y13, Y3
+	ADDQ         R9, SI
+	ADDQ         R9, DX
+	VMOVUPD      (DX), Y9
+	VBROADCASTSD (SI), Y10
+	VFMADD231PD  Y9, Y10, Y4
+	VBROADCASTSD 8(SI), Y11
+	VFMADD231PD  Y9, Y11, Y5
+	VBROADCASTSD 16(SI), Y12
+	VFMADD231PD  Y9, Y12, Y6
+	VBROADCASTSD 24(SI), Y13
+	VFMADD231PD  Y9, Y13, Y7
+	ADDQ         R9, SI
+	ADDQ         R9, DX
+	SUBQ         $2, CX
+	CMPQ         CX, $2
+	JGE          loop4
+
+tail4:
+	TESTQ        CX, CX
+	JEQ          store4
+	VMOVUPD      (DX), Y8
+	VBROADCASTSD (SI), Y10
+	VFMADD231PD  Y8, Y10, Y0
+	VBROADCASTSD 8(SI), Y11
+	VFMADD231PD  Y8, Y11, Y1
+	VBROADCASTSD 16(SI), Y12
+	VFMADD231PD  Y8, Y12, Y2
+	VBROADCASTSD 24(SI), Y13
+	VFMADD231PD  Y8, Y13, Y3
+
+store4:
+	VADDPD  Y4, Y0, Y0
+	VADDPD  Y5, Y1, Y1
+	VADDPD  Y6, Y2, Y2
+	VADDPD  Y7, Y3, Y3
+	VADDPD  (DI), Y0, Y0
+	VMOVUPD Y0, (DI)
+	ADDQ    R8, DI
+	VADDPD  (DI), Y1, Y1
+	VMOVUPD Y1, (DI)
+	ADDQ    R8, DI
+	VADDPD  (DI), Y2, Y2
+	VMOVUPD Y2, (DI)
+	ADDQ    R8, DI
+	VADDPD  (DI), Y3, Y3
+	VMOVUPD Y3, (DI)
+	VZEROUPPER
+	RET

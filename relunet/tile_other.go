@@ -1,0 +1,10 @@
+//go:build !amd64 || purego
+
+package relunet
+
+// hasTiles reports whether the AVX2 and FMA tile kernels can run here.
+func hasTiles() bool { return false }
+
+func tileAdd(c []float64, ldc int, a, b []float64, ld, k, width int) {
+	tileGo(c, ldc, a, b, ld, k, width)
+}
