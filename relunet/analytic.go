@@ -182,7 +182,7 @@ func (a *Analytic) start() {
 	a.pat = newPattern(n, h)
 	a.pre = mat.NewDense(n, h, nil)
 	a.preValid = false
-	a.ahy = mat.NewDense(n, 1+h+m, nil)
+	a.ahy = spareDense(n, 1+h+m)
 	for i := 0; i < n; i++ {
 		a.ahy.Set(i, 0, 1)
 	}

@@ -85,10 +85,7 @@ func (as assembler) factorTiled(a *mat.SymDense) (*tiledCholesky, bool) {
 			}
 		}
 		as.parallel(m/4, func(s int, _ *worker) {
-			i := 4 * s
-			for j := i; j < m; j += 8 {
-				tileAdd(u[(k1+i)*n4+k1+j:], n4, pn[i:], p[j:], m, b, min(8, m-j))
-			}
+			tileStrip(u[k1*n4+k1:], n4, pn, p, m, b, 4*s, m)
 		}, 0, 0)
 	}
 	return &tiledCholesky{u: u, n: n, n4: n4}, true

@@ -1,5 +1,7 @@
 package relunet
 
+import "gonum.org/v1/gonum/mat"
+
 // gramUpper adds Σ_{i∈rows} x_i x_iᵀ to the upper triangle of acc (D×D,
 // row-major), where x_i is row i of the row-major data with the given stride.
 // It takes four rows at a time so that each pass over acc does four updates.
@@ -51,31 +53,51 @@ func gramUpper(acc, data []float64, stride, D int, rows []int32) {
 	}
 }
 
-// tileRows is the number of rows gathered for one pass of the tile kernels:
-// 64 rows of up to 64 columns stay in the first-level cache.
+// tileRows is the number of rows summed by one call of a tile kernel: 64
+// rows of up to 64 columns stay in the first-level cache while all tiles of
+// the triangle go over them.
 const tileRows = 64
 
-// gramTiled is gramUpper with the tile kernels: rows are gathered in groups
-// of tileRows into a buffer padded to D4 = D rounded up to 4 columns (the
-// padding is zero), and 4×8 tiles covering the upper triangle sum them.
+// spareDense returns a zero r×c matrix whose backing array has three spare
+// entries after the last row, so that the tile kernels can read groups of
+// four columns of every row in place.
+func spareDense(r, c int) *mat.Dense {
+	return mat.NewDense(r, c, make([]float64, r*c+3)[:r*c])
+}
+
+// gramTiled is gramUpper with the tile kernels, for D4 = D rounded up to 4:
+// tiles of 4×8 cover the upper triangle of a D4×D4 sum, whose entries past D
+// are discarded. The kernels read rows in place when the data's backing
+// array holds D4 columns from the last row on (WithOnes allocates so), and
+// otherwise from a copy of each group of rows.
 func gramTiled(acc, data []float64, stride, D int, rows []int32, w *worker) {
 	D4 := (D + 3) &^ 3
 	if len(w.sq) != D4*D4 {
 		w.sq = make([]float64, D4*D4)
 		w.buf = make([]float64, tileRows*D4)
 	}
-	sq, buf := w.sq, w.buf
+	sq := w.sq
 	clear(sq)
+	if len(rows) == 0 {
+		return
+	}
+	full := data[:cap(data)]
+	inPlace := int(rows[len(rows)-1])*stride+D4 <= len(full)
 	for lo := 0; lo < len(rows); lo += tileRows {
 		chunk := rows[lo:min(lo+tileRows, len(rows))]
+		if inPlace {
+			for a := 0; a < D4; a += 4 {
+				for b := a; b < D4; b += 8 {
+					tileIdxAdd(sq[a*D4+b:], D4, full[a:], full[b:], chunk, stride, min(8, D4-b))
+				}
+			}
+			continue
+		}
+		buf := w.buf
 		for r, i := range chunk {
 			copy(buf[r*D4:r*D4+D], data[int(i)*stride:int(i)*stride+D])
 		}
-		for a := 0; a < D4; a += 4 {
-			for b := a; b < D4; b += 8 {
-				tileAdd(sq[a*D4+b:], D4, buf[a:], buf[b:], D4, len(chunk), min(8, D4-b))
-			}
-		}
+		tileUpper(sq, D4, buf, buf, D4, len(chunk), D4)
 	}
 	for a := 0; a < D; a++ {
 		out := acc[a*D+a : a*D+D]

@@ -50,8 +50,11 @@ func (as assembler) assemble(dst *mat.SymDense, x *mat.Dense, p *pattern, alpha 
 	var c mat.Dense
 	c.Mul(beta, beta.T())
 
-	sets := p.bitsets()
 	gram := as.gramKernel(xr.Data, xr.Stride, n, D)
+	gram.sets = p.bitsets()
+	if gram.packed != nil && gram.tiles {
+		as.pairSums(gram, p)
+	}
 	// P_j (diagonal Q) first: the off-diagonal blocks of a leaky network need them.
 	tri := D * D
 	pj := make([]float64, h*tri)
@@ -61,7 +64,7 @@ func (as assembler) assemble(dst *mat.SymDense, x *mat.Dense, p *pattern, alpha 
 		as.gramAll(gram, n, s)
 	}
 	as.parallel(h, func(j int, w *worker) {
-		gram.both(pj[j*tri:(j+1)*tri], sets[j], sets[j], w)
+		gram.pair(pj[j*tri:(j+1)*tri], j, j, w)
 	}, D, n)
 
 	raw := dst.RawSymmetric()
@@ -73,7 +76,7 @@ func (as assembler) assemble(dst *mat.SymDense, x *mat.Dense, p *pattern, alpha 
 				q = pj[j*tri : (j+1)*tri]
 			} else {
 				clear(q)
-				gram.both(q, sets[j], sets[k], w)
+				gram.pair(q, j, k, w)
 			}
 			cjk := c.At(j, k)
 			for a := 0; a < D; a++ {
@@ -119,13 +122,19 @@ type gramKernel struct {
 	stride, D int
 	packed    []float64 // upper triangles of x_i x_iᵀ, n×D(D+1)/2, when D ≤ packedMaxD
 	tiles     bool      // use the AVX2 tile kernels
+	sets      [][]uint64
+
+	// With packed products and tile kernels, all pair sums at once:
+	// pairs[t*h4*h4 + j*h4 + k] is product t of Q_jk, for j ≤ k.
+	pairs []float64
+	h4    int
 }
 
 // gramKernel returns the kernel for the n×D row-major data.
 func (as assembler) gramKernel(data []float64, stride, n, D int) *gramKernel {
 	g := &gramKernel{data: data, stride: stride, D: D}
+	g.tiles = !as.portable && hasTiles()
 	if D > packedMaxD {
-		g.tiles = !as.portable && hasTiles()
 		return g
 	}
 	T := D * (D + 1) / 2
@@ -159,26 +168,36 @@ func (g *gramKernel) rows(acc []float64, rows []int32, w *worker) {
 	g.unpack(acc, sum)
 }
 
-// both adds Σ x_i x_iᵀ over the rows set in both bit sets a and b to acc.
-func (g *gramKernel) both(acc []float64, a, b []uint64, w *worker) {
-	if g.packed == nil {
-		g.upper(acc, w.both(a, b), w)
-		return
-	}
-	// Small D: add the packed products straight from the bit scan.
-	sum := g.sum(w)
-	T := len(sum)
-	for k, x := range a {
-		m := x & b[k]
-		for m != 0 {
-			i := k*64 + bits.TrailingZeros64(m)
-			for t, v := range g.packed[i*T : i*T+T] {
-				sum[t] += v
-			}
-			m &= m - 1
+// pair adds Q_jk = Σ x_i x_iᵀ over the rows where neurons j and k are both
+// active to acc.
+func (g *gramKernel) pair(acc []float64, j, k int, w *worker) {
+	a, b := g.sets[j], g.sets[k]
+	switch {
+	case g.pairs != nil:
+		h4 := g.h4
+		sum := g.sum(w)
+		for t := range sum {
+			sum[t] = g.pairs[t*h4*h4+j*h4+k]
 		}
+		g.unpack(acc, sum)
+	case g.packed == nil:
+		g.upper(acc, w.both(a, b), w)
+	default:
+		// Small D: add the packed products straight from the bit scan.
+		sum := g.sum(w)
+		T := len(sum)
+		for k, x := range a {
+			m := x & b[k]
+			for m != 0 {
+				i := k*64 + bits.TrailingZeros64(m)
+				for t, v := range g.packed[i*T : i*T+T] {
+					sum[t] += v
+				}
+				m &= m - 1
+			}
+		}
+		g.unpack(acc, sum)
 	}
-	g.unpack(acc, sum)
 }
 
 // upper adds Σ_{i∈rows} x_i x_iᵀ to the upper triangle of acc.
@@ -188,6 +207,44 @@ func (g *gramKernel) upper(acc []float64, rows []int32, w *worker) {
 		return
 	}
 	gramTiled(acc, g.data, g.stride, g.D, rows, w)
+}
+
+// pairSums computes g.pairs for pattern p. For small D a dense product over
+// all neuron pairs on the tile kernels beats scanning the shared rows of
+// each pair: per row and packed product t it sums a_ij·p_it times a_ik over
+// the upper triangle of j, k, from rows laid out as
+// [a_i | a_i·p_i0 | a_i·p_i1 | …], each part padded to h4 columns.
+func (as assembler) pairSums(g *gramKernel, p *pattern) {
+	h, T := p.h, g.D*(g.D+1)/2
+	h4 := (h + 3) &^ 3
+	ld := (T + 1) * h4
+	g.pairs, g.h4 = make([]float64, T*h4*h4), h4
+	as.reduceRows(p.n, g.pairs, func(lo, hi int, acc []float64) {
+		buf := make([]float64, tileRows*ld)
+		for s := lo; s < hi; s += tileRows {
+			e := min(s+tileRows, hi)
+			for r := range e - s {
+				row, i := buf[r*ld:(r+1)*ld], s+r
+				act := p.act[i*h : (i+1)*h]
+				for t := -1; t < T; t++ {
+					v := 1.0
+					if t >= 0 {
+						v = g.packed[i*T+t]
+					}
+					part := row[(t+1)*h4 : (t+1)*h4+h]
+					for j, on := range act {
+						part[j] = 0
+						if on {
+							part[j] = v
+						}
+					}
+				}
+			}
+			for t := range T {
+				tileUpper(acc[t*h4*h4:], h4, buf[(t+1)*h4:], buf, ld, e-s, h4)
+			}
+		}
+	})
 }
 
 // sum returns the worker's zeroed packed accumulator.

@@ -33,9 +33,10 @@ func checkedProblem(X, Y mat.Matrix) (*problem, error) {
 }
 
 // WithOnes returns [1, X], X with a column of ones prepended.
+// Its rows may be read in place by the tile kernels (see spareDense).
 func WithOnes(X mat.Matrix) *mat.Dense {
 	n, d := X.Dims()
-	out := mat.NewDense(n, d+1, nil)
+	out := spareDense(n, d+1)
 	for i := 0; i < n; i++ {
 		out.Set(i, 0, 1)
 	}

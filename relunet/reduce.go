@@ -5,38 +5,46 @@ import (
 	"sync/atomic"
 )
 
-// chunkRows is the number of rows of one chunk of a row reduction. Chunk
-// boundaries do not depend on the number of workers, and partial results
-// are added in chunk order, so reductions give the same bits whatever the
-// scheduling.
-const chunkRows = 4096
+// chunkRows is the number of rows of one chunk of a row reduction, and
+// reduceLanes the number of partial sums: chunk c is added to lane
+// c mod reduceLanes, the chunks of a lane in order, and the lanes in order at
+// the end. Neither depends on the number of workers, so reductions give the
+// same bits whatever the scheduling, with memory for reduceLanes partial
+// sums however many rows there are.
+const (
+	chunkRows   = 4096
+	reduceLanes = 8
+)
 
 // reduceRows sets dst (length k) to the sum over the chunks of [0, n) of
-// part(lo, hi, acc), where part adds the contribution of rows lo..hi-1 to a
-// zeroed accumulator acc of length k. Memory is one accumulator per chunk.
+// part(lo, hi, acc), where part adds the contribution of rows lo..hi-1 to
+// the accumulator acc of length k.
 func (as assembler) reduceRows(n int, dst []float64, part func(lo, hi int, acc []float64)) {
 	k := len(dst)
 	chunks := (n + chunkRows - 1) / chunkRows
-	accs := make([]float64, chunks*k)
+	lanes := min(chunks, reduceLanes)
+	accs := make([]float64, lanes*k)
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range as.nworkers(chunks) {
+	for range as.nworkers(lanes) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
-				c := int(next.Add(1)) - 1
-				if c >= chunks {
+				l := int(next.Add(1)) - 1
+				if l >= lanes {
 					return
 				}
-				part(c*chunkRows, min((c+1)*chunkRows, n), accs[c*k:(c+1)*k])
+				for c := l; c < chunks; c += lanes {
+					part(c*chunkRows, min((c+1)*chunkRows, n), accs[l*k:(l+1)*k])
+				}
 			}
 		}()
 	}
 	wg.Wait()
 	clear(dst)
-	for c := 0; c < chunks; c++ {
-		for i, v := range accs[c*k : (c+1)*k] {
+	for l := 0; l < lanes; l++ {
+		for i, v := range accs[l*k : (l+1)*k] {
 			dst[i] += v
 		}
 	}

@@ -13,3 +13,33 @@ func tileGo(c []float64, ldc int, a, b []float64, ld, k, width int) {
 		}
 	}
 }
+
+// tileIdxGo is the portable tileIdxAdd.
+func tileIdxGo(c []float64, ldc int, a, b []float64, idx []int32, ld, width int) {
+	for p := 0; p < 4; p++ {
+		out := c[p*ldc : p*ldc+width]
+		for _, i := range idx {
+			r := int(i) * ld
+			v := a[r+p]
+			for q, y := range b[r : r+width] {
+				out[q] += v * y
+			}
+		}
+	}
+}
+
+// tileStrip adds Σ_{r<k} a_r,p·b_r,q to c[p*ldc+q] for the rows p = i..i+3
+// and columns q ≥ i of the upper triangle of an n×n block, n a multiple of 4
+// (a tile may also cover a few entries below the diagonal).
+func tileStrip(c []float64, ldc int, a, b []float64, ld, k, i, n int) {
+	for j := i; j < n; j += 8 {
+		tileAdd(c[i*ldc+j:], ldc, a[i:], b[j:], ld, k, min(8, n-j))
+	}
+}
+
+// tileUpper is tileStrip for all rows of the block.
+func tileUpper(c []float64, ldc int, a, b []float64, ld, k, n int) {
+	for i := 0; i < n; i += 4 {
+		tileStrip(c, ldc, a, b, ld, k, i, n)
+	}
+}

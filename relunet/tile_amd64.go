@@ -28,6 +28,34 @@ func tileAdd(c []float64, ldc int, a, b []float64, ld, k, width int) {
 	}
 }
 
+// tileIdxAdd is tileAdd over the rows idx[0..k-1], which must increase:
+// row r of a and b starts idx[r]*ld elements in.
+func tileIdxAdd(c []float64, ldc int, a, b []float64, idx []int32, ld, width int) {
+	k := len(idx)
+	if k == 0 {
+		return
+	}
+	if !hasTiles() || width != 4 && width != 8 {
+		tileIdxGo(c, ldc, a, b, idx, ld, width)
+		return
+	}
+	_ = c[3*ldc+width-1]
+	_ = a[int(idx[0])*ld]
+	_ = a[int(idx[k-1])*ld+3]
+	_ = b[int(idx[k-1])*ld+width-1]
+	if width == 8 {
+		tileIdx4x8(&c[0], ldc, &a[0], &b[0], &idx[0], k, ld)
+	} else {
+		tileIdx4x4(&c[0], ldc, &a[0], &b[0], &idx[0], k, ld)
+	}
+}
+
+//go:noescape
+func tileIdx4x8(c *float64, ldc int, a, b *float64, idx *int32, k, ld int)
+
+//go:noescape
+func tileIdx4x4(c *float64, ldc int, a, b *float64, idx *int32, k, ld int)
+
 //go:noescape
 func tile4x8(c *float64, ldc int, a, b *float64, ld, k int)
 

@@ -2,6 +2,88 @@
 
 #include "textflag.h"
 
+// ZERO8 clears the eight accumulators Y0..Y7.
+#define ZERO8 \
+	VXORPD Y0, Y0, Y0 \
+	VXORPD Y1, Y1, Y1 \
+	VXORPD Y2, Y2, Y2 \
+	VXORPD Y3, Y3, Y3 \
+	VXORPD Y4, Y4, Y4 \
+	VXORPD Y5, Y5, Y5 \
+	VXORPD Y6, Y6, Y6 \
+	VXORPD Y7, Y7, Y7
+
+// ROW8 adds the outer product of a[0:4] at A+X and b[0:8] at B+X (X in
+// bytes) to Y0..Y7.
+#define ROW8(A, B, X) \
+	VMOVUPD      (B)(X*1), Y8 \
+	VMOVUPD      32(B)(X*1), Y9 \
+	VBROADCASTSD (A)(X*1), Y10 \
+	VFMADD231PD  Y8, Y10, Y0 \
+	VFMADD231PD  Y9, Y10, Y1 \
+	VBROADCASTSD 8(A)(X*1), Y11 \
+	VFMADD231PD  Y8, Y11, Y2 \
+	VFMADD231PD  Y9, Y11, Y3 \
+	VBROADCASTSD 16(A)(X*1), Y12 \
+	VFMADD231PD  Y8, Y12, Y4 \
+	VFMADD231PD  Y9, Y12, Y5 \
+	VBROADCASTSD 24(A)(X*1), Y13 \
+	VFMADD231PD  Y8, Y13, Y6 \
+	VFMADD231PD  Y9, Y13, Y7
+
+// STORE8 adds Y0..Y7 to the 4×8 tile at DI with row stride R8 bytes.
+#define STORE8 \
+	VADDPD  (DI), Y0, Y0 \
+	VMOVUPD Y0, (DI) \
+	VADDPD  32(DI), Y1, Y1 \
+	VMOVUPD Y1, 32(DI) \
+	ADDQ    R8, DI \
+	VADDPD  (DI), Y2, Y2 \
+	VMOVUPD Y2, (DI) \
+	VADDPD  32(DI), Y3, Y3 \
+	VMOVUPD Y3, 32(DI) \
+	ADDQ    R8, DI \
+	VADDPD  (DI), Y4, Y4 \
+	VMOVUPD Y4, (DI) \
+	VADDPD  32(DI), Y5, Y5 \
+	VMOVUPD Y5, 32(DI) \
+	ADDQ    R8, DI \
+	VADDPD  (DI), Y6, Y6 \
+	VMOVUPD Y6, (DI) \
+	VADDPD  32(DI), Y7, Y7 \
+	VMOVUPD Y7, 32(DI)
+
+// ROW4 adds the outer product of a[0:4] at A+X and b[0:4] at B+X to the
+// accumulators R0..R3, loading b into V.
+#define ROW4(A, B, X, V, R0, R1, R2, R3) \
+	VMOVUPD      (B)(X*1), V \
+	VBROADCASTSD (A)(X*1), Y10 \
+	VFMADD231PD  V, Y10, R0 \
+	VBROADCASTSD 8(A)(X*1), Y11 \
+	VFMADD231PD  V, Y11, R1 \
+	VBROADCASTSD 16(A)(X*1), Y12 \
+	VFMADD231PD  V, Y12, R2 \
+	VBROADCASTSD 24(A)(X*1), Y13 \
+	VFMADD231PD  V, Y13, R3
+
+// STORE4 folds Y4..Y7 into Y0..Y3 and adds them to the 4×4 tile at DI.
+#define STORE4 \
+	VADDPD  Y4, Y0, Y0 \
+	VADDPD  Y5, Y1, Y1 \
+	VADDPD  Y6, Y2, Y2 \
+	VADDPD  Y7, Y3, Y3 \
+	VADDPD  (DI), Y0, Y0 \
+	VMOVUPD Y0, (DI) \
+	ADDQ    R8, DI \
+	VADDPD  (DI), Y1, Y1 \
+	VMOVUPD Y1, (DI) \
+	ADDQ    R8, DI \
+	VADDPD  (DI), Y2, Y2 \
+	VMOVUPD Y2, (DI) \
+	ADDQ    R8, DI \
+	VADDPD  (DI), Y3, Y3 \
+	VMOVUPD Y3, (DI)
+
 // func tile4x8(c *float64, ldc int, a, b *float64, ld, k int)
 //
 // c[p*ldc+q] += Σ_{r<k} a[r*ld+p]·b[r*ld+q] for p < 4, q < 8. The 4×8 tile
@@ -15,57 +97,20 @@ TEXT ·tile4x8(SB), NOSPLIT, $0-48
 	MOVQ ld+32(FP), R9
 	SHLQ $3, R9
 	MOVQ k+40(FP), CX
-	VXORPD Y0, Y0, Y0
-	VXORPD Y1, Y1, Y1
-	VXORPD Y2, Y2, Y2
-	VXORPD Y3, Y3, Y3
-	VXORPD Y4, Y4, Y4
-	VXORPD Y5, Y5, Y5
-	VXORPD Y6, Y6, Y6
-	VXORPD Y7, Y7, Y7
+	XORQ R11, R11
+	ZERO8
 	TESTQ CX, CX
 	JEQ   store8
 
 loop8:
-	VMOVUPD      (DX), Y8
-	VMOVUPD      32(DX), Y9
-	VBROADCASTSD (SI), Y10
-	VFMADD231PD  Y8, Y10, Y0
-	VFMADD231PD  Y9, Y10, Y1
-	VBROADCASTSD 8(SI), Y11
-	VFMADD231PD  Y8, Y11, Y2
-	VFMADD231PD  Y9, Y11, Y3
-	VBROADCASTSD 16(SI), Y12
-	VFMADD231PD  Y8, Y12, Y4
-	VFMADD231PD  Y9, Y12, Y5
-	VBROADCASTSD 24(SI), Y13
-	VFMADD231PD  Y8, Y13, Y6
-	VFMADD231PD  Y9, Y13, Y7
-	ADDQ         R9, SI
-	ADDQ         R9, DX
-	DECQ         CX
-	JNE          loop8
+	ROW8(SI, DX, R11)
+	ADDQ R9, SI
+	ADDQ R9, DX
+	DECQ CX
+	JNE  loop8
 
 store8:
-	VADDPD  (DI), Y0, Y0
-	VMOVUPD Y0, (DI)
-	VADDPD  32(DI), Y1, Y1
-	VMOVUPD Y1, 32(DI)
-	ADDQ    R8, DI
-	VADDPD  (DI), Y2, Y2
-	VMOVUPD Y2, (DI)
-	VADDPD  32(DI), Y3, Y3
-	VMOVUPD Y3, 32(DI)
-	ADDQ    R8, DI
-	VADDPD  (DI), Y4, Y4
-	VMOVUPD Y4, (DI)
-	VADDPD  32(DI), Y5, Y5
-	VMOVUPD Y5, 32(DI)
-	ADDQ    R8, DI
-	VADDPD  (DI), Y6, Y6
-	VMOVUPD Y6, (DI)
-	VADDPD  32(DI), Y7, Y7
-	VMOVUPD Y7, 32(DI)
+	STORE8
 	VZEROUPPER
 	RET
 
@@ -82,72 +127,100 @@ TEXT ·tile4x4(SB), NOSPLIT, $0-48
 	MOVQ ld+32(FP), R9
 	SHLQ $3, R9
 	MOVQ k+40(FP), CX
-	VXORPD Y0, Y0, Y0
-	VXORPD Y1, Y1, Y1
-	VXORPD Y2, Y2, Y2
-	VXORPD Y3, Y3, Y3
-	VXORPD Y4, Y4, Y4
-	VXORPD Y5, Y5, Y5
-	VXORPD Y6, Y6, Y6
-	VXORPD Y7, Y7, Y7
+	XORQ R11, R11
+	ZERO8
 	CMPQ CX, $2
 	JLT  tail4
 
 loop4:
-	VMOVUPD      (DX), Y8
-	VBROADCASTSD (SI), Y10
-	VFMADD231PD  Y8, Y10, Y0
-	VBROADCASTSD 8(SI), Y11
-	VFMADD231PD  Y8, Y11, Y1
-	VBROADCASTSD 16(SI), Y12
-	VFMADD231PD  Y8, Y12, Y2
-	VBROADCASTSD 24(SI), Y13
-	VFMADD231PD  Y8, Y13, Y3
-	ADDQ         R9, SI
-	ADDQ         R9, DX
-	VMOVUPD      (DX), Y9
-	VBROADCASTSD (SI), Y10
-	VFMADD231PD  Y9, Y10, Y4
-	VBROADCASTSD 8(SI), Y11
-	VFMADD231PD  Y9, Y11, Y5
-	VBROADCASTSD 16(SI), Y12
-	VFMADD231PD  Y9, Y12, Y6
-	VBROADCASTSD 24(SI), Y13
-	VFMADD231PD  Y9, Y13, Y7
-	ADDQ         R9, SI
-	ADDQ         R9, DX
-	SUBQ         $2, CX
-	CMPQ         CX, $2
-	JGE          loop4
+	ROW4(SI, DX, R11, Y8, Y0, Y1, Y2, Y3)
+	ADDQ R9, SI
+	ADDQ R9, DX
+	ROW4(SI, DX, R11, Y9, Y4, Y5, Y6, Y7)
+	ADDQ R9, SI
+	ADDQ R9, DX
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JGE  loop4
 
 tail4:
-	TESTQ        CX, CX
-	JEQ          store4
-	VMOVUPD      (DX), Y8
-	VBROADCASTSD (SI), Y10
-	VFMADD231PD  Y8, Y10, Y0
-	VBROADCASTSD 8(SI), Y11
-	VFMADD231PD  Y8, Y11, Y1
-	VBROADCASTSD 16(SI), Y12
-	VFMADD231PD  Y8, Y12, Y2
-	VBROADCASTSD 24(SI), Y13
-	VFMADD231PD  Y8, Y13, Y3
+	TESTQ CX, CX
+	JEQ   store4
+	ROW4(SI, DX, R11, Y8, Y0, Y1, Y2, Y3)
 
 store4:
-	VADDPD  Y4, Y0, Y0
-	VADDPD  Y5, Y1, Y1
-	VADDPD  Y6, Y2, Y2
-	VADDPD  Y7, Y3, Y3
-	VADDPD  (DI), Y0, Y0
-	VMOVUPD Y0, (DI)
-	ADDQ    R8, DI
-	VADDPD  (DI), Y1, Y1
-	VMOVUPD Y1, (DI)
-	ADDQ    R8, DI
-	VADDPD  (DI), Y2, Y2
-	VMOVUPD Y2, (DI)
-	ADDQ    R8, DI
-	VADDPD  (DI), Y3, Y3
-	VMOVUPD Y3, (DI)
+	STORE4
+	VZEROUPPER
+	RET
+
+// func tileIdx4x8(c *float64, ldc int, a, b *float64, idx *int32, k, ld int)
+//
+// As tile4x8 over the rows idx[0..k-1]: row r of a and b starts idx[r]*ld
+// elements in.
+TEXT ·tileIdx4x8(SB), NOSPLIT, $0-56
+	MOVQ c+0(FP), DI
+	MOVQ ldc+8(FP), R8
+	SHLQ $3, R8
+	MOVQ a+16(FP), SI
+	MOVQ b+24(FP), DX
+	MOVQ idx+32(FP), R10
+	MOVQ k+40(FP), CX
+	MOVQ ld+48(FP), R9
+	SHLQ $3, R9
+	ZERO8
+	TESTQ CX, CX
+	JEQ   istore8
+
+iloop8:
+	MOVLQSX (R10), R11
+	IMULQ   R9, R11
+	ROW8(SI, DX, R11)
+	ADDQ    $4, R10
+	DECQ    CX
+	JNE     iloop8
+
+istore8:
+	STORE8
+	VZEROUPPER
+	RET
+
+// func tileIdx4x4(c *float64, ldc int, a, b *float64, idx *int32, k, ld int)
+//
+// As tile4x4 over the rows idx[0..k-1].
+TEXT ·tileIdx4x4(SB), NOSPLIT, $0-56
+	MOVQ c+0(FP), DI
+	MOVQ ldc+8(FP), R8
+	SHLQ $3, R8
+	MOVQ a+16(FP), SI
+	MOVQ b+24(FP), DX
+	MOVQ idx+32(FP), R10
+	MOVQ k+40(FP), CX
+	MOVQ ld+48(FP), R9
+	SHLQ $3, R9
+	ZERO8
+	CMPQ CX, $2
+	JLT  itail4
+
+iloop4:
+	MOVLQSX (R10), R11
+	IMULQ   R9, R11
+	MOVLQSX 4(R10), R12
+	IMULQ   R9, R12
+	ROW4(SI, DX, R11, Y8, Y0, Y1, Y2, Y3)
+	ROW4(SI, DX, R12, Y9, Y4, Y5, Y6, Y7)
+	ADDQ    $8, R10
+	SUBQ    $2, CX
+	CMPQ    CX, $2
+	JGE     iloop4
+
+itail4:
+	TESTQ   CX, CX
+	JEQ     istore4
+	MOVLQSX (R10), R11
+	IMULQ   R9, R11
+	ROW4(SI, DX, R11, Y8, Y0, Y1, Y2, Y3)
+
+istore4:
+	STORE4
 	VZEROUPPER
 	RET

@@ -8,3 +8,7 @@ func hasTiles() bool { return false }
 func tileAdd(c []float64, ldc int, a, b []float64, ld, k, width int) {
 	tileGo(c, ldc, a, b, ld, k, width)
 }
+
+func tileIdxAdd(c []float64, ldc int, a, b []float64, idx []int32, ld, width int) {
+	tileIdxGo(c, ldc, a, b, idx, ld, width)
+}

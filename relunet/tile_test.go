@@ -29,10 +29,58 @@ func TestTileAdd(t *testing.T) {
 			}
 			want := append([]float64(nil), c...)
 			tileGo(want, ldc, a, b, ld, k, width)
-			tileAdd(c, ldc, a, b, ld, k, width)
-			for i := range c {
-				if math.Abs(c[i]-want[i]) > 1e-12*(1+math.Abs(want[i])) {
-					t.Fatalf("width %d, k %d: c[%d] = %v, want %v", width, k, i, c[i], want[i])
+			got := append([]float64(nil), c...)
+			tileAdd(got, ldc, a, b, ld, k, width)
+			for i := range got {
+				if math.Abs(got[i]-want[i]) > 1e-12*(1+math.Abs(want[i])) {
+					t.Fatalf("width %d, k %d: c[%d] = %v, want %v", width, k, i, got[i], want[i])
+				}
+			}
+			// The same sums over every other row, by index.
+			var idx []int32
+			for r := 0; r < k; r += 2 {
+				idx = append(idx, int32(r))
+			}
+			want = append(want[:0], c...)
+			tileIdxGo(want, ldc, a, b, idx, ld, width)
+			got = append(got[:0], c...)
+			tileIdxAdd(got, ldc, a, b, idx, ld, width)
+			for i := range got {
+				if math.Abs(got[i]-want[i]) > 1e-12*(1+math.Abs(want[i])) {
+					t.Fatalf("indexed, width %d, k %d: c[%d] = %v, want %v", width, k, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// gramTiled reads rows in place or from copies and agrees with gramUpper.
+func TestGramTiled(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, D := range []int{9, 13, 16, 30} {
+		const n = 300
+		spare := spareDense(n, D).RawMatrix().Data
+		exact := make([]float64, n*D)
+		for i := range exact {
+			exact[i] = rng.NormFloat64()
+		}
+		copy(spare, exact)
+		var rows []int32
+		for i := 0; i < n; i++ {
+			if rng.IntN(3) > 0 || i == n-1 {
+				rows = append(rows, int32(i))
+			}
+		}
+		want := make([]float64, D*D)
+		gramUpper(want, exact, D, D, rows)
+		for _, data := range [][]float64{spare, exact} {
+			got := make([]float64, D*D)
+			gramTiled(got, data, D, D, rows, &worker{})
+			for a := 0; a < D; a++ {
+				for b := a; b < D; b++ {
+					if w, g := want[a*D+b], got[a*D+b]; math.Abs(g-w) > 1e-12*(1+math.Abs(w)) {
+						t.Fatalf("D %d, spare %t: entry (%d, %d) = %v, want %v", D, cap(data) > len(data), a, b, g, w)
+					}
 				}
 			}
 		}
