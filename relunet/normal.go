@@ -225,18 +225,15 @@ func (as assembler) pairSums(g *gramKernel, p *pattern) {
 			e := min(s+tileRows, hi)
 			for r := range e - s {
 				row, i := buf[r*ld:(r+1)*ld], s+r
-				act := p.act[i*h : (i+1)*h]
-				for t := -1; t < T; t++ {
-					v := 1.0
-					if t >= 0 {
-						v = g.packed[i*T+t]
-					}
+				// Without branches: activity is unpredictable.
+				ones := row[:h]
+				for j, on := range p.act[i*h : (i+1)*h] {
+					ones[j] = float64(b2i(on))
+				}
+				for t, v := range g.packed[i*T : (i+1)*T] {
 					part := row[(t+1)*h4 : (t+1)*h4+h]
-					for j, on := range act {
-						part[j] = 0
-						if on {
-							part[j] = v
-						}
+					for j, a := range ones {
+						part[j] = v * a
 					}
 				}
 			}
@@ -315,38 +312,36 @@ func (as assembler) parallel(jobs int, f func(j int, w *worker), D, n int) {
 
 // hiddenRHS returns the right-hand side of the hidden step as an h×D matrix:
 // row j is Σ_i G_ij ((y_i - β₀)·β_j) x̃_i. It runs over row chunks without an
-// n×h temporary.
+// n×h temporary, summing the transpose so that inner loops run along h.
 func (as assembler) hiddenRHS(x, y *mat.Dense, p *pattern, net *Net) *mat.Dense {
 	n, D := x.Dims()
 	h, _, m := net.Dims()
-	xr, yr, br := x.RawMatrix(), y.RawMatrix(), net.Beta.RawMatrix()
-	b := mat.NewDense(h, D, nil)
-	as.reduceRows(n, b.RawMatrix().Data, func(lo, hi int, acc []float64) {
-		r := make([]float64, m)
+	xr, yr := x.RawMatrix(), y.RawMatrix()
+	betaT := mat.DenseCopyOf(net.Beta.T()).RawMatrix().Data // m×h
+	g := [2]float64{net.Alpha, 1}
+	bt := make([]float64, D*h)
+	as.reduceRows(n, bt, func(lo, hi int, acc []float64) {
+		s := make([]float64, h)
 		for i := lo; i < hi; i++ {
-			for o := range r {
-				r[o] = yr.Data[i*yr.Stride+o] - net.Beta0[o]
+			clear(s)
+			for o := range m {
+				r := yr.Data[i*yr.Stride+o] - net.Beta0[o]
+				for j, b := range betaT[o*h : (o+1)*h] {
+					s[j] += r * b
+				}
 			}
-			xi := xr.Data[i*xr.Stride : i*xr.Stride+D]
-			for j := 0; j < h; j++ {
-				var s float64
-				for o, v := range r {
-					s += v * br.Data[j*br.Stride+o]
-				}
-				if !p.act[i*h+j] {
-					s *= net.Alpha
-				}
-				if s == 0 {
-					continue
-				}
-				out := acc[j*D : (j+1)*D]
-				for a, v := range xi {
-					out[a] += s * v
+			for j, on := range p.act[i*h : (i+1)*h] {
+				s[j] *= g[b2i(on)]
+			}
+			for a, v := range xr.Data[i*xr.Stride : i*xr.Stride+D] {
+				out := acc[a*h : (a+1)*h]
+				for j, sj := range s {
+					out[j] += v * sj
 				}
 			}
 		}
 	})
-	return b
+	return mat.DenseCopyOf(mat.NewDense(D, h, bt).T())
 }
 
 // normalMul sets out (h×D) to N v without forming N: v ↦ X̃ᵀ(G ⊙ ((G ⊙ X̃vᵀ)ββᵀ)) + λv.
@@ -366,4 +361,13 @@ func scaled(f float64, a mat.Matrix) *mat.Dense {
 	var out mat.Dense
 	out.Scale(f, a)
 	return &out
+}
+
+// b2i is 1 for true and 0 for false; the compiler makes it a flag move.
+func b2i(b bool) int {
+	var i int
+	if b {
+		i = 1
+	}
+	return i
 }

@@ -80,9 +80,30 @@ func checkFinite(name string, a mat.Matrix) error {
 	return nil
 }
 
+// narrowD is the largest D for which pre-activations are summed by direct
+// loops: gonum's blocked product is slow for so short inner products.
+const narrowD = 8
+
 // preact sets u (n×h) to the pre-activations X̃Wᵀ.
 func (p *problem) preact(net *Net, u *mat.Dense) {
-	u.Mul(p.x, net.W.T())
+	h, D := net.W.Dims()
+	if D > narrowD {
+		u.Mul(p.x, net.W.T())
+		return
+	}
+	// u_i = Σ_a x̃_ia w_a over the columns w_a of Wᵀ: inner loops along u_i.
+	wt := mat.DenseCopyOf(net.W.T()).RawMatrix().Data
+	xr, ur := p.x.RawMatrix(), u.RawMatrix()
+	for i := 0; i < xr.Rows; i++ {
+		out := ur.Data[i*ur.Stride : i*ur.Stride+h]
+		x := xr.Data[i*xr.Stride : i*xr.Stride+D]
+		clear(out)
+		for a, v := range x {
+			for j, w := range wt[a*h : (a+1)*h] {
+				out[j] += v * w
+			}
+		}
+	}
 }
 
 // hiddenOutputs overwrites the pre-activations u with φ_α(u).
@@ -98,6 +119,26 @@ func hiddenOutputs(alpha float64, u *mat.Dense) {
 
 // outputs sets f (n×m) to the network outputs given the hidden outputs hid.
 func outputs(net *Net, hid, f *mat.Dense) {
+	if h, m := net.Beta.Dims(); m == 1 {
+		// One output: a matrix-vector product, which gonum's general product
+		// handles poorly.
+		beta := mat.Col(nil, 0, net.Beta)
+		hr, fr := hid.RawMatrix(), f.RawMatrix()
+		for i := 0; i < hr.Rows; i++ {
+			var s0, s1 float64
+			row := hr.Data[i*hr.Stride : i*hr.Stride+h]
+			j := 0
+			for ; j+2 <= h; j += 2 {
+				s0 += row[j] * beta[j]
+				s1 += row[j+1] * beta[j+1]
+			}
+			if j < h {
+				s0 += row[j] * beta[j]
+			}
+			fr.Data[i*fr.Stride] = s0 + s1 + net.Beta0[0]
+		}
+		return
+	}
 	f.Mul(hid, net.Beta)
 	raw := f.RawMatrix()
 	for i := 0; i < raw.Rows; i++ {
