@@ -1,0 +1,13 @@
+//go:build openblas
+
+// Package openblas sets OpenBLAS's thread count. It is apart from relunet
+// because a package that uses cgo cannot also hold Go assembly.
+package openblas
+
+/*
+void openblas_set_num_threads(int);
+*/
+import "C"
+
+// SetThreads sets the number of threads of OpenBLAS's own parallel routines.
+func SetThreads(n int) { C.openblas_set_num_threads(C.int(n)) }
