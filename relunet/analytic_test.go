@@ -106,6 +106,8 @@ func TestAssemblyMatchesNaive(t *testing.T) {
 		{"dead-neuron", 0, 30, 2, 4, true},
 		{"wide-D", 0.1, 43, 1, 3, false},
 		{"wide-D-rows", 0.2, 301, 2, 4, false},
+		{"classes", 0, 2200, 1, 7, false},
+		{"classes-leaky-dead", 0.1, 9000, 2, 9, true},
 		{"chunks", 0, 2*chunkRows + 37, 2, 3, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -115,6 +117,11 @@ func TestAssemblyMatchesNaive(t *testing.T) {
 				d = 10 // D > packedMaxD: the unpacked kernels
 			case "wide-D-rows":
 				d = 22 // several groups of tileRows rows, D4 > D
+			case "classes", "classes-leaky-dead":
+				d = 12 // neurons in groups of 3 or 4, the last one short
+				if b := classBits(tc.n, tc.h); b < 3 || tc.h%b == 0 {
+					t.Fatalf("classBits(%d, %d) = %d: the case does not test short groups", tc.n, tc.h, b)
+				}
 			}
 			D := d + 1
 			X, Y := randomProblem(3, tc.n, d, tc.m)

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -21,8 +22,9 @@ import (
 // with S = Σ_i x̃_i x̃_iᵀ over all rows, P_j = Q_jj over the rows where j is
 // active and Q_jk over the rows where both are. Only Q needs work per pair,
 // and only over the rows both neurons share: for the ReLU roughly a quarter
-// of them. Every term is symmetric, so only upper triangles are summed, and
-// only blocks with j ≤ k are formed.
+// of them; classGrams shares even that work between pairs. Every term is
+// symmetric, so only upper triangles are summed, and only blocks with j ≤ k
+// are formed.
 
 // assembler computes normal matrices; its zero value uses GOMAXPROCS workers
 // and the tile kernels where the machine has them.
@@ -51,63 +53,182 @@ func (as assembler) assemble(dst *mat.SymDense, x *mat.Dense, p *pattern, alpha 
 	c.Mul(beta, beta.T())
 
 	gram := as.gramKernel(xr.Data, xr.Stride, n, D)
-	gram.sets = p.bitsets()
-	if gram.packed != nil && gram.tiles {
-		as.pairSums(gram, p)
-	}
-	// P_j (diagonal Q) first: the off-diagonal blocks of a leaky network need them.
-	tri := D * D
-	pj := make([]float64, h*tri)
+	raw := dst.RawSymmetric()
+	as.pairGrams(raw, gram, p)
 	var s []float64
 	if alpha != 0 {
-		s = make([]float64, tri)
+		s = make([]float64, D*D)
 		as.gramAll(gram, n, s)
 	}
-	as.parallel(h, func(j int, w *worker) {
-		gram.pair(pj[j*tri:(j+1)*tri], j, j, w)
-	}, D, n)
-
-	raw := dst.RawSymmetric()
+	// Turn Q_jk, in the upper triangle of each block, into N_jk: first the
+	// blocks off the diagonal, which read P_j = Q_jj, then the diagonal ones.
 	a2, ab, b2 := alpha*alpha, alpha*(1-alpha), (1-alpha)*(1-alpha)
-	as.parallel(h, func(j int, w *worker) {
-		for k := j; k < h; k++ {
-			q := w.acc
-			if k == j {
-				q = pj[j*tri : (j+1)*tri]
-			} else {
-				clear(q)
-				gram.pair(q, j, k, w)
-			}
-			cjk := c.At(j, k)
-			for a := 0; a < D; a++ {
-				out := raw.Data[(j*D+a)*raw.Stride+k*D : (j*D+a)*raw.Stride+k*D+D]
-				for b := a; b < D; b++ {
-					v := b2 * q[a*D+b]
-					if alpha != 0 {
-						v += a2*s[a*D+b] + ab*(pj[j*tri+a*D+b]+pj[k*tri+a*D+b])
-					}
-					v *= cjk
-					out[b] = v
-					if k != j || b == a {
-						// Mirror the symmetric block into the part of the upper triangle below its diagonal.
-						raw.Data[(j*D+b)*raw.Stride+k*D+a] = v
-					}
+	finish := func(j, k int) {
+		cjk := c.At(j, k)
+		for a := 0; a < D; a++ {
+			out := raw.Data[(j*D+a)*raw.Stride+k*D : (j*D+a)*raw.Stride+k*D+D]
+			pja := raw.Data[(j*D+a)*raw.Stride+j*D : (j*D+a)*raw.Stride+j*D+D]
+			pka := raw.Data[(k*D+a)*raw.Stride+k*D : (k*D+a)*raw.Stride+k*D+D]
+			for b := a; b < D; b++ {
+				v := b2 * out[b]
+				if alpha != 0 {
+					v += a2*s[a*D+b] + ab*(pja[b]+pka[b])
+				}
+				v *= cjk
+				out[b] = v
+				if k != j {
+					// Mirror the symmetric block into its lower triangle.
+					raw.Data[(j*D+b)*raw.Stride+k*D+a] = v
 				}
 			}
 		}
-	}, D, n)
+	}
+	as.parallel(h, func(j int, _ *worker) {
+		for k := j + 1; k < h; k++ {
+			finish(j, k)
+		}
+	}, 0, 0)
+	as.parallel(h, func(j int, _ *worker) { finish(j, j) }, 0, 0)
 	for i := 0; i < h*D; i++ {
 		raw.Data[i*raw.Stride+i] += lambda
 	}
 }
 
+// pairGrams writes the upper triangle of Q_jk into block (j, k) of the
+// normal matrix's storage for all j ≤ k.
+func (as assembler) pairGrams(raw blas64.Symmetric, g *gramKernel, p *pattern) {
+	h, D := p.h, g.D
+	if g.packed == nil {
+		as.classGrams(raw, g, p)
+		return
+	}
+	if g.tiles {
+		as.pairSums(g, p)
+	} else {
+		g.sets = p.bitsets()
+	}
+	as.parallel(h, func(j int, w *worker) {
+		for k := j; k < h; k++ {
+			clear(w.acc)
+			g.pair(w.acc, j, k, w)
+			for a := 0; a < D; a++ {
+				copy(raw.Data[(j*D+a)*raw.Stride+k*D+a:(j*D+a)*raw.Stride+k*D+D], w.acc[a*D+a:a*D+D])
+			}
+		}
+	}, D, p.n)
+}
+
+// classBits returns the number b of neurons per group for classGrams: as
+// many as 4, while the 4^b classes of a pair of groups keep 32 rows each on
+// average.
+func classBits(n, h int) int {
+	b := 1
+	for b < 4 && b < h && n>>(2*(b+1)) >= 32 {
+		b++
+	}
+	return b
+}
+
+// classGrams computes the Q_jk for larger D by sharing work between neurons.
+// Neurons are taken in groups of b. For a pair of groups (J, K), every row
+// falls in one class, given by the activity of the 2b neurons on it; the
+// Gram sum of each class is formed once and added to Q_jk for every pair
+// (j, k) active in that class. A row then costs one D×D outer product per
+// pair of groups rather than one per pair of active neurons: about b² times
+// less work for the ReLU, where a quarter of all pairs is active on a row.
+func (as assembler) classGrams(raw blas64.Symmetric, g *gramKernel, p *pattern) {
+	n, h, D := p.n, p.h, g.D
+	b := classBits(n, h)
+	groups := (h + b - 1) / b
+	codes := make([]uint8, n*groups) // activity bits of group J on row i
+	for i := 0; i < n; i++ {
+		for j, on := range p.act[i*h : (i+1)*h] {
+			codes[i*groups+j/b] |= uint8(b2i(on)) << (j % b)
+		}
+	}
+	type unit struct{ J, K int }
+	var units []unit
+	for J := 0; J < groups; J++ {
+		for K := J; K < groups; K++ {
+			units = append(units, unit{J, K})
+		}
+	}
+	as.parallel(len(units), func(u int, w *worker) {
+		J, K := units[u].J, units[u].K
+		shift := b // class = code_J | code_K<<b, or code_J alone when J = K
+		if J == K {
+			shift = 0
+		}
+		classes := 1 << (b + shift)
+		if cap(w.counts) < classes+1 {
+			w.counts = make([]int, classes+1)
+		}
+		start := w.counts[:classes+1]
+		clear(start)
+		for i := 0; i < n; i++ {
+			cj, ck := codes[i*groups+J], codes[i*groups+K]
+			if cj != 0 && ck != 0 {
+				start[int(cj)|int(ck)<<shift+1]++
+			}
+		}
+		for c := 1; c <= classes; c++ {
+			start[c] += start[c-1]
+		}
+		sorted := w.rows[:start[classes]]
+		next := w.next(classes)
+		copy(next, start[:classes])
+		for i := 0; i < n; i++ {
+			cj, ck := codes[i*groups+J], codes[i*groups+K]
+			if cj != 0 && ck != 0 {
+				c := int(cj) | int(ck)<<shift
+				sorted[next[c]] = int32(i)
+				next[c]++
+			}
+		}
+		for j := J * b; j < min(J*b+b, h); j++ {
+			for k := max(j, K*b); k < min(K*b+b, h); k++ {
+				for a := 0; a < D; a++ {
+					clear(raw.Data[(j*D+a)*raw.Stride+k*D+a : (j*D+a)*raw.Stride+k*D+D])
+				}
+			}
+		}
+		for c := range classes {
+			rows := sorted[start[c]:start[c+1]]
+			if len(rows) == 0 {
+				continue
+			}
+			q := w.acc
+			clear(q)
+			g.upper(q, rows, w)
+			cj, ck := c&(1<<b-1), c>>shift
+			for mj := cj; mj != 0; mj &= mj - 1 {
+				j := J*b + bits.TrailingZeros(uint(mj))
+				for mk := ck; mk != 0; mk &= mk - 1 {
+					k := K*b + bits.TrailingZeros(uint(mk))
+					if k < j {
+						continue
+					}
+					for a := 0; a < D; a++ {
+						out := raw.Data[(j*D+a)*raw.Stride+k*D+a : (j*D+a)*raw.Stride+k*D+D]
+						for t, v := range q[a*D+a : a*D+D] {
+							out[t] += v
+						}
+					}
+				}
+			}
+		}
+	}, D, n)
+}
+
 // worker holds one goroutine's scratch space.
 type worker struct {
-	acc  []float64
-	rows []int32
-	tri  []float64 // packed upper triangle, for gramPacked
-	sq   []float64 // D4×D4 tile sums, for the tiled kernel
-	buf  []float64 // gathered rows, tileRows×D4, for the tiled kernel
+	acc    []float64
+	rows   []int32
+	counts []int // class offsets, for classGrams
+	cursor []int
+	tri    []float64 // packed upper triangle, for gramPacked
+	sq     []float64 // D4×D4 tile sums, for the tiled kernel
+	buf    []float64 // gathered rows, tileRows×D4, for the tiled kernel
 }
 
 // packedMaxD is the largest D for which rows' outer products are
@@ -169,35 +290,29 @@ func (g *gramKernel) rows(acc []float64, rows []int32, w *worker) {
 }
 
 // pair adds Q_jk = Σ x_i x_iᵀ over the rows where neurons j and k are both
-// active to acc.
+// active to acc, for packed products: from the dense pair sums when there
+// are any, and otherwise by scanning the rows the two bit sets share.
 func (g *gramKernel) pair(acc []float64, j, k int, w *worker) {
-	a, b := g.sets[j], g.sets[k]
-	switch {
-	case g.pairs != nil:
-		h4 := g.h4
-		sum := g.sum(w)
+	sum := g.sum(w)
+	if g.pairs != nil {
 		for t := range sum {
-			sum[t] = g.pairs[t*h4*h4+j*h4+k]
+			sum[t] = g.pairs[t*g.h4*g.h4+j*g.h4+k]
 		}
 		g.unpack(acc, sum)
-	case g.packed == nil:
-		g.upper(acc, w.both(a, b), w)
-	default:
-		// Small D: add the packed products straight from the bit scan.
-		sum := g.sum(w)
-		T := len(sum)
-		for k, x := range a {
-			m := x & b[k]
-			for m != 0 {
-				i := k*64 + bits.TrailingZeros64(m)
-				for t, v := range g.packed[i*T : i*T+T] {
-					sum[t] += v
-				}
-				m &= m - 1
-			}
-		}
-		g.unpack(acc, sum)
+		return
 	}
+	T := len(sum)
+	for word, x := range g.sets[j] {
+		m := x & g.sets[k][word]
+		for m != 0 {
+			i := word*64 + bits.TrailingZeros64(m)
+			for t, v := range g.packed[i*T : i*T+T] {
+				sum[t] += v
+			}
+			m &= m - 1
+		}
+	}
+	g.unpack(acc, sum)
 }
 
 // upper adds Σ_{i∈rows} x_i x_iᵀ to the upper triangle of acc.
@@ -271,20 +386,12 @@ func (as assembler) gramAll(g *gramKernel, n int, dst []float64) {
 	})
 }
 
-// both returns the increasing list of rows set in both bit sets, in the
-// worker's buffer. Word-wise AND and bit scanning keep this cheap and free of
-// unpredictable branches, which matters when D is small.
-func (w *worker) both(a, b []uint64) []int32 {
-	rows := w.rows[:0]
-	for k, x := range a {
-		m := x & b[k]
-		for m != 0 {
-			rows = append(rows, int32(k*64+bits.TrailingZeros64(m)))
-			m &= m - 1
-		}
+// next returns the worker's buffer of n ints.
+func (w *worker) next(n int) []int {
+	if cap(w.cursor) < n {
+		w.cursor = make([]int, n)
 	}
-	w.rows = rows
-	return rows
+	return w.cursor[:n]
 }
 
 // parallel calls f(j, w) for j in [0, jobs) on as's workers, handing out the
