@@ -31,7 +31,7 @@ func TestFactorTiled(t *testing.T) {
 			b.Set(i, 1, rng.NormFloat64())
 		}
 		for _, workers := range []int{1, 3} {
-			f, ok := assembler{workers: workers}.factorTiled(a)
+			f, ok := assembler{workers: workers}.factorTiled(a, nil)
 			if !ok {
 				t.Fatalf("n = %d: positive definite matrix refused", n)
 			}
@@ -53,7 +53,7 @@ func TestFactorTiled(t *testing.T) {
 		}
 		// A negative diagonal entry makes A indefinite.
 		a.SetSym(n/2, n/2, -1)
-		if _, ok := (assembler{}).factorTiled(a); ok {
+		if _, ok := (assembler{}).factorTiled(a, nil); ok {
 			t.Errorf("n = %d: indefinite matrix accepted", n)
 		}
 	}

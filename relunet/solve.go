@@ -24,9 +24,11 @@ const maxCond = 1e14
 // otherwise a truncated eigen-decomposition (the minimum-norm solution on the
 // numerically nonzero eigenspace), which always returns finite values. It
 // reports which method was used.
-func solveSPD(a *mat.SymDense, b *mat.Dense) (*mat.Dense, string, error) {
+// buf, when not nil, keeps the storage of the tiled factor from one call to
+// the next: for large systems it is as big as a.
+func solveSPD(a *mat.SymDense, b *mat.Dense, buf *[]float64) (*mat.Dense, string, error) {
 	if useTiledCholesky(a.SymmetricDim()) {
-		if f, ok := (assembler{}).factorTiled(a); ok && f.cond(symNorm1(a)) < maxCond {
+		if f, ok := (assembler{}).factorTiled(a, buf); ok && f.cond(symNorm1(a)) < maxCond {
 			if x := f.solve(b); allFinite(x) {
 				return x, SolveCholesky, nil
 			}
@@ -78,10 +80,8 @@ func solveSPD(a *mat.SymDense, b *mat.Dense) (*mat.Dense, string, error) {
 func allFinite(a *mat.Dense) bool {
 	raw := a.RawMatrix()
 	for i := 0; i < raw.Rows; i++ {
-		for _, v := range raw.Data[i*raw.Stride : i*raw.Stride+raw.Cols] {
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return false
-			}
+		if !finite(raw.Data[i*raw.Stride : i*raw.Stride+raw.Cols]) {
+			return false
 		}
 	}
 	return true
