@@ -2,6 +2,34 @@
 
 #include "textflag.h"
 
+// PLAIN_ARGS loads (c, ldc, a, b, ld, k) into DI, R8 (bytes), SI, DX,
+// R9 (bytes) and CX, sets the row offset R11 to 0 and clears Y0..Y7.
+#define PLAIN_ARGS \
+	MOVQ c+0(FP), DI \
+	MOVQ ldc+8(FP), R8 \
+	SHLQ $3, R8 \
+	MOVQ a+16(FP), SI \
+	MOVQ b+24(FP), DX \
+	MOVQ ld+32(FP), R9 \
+	SHLQ $3, R9 \
+	MOVQ k+40(FP), CX \
+	XORQ R11, R11 \
+	ZERO8
+
+// INDEX_ARGS loads (c, ldc, a, b, idx, k, ld) into DI, R8 (bytes), SI, DX,
+// R10, CX and R9 (bytes), and clears Y0..Y7.
+#define INDEX_ARGS \
+	MOVQ c+0(FP), DI \
+	MOVQ ldc+8(FP), R8 \
+	SHLQ $3, R8 \
+	MOVQ a+16(FP), SI \
+	MOVQ b+24(FP), DX \
+	MOVQ idx+32(FP), R10 \
+	MOVQ k+40(FP), CX \
+	MOVQ ld+48(FP), R9 \
+	SHLQ $3, R9 \
+	ZERO8
+
 // ZERO8 clears the eight accumulators Y0..Y7.
 #define ZERO8 \
 	VXORPD Y0, Y0, Y0 \
@@ -89,16 +117,7 @@
 // c[p*ldc+q] += Σ_{r<k} a[r*ld+p]·b[r*ld+q] for p < 4, q < 8. The 4×8 tile
 // of sums lives in eight YMM registers for the whole loop over r.
 TEXT ·tile4x8(SB), NOSPLIT, $0-48
-	MOVQ c+0(FP), DI
-	MOVQ ldc+8(FP), R8
-	SHLQ $3, R8
-	MOVQ a+16(FP), SI
-	MOVQ b+24(FP), DX
-	MOVQ ld+32(FP), R9
-	SHLQ $3, R9
-	MOVQ k+40(FP), CX
-	XORQ R11, R11
-	ZERO8
+	PLAIN_ARGS
 	TESTQ CX, CX
 	JEQ   store8
 
@@ -119,16 +138,7 @@ store8:
 // As tile4x8 for a 4×4 tile. Two sets of accumulators, for even and odd r,
 // keep enough independent FMA chains in flight.
 TEXT ·tile4x4(SB), NOSPLIT, $0-48
-	MOVQ c+0(FP), DI
-	MOVQ ldc+8(FP), R8
-	SHLQ $3, R8
-	MOVQ a+16(FP), SI
-	MOVQ b+24(FP), DX
-	MOVQ ld+32(FP), R9
-	SHLQ $3, R9
-	MOVQ k+40(FP), CX
-	XORQ R11, R11
-	ZERO8
+	PLAIN_ARGS
 	CMPQ CX, $2
 	JLT  tail4
 
@@ -158,16 +168,7 @@ store4:
 // As tile4x8 over the rows idx[0..k-1]: row r of a and b starts idx[r]*ld
 // elements in.
 TEXT ·tileIdx4x8(SB), NOSPLIT, $0-56
-	MOVQ c+0(FP), DI
-	MOVQ ldc+8(FP), R8
-	SHLQ $3, R8
-	MOVQ a+16(FP), SI
-	MOVQ b+24(FP), DX
-	MOVQ idx+32(FP), R10
-	MOVQ k+40(FP), CX
-	MOVQ ld+48(FP), R9
-	SHLQ $3, R9
-	ZERO8
+	INDEX_ARGS
 	TESTQ CX, CX
 	JEQ   istore8
 
@@ -188,16 +189,7 @@ istore8:
 //
 // As tile4x4 over the rows idx[0..k-1].
 TEXT ·tileIdx4x4(SB), NOSPLIT, $0-56
-	MOVQ c+0(FP), DI
-	MOVQ ldc+8(FP), R8
-	SHLQ $3, R8
-	MOVQ a+16(FP), SI
-	MOVQ b+24(FP), DX
-	MOVQ idx+32(FP), R10
-	MOVQ k+40(FP), CX
-	MOVQ ld+48(FP), R9
-	SHLQ $3, R9
-	ZERO8
+	INDEX_ARGS
 	CMPQ CX, $2
 	JLT  itail4
 
