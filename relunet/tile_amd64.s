@@ -59,27 +59,24 @@
 	VFMADD231PD  Y8, Y13, Y6 \
 	VFMADD231PD  Y9, Y13, Y7
 
+// ADDROW adds the YMM register R to the four doubles at DI+OFF.
+#define ADDROW(R, OFF) \
+	VADDPD  OFF(DI), R, R \
+	VMOVUPD R, OFF(DI)
+
 // STORE8 adds Y0..Y7 to the 4×8 tile at DI with row stride R8 bytes.
 #define STORE8 \
-	VADDPD  (DI), Y0, Y0 \
-	VMOVUPD Y0, (DI) \
-	VADDPD  32(DI), Y1, Y1 \
-	VMOVUPD Y1, 32(DI) \
-	ADDQ    R8, DI \
-	VADDPD  (DI), Y2, Y2 \
-	VMOVUPD Y2, (DI) \
-	VADDPD  32(DI), Y3, Y3 \
-	VMOVUPD Y3, 32(DI) \
-	ADDQ    R8, DI \
-	VADDPD  (DI), Y4, Y4 \
-	VMOVUPD Y4, (DI) \
-	VADDPD  32(DI), Y5, Y5 \
-	VMOVUPD Y5, 32(DI) \
-	ADDQ    R8, DI \
-	VADDPD  (DI), Y6, Y6 \
-	VMOVUPD Y6, (DI) \
-	VADDPD  32(DI), Y7, Y7 \
-	VMOVUPD Y7, 32(DI)
+	ADDROW(Y0, 0) \
+	ADDROW(Y1, 32) \
+	ADDQ R8, DI \
+	ADDROW(Y2, 0) \
+	ADDROW(Y3, 32) \
+	ADDQ R8, DI \
+	ADDROW(Y4, 0) \
+	ADDROW(Y5, 32) \
+	ADDQ R8, DI \
+	ADDROW(Y6, 0) \
+	ADDROW(Y7, 32)
 
 // ROW4 adds the outer product of a[0:4] at A+X and b[0:4] at B+X to the
 // accumulators R0..R3, loading b into V.
@@ -96,21 +93,17 @@
 
 // STORE4 folds Y4..Y7 into Y0..Y3 and adds them to the 4×4 tile at DI.
 #define STORE4 \
-	VADDPD  Y4, Y0, Y0 \
-	VADDPD  Y5, Y1, Y1 \
-	VADDPD  Y6, Y2, Y2 \
-	VADDPD  Y7, Y3, Y3 \
-	VADDPD  (DI), Y0, Y0 \
-	VMOVUPD Y0, (DI) \
-	ADDQ    R8, DI \
-	VADDPD  (DI), Y1, Y1 \
-	VMOVUPD Y1, (DI) \
-	ADDQ    R8, DI \
-	VADDPD  (DI), Y2, Y2 \
-	VMOVUPD Y2, (DI) \
-	ADDQ    R8, DI \
-	VADDPD  (DI), Y3, Y3 \
-	VMOVUPD Y3, (DI)
+	VADDPD Y4, Y0, Y0 \
+	VADDPD Y5, Y1, Y1 \
+	VADDPD Y6, Y2, Y2 \
+	VADDPD Y7, Y3, Y3 \
+	ADDROW(Y0, 0) \
+	ADDQ R8, DI \
+	ADDROW(Y1, 0) \
+	ADDQ R8, DI \
+	ADDROW(Y2, 0) \
+	ADDQ R8, DI \
+	ADDROW(Y3, 0)
 
 // func tile4x8(c *float64, ldc int, a, b *float64, ld, k int)
 //
