@@ -75,29 +75,32 @@ func gramTiled(acc, data []float64, stride, D int, rows []int32, w *worker) {
 	if len(w.sq) != D4*D4 {
 		w.sq = make([]float64, D4*D4)
 		w.buf = make([]float64, tileRows*D4)
+		w.seq = make([]int32, 0, tileRows)
 	}
 	sq := w.sq
 	clear(sq)
 	if len(rows) == 0 {
 		return
 	}
-	full := data[:cap(data)]
-	inPlace := int(rows[len(rows)-1])*stride+D4 <= len(full)
+	// Rows in place, or copies of them in w.buf, numbered 0, 1, ... there.
+	src, ld := data[:cap(data)], stride
+	inPlace := int(rows[len(rows)-1])*stride+D4 <= len(src)
+	if !inPlace {
+		src, ld = w.buf, D4
+	}
 	for lo := 0; lo < len(rows); lo += tileRows {
 		chunk := rows[lo:min(lo+tileRows, len(rows))]
-		if inPlace {
-			for a := 0; a < D4; a += 4 {
-				for b := a; b < D4; b += 8 {
-					tileIdxAdd(sq[a*D4+b:], D4, full[a:], full[b:], chunk, stride, min(8, D4-b))
-				}
+		if !inPlace {
+			for r, i := range chunk {
+				copy(w.buf[r*D4:r*D4+D], data[int(i)*stride:int(i)*stride+D])
 			}
-			continue
+			chunk = rowRange(w.seq, 0, len(chunk))
 		}
-		buf := w.buf
-		for r, i := range chunk {
-			copy(buf[r*D4:r*D4+D], data[int(i)*stride:int(i)*stride+D])
+		for a := 0; a < D4; a += 4 {
+			for b := a; b < D4; b += 8 {
+				tileIdxAdd(sq[a*D4+b:], D4, src[a:], src[b:], chunk, ld, min(8, D4-b))
+			}
 		}
-		tileUpper(sq, D4, buf, buf, D4, len(chunk), D4)
 	}
 	for a := 0; a < D; a++ {
 		out := acc[a*D+a : a*D+D]

@@ -65,10 +65,11 @@ func (as assembler) assemble(dst *mat.SymDense, x *mat.Dense, p *pattern, alpha 
 	a2, ab, b2 := alpha*alpha, alpha*(1-alpha), (1-alpha)*(1-alpha)
 	finish := func(j, k int) {
 		cjk := c.At(j, k)
+		block := raw.Data[j*D*raw.Stride+k*D:] // entry (a, b) at a*raw.Stride+b
 		for a := 0; a < D; a++ {
-			out := raw.Data[(j*D+a)*raw.Stride+k*D : (j*D+a)*raw.Stride+k*D+D]
-			pja := raw.Data[(j*D+a)*raw.Stride+j*D : (j*D+a)*raw.Stride+j*D+D]
-			pka := raw.Data[(k*D+a)*raw.Stride+k*D : (k*D+a)*raw.Stride+k*D+D]
+			out := blockRow(raw, D, j, k, a)
+			pja := blockRow(raw, D, j, j, a)
+			pka := blockRow(raw, D, k, k, a)
 			for b := a; b < D; b++ {
 				v := b2 * out[b]
 				if alpha != 0 {
@@ -78,7 +79,7 @@ func (as assembler) assemble(dst *mat.SymDense, x *mat.Dense, p *pattern, alpha 
 				out[b] = v
 				if k != j {
 					// Mirror the symmetric block into its lower triangle.
-					raw.Data[(j*D+b)*raw.Stride+k*D+a] = v
+					block[b*raw.Stride+a] = v
 				}
 			}
 		}
@@ -92,6 +93,13 @@ func (as assembler) assemble(dst *mat.SymDense, x *mat.Dense, p *pattern, alpha 
 	for i := 0; i < h*D; i++ {
 		raw.Data[i*raw.Stride+i] += lambda
 	}
+}
+
+// blockRow returns row a of the D×D block (j, k) of the normal matrix's
+// storage.
+func blockRow(raw blas64.Symmetric, D, j, k, a int) []float64 {
+	i := (j*D+a)*raw.Stride + k*D
+	return raw.Data[i : i+D]
 }
 
 // pairGrams writes the upper triangle of Q_jk into block (j, k) of the
@@ -112,7 +120,7 @@ func (as assembler) pairGrams(raw blas64.Symmetric, g *gramKernel, p *pattern) {
 			clear(w.acc)
 			g.pair(w.acc, j, k, w)
 			for a := 0; a < D; a++ {
-				copy(raw.Data[(j*D+a)*raw.Stride+k*D+a:(j*D+a)*raw.Stride+k*D+D], w.acc[a*D+a:a*D+D])
+				copy(blockRow(raw, D, j, k, a)[a:], w.acc[a*D+a:a*D+D])
 			}
 		}
 	}, D, p.n)
@@ -188,7 +196,7 @@ func (as assembler) classGrams(raw blas64.Symmetric, g *gramKernel, p *pattern) 
 		for j := J * b; j < min(J*b+b, h); j++ {
 			for k := max(j, K*b); k < min(K*b+b, h); k++ {
 				for a := 0; a < D; a++ {
-					clear(raw.Data[(j*D+a)*raw.Stride+k*D+a : (j*D+a)*raw.Stride+k*D+D])
+					clear(blockRow(raw, D, j, k, a)[a:])
 				}
 			}
 		}
@@ -209,6 +217,8 @@ func (as assembler) classGrams(raw blas64.Symmetric, g *gramKernel, p *pattern) 
 						continue
 					}
 					for a := 0; a < D; a++ {
+						// blockRow, written out: this closure is too large
+						// for the compiler to inline calls here.
 						out := raw.Data[(j*D+a)*raw.Stride+k*D+a : (j*D+a)*raw.Stride+k*D+D]
 						for t, v := range q[a*D+a : a*D+D] {
 							out[t] += v
@@ -224,11 +234,12 @@ func (as assembler) classGrams(raw blas64.Symmetric, g *gramKernel, p *pattern) 
 type worker struct {
 	acc    []float64
 	rows   []int32
-	counts []int // class offsets, for classGrams
-	cursor []int
-	tri    []float64 // packed upper triangle, for gramPacked
-	sq     []float64 // D4×D4 tile sums, for the tiled kernel
-	buf    []float64 // gathered rows, tileRows×D4, for the tiled kernel
+	counts []int     // class offsets, for classGrams
+	cursor []int     // next free place of each class, for classGrams
+	tri    []float64 // packed upper triangle, for packed products
+	sq     []float64 // D4×D4 tile sums, for gramTiled
+	buf    []float64 // copied rows, tileRows×D4, for gramTiled
+	seq    []int32   // their indices 0, 1, ... in buf
 }
 
 // packedMaxD is the largest D for which rows' outer products are
