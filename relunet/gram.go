@@ -65,12 +65,19 @@ func spareDense(r, c int) *mat.Dense {
 	return mat.NewDense(r, c, make([]float64, r*c+3)[:r*c])
 }
 
-// gramTiled is gramUpper with the tile kernels, for D4 = D rounded up to 4:
-// tiles of 4×8 cover the upper triangle of a D4×D4 sum, whose entries past D
-// are discarded. The kernels read rows in place when the data's backing
-// array holds D4 columns from the last row on (WithOnes allocates so), and
-// otherwise from a copy of each group of rows.
+// gramTiled is gramUpper with the tile kernels; it also adds the entries
+// below the diagonal that addUpper adds.
 func gramTiled(acc, data []float64, stride, D int, rows []int32, w *worker) {
+	addUpper(acc, D, gramTiles(data, stride, D, rows, w), (D+3)&^3, D)
+}
+
+// gramTiles returns Σ_{i∈rows} x_i x_iᵀ in w.sq, D4×D4 for D4 = D rounded
+// up to 4: tiles of 4×8 cover its upper triangle, and with it the entries
+// below the diagonal in the diagonal's 4×4 blocks; the other entries are
+// zero. The kernels read rows in place when the data's backing array holds
+// D4 columns from the last row on (WithOnes allocates so), and otherwise
+// from a copy of each group of rows.
+func gramTiles(data []float64, stride, D int, rows []int32, w *worker) []float64 {
 	D4 := (D + 3) &^ 3
 	if len(w.sq) != D4*D4 {
 		w.sq = make([]float64, D4*D4)
@@ -80,7 +87,7 @@ func gramTiled(acc, data []float64, stride, D int, rows []int32, w *worker) {
 	sq := w.sq
 	clear(sq)
 	if len(rows) == 0 {
-		return
+		return sq
 	}
 	// Rows in place, or copies of them in w.buf, numbered 0, 1, ... there.
 	src, ld := data[:cap(data)], stride
@@ -102,10 +109,5 @@ func gramTiled(acc, data []float64, stride, D int, rows []int32, w *worker) {
 			}
 		}
 	}
-	for a := 0; a < D; a++ {
-		out := acc[a*D+a : a*D+D]
-		for b, v := range sq[a*D4+a : a*D4+D] {
-			out[b] += v
-		}
-	}
+	return sq
 }

@@ -43,3 +43,14 @@ func tileUpper(c []float64, ldc int, a, b []float64, ld, k, n int) {
 		tileStrip(c, ldc, a, b, ld, k, i, n)
 	}
 }
+
+// addUpperGo is the portable addUpper.
+func addUpperGo(dst []float64, ldd int, src []float64, lds, n int) {
+	for a := 0; a < n; a++ {
+		s := a &^ 3
+		out := dst[a*ldd+s : a*ldd+n]
+		for b, v := range src[a*lds+s : a*lds+n] {
+			out[b] += v
+		}
+	}
+}

@@ -50,6 +50,25 @@ func tileIdxAdd(c []float64, ldc int, a, b []float64, idx []int32, ld, width int
 	}
 }
 
+// addUpper adds the upper triangle of the n×n matrix src (row stride lds)
+// to dst (row stride ldd), row a from column a&^3 on: a few entries below
+// the diagonal are added too, so that columns go in groups of four.
+func addUpper(dst []float64, ldd int, src []float64, lds, n int) {
+	if n <= 0 {
+		return
+	}
+	if !hasTiles() {
+		addUpperGo(dst, ldd, src, lds, n)
+		return
+	}
+	_ = dst[(n-1)*ldd+n-1]
+	_ = src[(n-1)*lds+n-1]
+	addUpperAsm(&dst[0], ldd, &src[0], lds, n)
+}
+
+//go:noescape
+func addUpperAsm(dst *float64, ldd int, src *float64, lds, n int)
+
 //go:noescape
 func tileIdx4x8(c *float64, ldc int, a, b *float64, idx *int32, k, ld int)
 

@@ -12,3 +12,7 @@ func tileAdd(c []float64, ldc int, a, b []float64, ld, k, width int) {
 func tileIdxAdd(c []float64, ldc int, a, b []float64, idx []int32, ld, width int) {
 	tileIdxGo(c, ldc, a, b, idx, ld, width)
 }
+
+func addUpper(dst []float64, ldd int, src []float64, lds, n int) {
+	addUpperGo(dst, ldd, src, lds, n)
+}

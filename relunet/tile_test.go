@@ -86,3 +86,34 @@ func TestGramTiled(t *testing.T) {
 		}
 	}
 }
+
+// addUpper adds exactly the entries its portable form does.
+func TestAddUpper(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for n := 1; n <= 13; n++ {
+		ldd, lds := n+3, n+1
+		src := make([]float64, (n-1)*lds+n)
+		dst := make([]float64, (n-1)*ldd+n+2) // the spare entries must stay
+		for i := range src {
+			src[i] = rng.NormFloat64()
+		}
+		for i := range dst {
+			dst[i] = rng.NormFloat64()
+		}
+		want := append([]float64(nil), dst...)
+		addUpperGo(want, ldd, src, lds, n)
+		addUpper(dst, ldd, src, lds, n)
+		for i := range dst {
+			if dst[i] != want[i] {
+				t.Fatalf("n %d: dst[%d] = %v, want %v", n, i, dst[i], want[i])
+			}
+		}
+		for a := 0; a < n; a++ {
+			for b := 0; b < a&^3; b++ {
+				if want[a*ldd+b] != dst[a*ldd+b] {
+					t.Fatalf("n %d: entry (%d, %d) changed", n, a, b)
+				}
+			}
+		}
+	}
+}
