@@ -143,7 +143,6 @@ type Analytic struct {
 	// ahy is [1, H, Y] (n×(1+h+m)); hid views its H columns. One Gram pass
 	// over its rows gives the output step's normal matrix and right-hand side.
 	ahy, hid *mat.Dense
-	f        *mat.Dense // n×m outputs
 }
 
 // NewAnalytic returns a solver for inputs X (n×d, without the ones column)
@@ -191,13 +190,12 @@ func (a *Analytic) start() {
 	}
 	a.ahy.Slice(0, n, 1+h, 1+h+m).(*mat.Dense).Copy(a.pr.y)
 	a.hid = a.ahy.Slice(0, n, 1, 1+h).(*mat.Dense)
-	a.f = mat.NewDense(n, m, nil)
 }
 
 // ensurePre computes the pre-activations of the current W unless they are known.
 func (a *Analytic) ensurePre() {
 	if !a.preValid {
-		a.pr.preact(a.net, a.pre)
+		a.as.forRows(a.pr.n, func(_, lo, hi int) { a.pr.preactRows(a.net, a.pre, lo, hi) })
 		a.preValid = true
 	}
 }
@@ -429,25 +427,31 @@ func (a *Analytic) useCG() bool {
 // surrogate returns the training MSE of the current weights with the frozen pattern.
 func (a *Analytic) surrogate() float64 {
 	a.ensurePre()
-	a.hid.Copy(a.pre)
-	a.pat.scale(a.net.Alpha, a.hid)
-	outputs(a.net, a.hid, a.f)
-	return a.pr.mse(a.f)
+	return a.as.mse(a.pre, a.pat, a.net, a.pr.y)
 }
 
 // UpdatePattern recomputes the activation pattern from W and returns the
 // number of entries that changed.
 func (a *Analytic) UpdatePattern() int {
 	a.ensurePre()
-	return a.pat.set(a.pre)
+	flips := make([]int, (a.pr.n+chunkRows-1)/chunkRows)
+	a.as.forRows(a.pr.n, func(c, lo, hi int) { flips[c] = a.pat.set(a.pre, lo, hi) })
+	total := 0
+	for _, f := range flips {
+		total += f
+	}
+	return total
 }
 
 // OutputStep refits [β₀; β] by ridge least squares on the hidden outputs
 // [1, φ_α(X̃Wᵀ)] of the current W.
 func (a *Analytic) OutputStep() (OutputResult, error) {
 	a.ensurePre()
-	a.hid.Copy(a.pre)
-	hiddenOutputs(a.net.Alpha, a.hid)
+	a.as.forRows(a.pr.n, func(_, lo, hi int) {
+		hid := a.hid.Slice(lo, hi, 0, a.opts.Hidden).(*mat.Dense)
+		hid.Copy(a.pre.Slice(lo, hi, 0, a.opts.Hidden))
+		hiddenOutputs(a.net.Alpha, hid)
+	})
 	coef, fallback, err := a.ridge()
 	if err != nil {
 		return OutputResult{}, fmt.Errorf("output step: %w", err)
@@ -457,8 +461,7 @@ func (a *Analytic) OutputStep() (OutputResult, error) {
 		a.net.Beta0[o] = coef.At(0, o)
 	}
 	a.net.Beta.Copy(coef.Slice(1, h+1, 0, a.pr.m))
-	outputs(a.net, a.hid, a.f)
-	return OutputResult{Loss: a.pr.mse(a.f), Fallback: fallback}, nil
+	return OutputResult{Loss: a.as.mse(a.hid, nil, a.net, a.pr.y), Fallback: fallback}, nil
 }
 
 // ridge returns argmin_θ ‖Y - Aθ‖² + λ‖θ‖² for A = [1, H], and whether the

@@ -472,37 +472,52 @@ func (as assembler) parallel(jobs int, f func(j int, w *worker), D, n int) {
 }
 
 // hiddenRHS returns the right-hand side of the hidden step as an h×D matrix:
-// row j is Σ_i G_ij ((y_i - β₀)·β_j) x̃_i. It runs over row chunks without an
-// n×h temporary, summing the transpose so that inner loops run along h.
+// row j is Σ_i G_ij ((y_i - β₀)·β_j) x̃_i. It is the product X̃ᵀS, S_ij =
+// G_ij (y_i - β₀)·β_j, summed on the tile kernels from groups of rows laid
+// out as [x̃_i | s_i], each part padded to a multiple of 4 columns, so that
+// no n×h temporary is needed.
 func (as assembler) hiddenRHS(x, y *mat.Dense, p *pattern, net *Net) *mat.Dense {
 	n, D := x.Dims()
 	h, _, m := net.Dims()
+	D4, h4 := (D+3)&^3, (h+3)&^3
+	ld := D4 + h4
 	xr, yr := x.RawMatrix(), y.RawMatrix()
 	betaT := mat.DenseCopyOf(net.Beta.T()).RawMatrix().Data // m×h
 	g := [2]float64{net.Alpha, 1}
-	bt := make([]float64, D*h)
-	as.reduceRows(n, bt, func(lo, hi int, acc []float64) {
-		s := make([]float64, h)
-		for i := lo; i < hi; i++ {
-			clear(s)
-			for o := range m {
-				r := yr.Data[i*yr.Stride+o] - net.Beta0[o]
-				for j, b := range betaT[o*h : (o+1)*h] {
-					s[j] += r * b
+	xs := make([]float64, D4*h4) // X̃ᵀS, D4×h4
+	as.reduceRows(n, xs, func(lo, hi int, acc []float64) {
+		buf := make([]float64, tileRows*ld) // padding stays zero
+		for s0 := lo; s0 < hi; s0 += tileRows {
+			e := min(s0+tileRows, hi)
+			for r := range e - s0 {
+				i, row := s0+r, buf[r*ld:(r+1)*ld]
+				copy(row, xr.Data[i*xr.Stride:i*xr.Stride+D])
+				s := row[D4 : D4+h]
+				clear(s)
+				for o := range m {
+					r := yr.Data[i*yr.Stride+o] - net.Beta0[o]
+					for j, b := range betaT[o*h : (o+1)*h] {
+						s[j] += r * b
+					}
+				}
+				for j, on := range p.act[i*h : (i+1)*h] {
+					s[j] *= g[b2i(on)] // without branches: activity is unpredictable
 				}
 			}
-			for j, on := range p.act[i*h : (i+1)*h] {
-				s[j] *= g[b2i(on)]
-			}
-			for a, v := range xr.Data[i*xr.Stride : i*xr.Stride+D] {
-				out := acc[a*h : (a+1)*h]
-				for j, sj := range s {
-					out[j] += v * sj
+			for a := 0; a < D4; a += 4 {
+				for q := 0; q < h4; q += 8 {
+					tileAdd(acc[a*h4+q:], h4, buf[a:], buf[D4+q:], ld, e-s0, min(8, h4-q))
 				}
 			}
 		}
 	})
-	return mat.DenseCopyOf(mat.NewDense(D, h, bt).T())
+	rhs := mat.NewDense(h, D, nil)
+	for j := range h {
+		for a := range D {
+			rhs.Set(j, a, xs[a*h4+j])
+		}
+	}
+	return rhs
 }
 
 // normalMul sets out (h×D) to N v without forming N: v ↦ X̃ᵀ(G ⊙ ((G ⊙ X̃vᵀ)ββᵀ)) + λv.

@@ -13,20 +13,18 @@ func newPattern(n, h int) *pattern {
 	return &pattern{n: n, h: h, act: make([]bool, n*h)}
 }
 
-// set recomputes the pattern from the pre-activations u (n×h) and returns
-// the number of entries that changed.
-func (p *pattern) set(u *mat.Dense) int {
+// set recomputes rows lo..hi-1 of the pattern from the pre-activations u
+// (n×h) and returns the number of entries that changed.
+func (p *pattern) set(u *mat.Dense, lo, hi int) int {
 	raw := u.RawMatrix()
 	flips := 0
-	for i := 0; i < p.n; i++ {
+	for i := lo; i < hi; i++ {
 		row := raw.Data[i*raw.Stride : i*raw.Stride+p.h]
 		act := p.act[i*p.h : (i+1)*p.h]
 		for j, v := range row {
 			a := v > 0
-			if a != act[j] {
-				flips++
-				act[j] = a
-			}
+			flips += b2i(a != act[j]) // without branches: signs are unpredictable
+			act[j] = a
 		}
 	}
 	return flips
@@ -46,10 +44,9 @@ func (p *pattern) scale(alpha float64, a *mat.Dense) {
 	for i := 0; i < p.n; i++ {
 		row := raw.Data[i*raw.Stride : i*raw.Stride+p.h]
 		act := p.act[i*p.h : (i+1)*p.h]
-		for j := range row {
-			if !act[j] {
-				row[j] *= alpha
-			}
+		g := [2]float64{alpha, 1}
+		for j, on := range act {
+			row[j] *= g[b2i(on)]
 		}
 	}
 }

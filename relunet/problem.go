@@ -86,15 +86,23 @@ const narrowD = 8
 
 // preact sets u (n×h) to the pre-activations X̃Wᵀ.
 func (p *problem) preact(net *Net, u *mat.Dense) {
+	p.preactRows(net, u, 0, p.x.RawMatrix().Rows)
+}
+
+// preactRows sets rows lo..hi-1 of u to those of X̃Wᵀ.
+func (p *problem) preactRows(net *Net, u *mat.Dense, lo, hi int) {
 	h, D := net.W.Dims()
+	if lo >= hi {
+		return
+	}
 	if D > narrowD {
-		u.Mul(p.x, net.W.T())
+		u.Slice(lo, hi, 0, h).(*mat.Dense).Mul(p.x.Slice(lo, hi, 0, D), net.W.T())
 		return
 	}
 	// u_i = Σ_a x̃_ia w_a over the columns w_a of Wᵀ: inner loops along u_i.
 	wt := mat.DenseCopyOf(net.W.T()).RawMatrix().Data
 	xr, ur := p.x.RawMatrix(), u.RawMatrix()
-	for i := 0; i < xr.Rows; i++ {
+	for i := lo; i < hi; i++ {
 		out := ur.Data[i*ur.Stride : i*ur.Stride+h]
 		x := xr.Data[i*xr.Stride : i*xr.Stride+D]
 		clear(out)
@@ -125,17 +133,7 @@ func outputs(net *Net, hid, f *mat.Dense) {
 		beta := mat.Col(nil, 0, net.Beta)
 		hr, fr := hid.RawMatrix(), f.RawMatrix()
 		for i := 0; i < hr.Rows; i++ {
-			var s0, s1 float64
-			row := hr.Data[i*hr.Stride : i*hr.Stride+h]
-			j := 0
-			for ; j+2 <= h; j += 2 {
-				s0 += row[j] * beta[j]
-				s1 += row[j+1] * beta[j+1]
-			}
-			if j < h {
-				s0 += row[j] * beta[j]
-			}
-			fr.Data[i*fr.Stride] = s0 + s1 + net.Beta0[0]
+			fr.Data[i*fr.Stride] = dot(hr.Data[i*hr.Stride:i*hr.Stride+h], beta) + net.Beta0[0]
 		}
 		return
 	}
@@ -155,6 +153,54 @@ func (p *problem) forward(net *Net, hid, f *mat.Dense) {
 	p.preact(net, hid)
 	hiddenOutputs(net.Alpha, hid)
 	outputs(net, hid, f)
+}
+
+// dot returns Σ_j x_j y_j over len(x) ≤ len(y) entries, in two running sums.
+func dot(x, y []float64) float64 {
+	var s0, s1 float64
+	y = y[:len(x)]
+	j := 0
+	for ; j+2 <= len(x); j += 2 {
+		s0 += x[j] * y[j]
+		s1 += x[j+1] * y[j+1]
+	}
+	if j < len(x) {
+		s0 += x[j] * y[j]
+	}
+	return s0 + s1
+}
+
+// mse returns the mean over all n·m entries of (f - y)² for the outputs
+// f_i = β₀ + βᵀ(g_i ⊙ v_i), v_i row i of v (n×h) and g_i row i of the
+// pattern's G, or ones when p is nil: the loss from the hidden outputs, or
+// from the pre-activations with the pattern frozen. It runs in parallel
+// over row chunks, with no n×m temporary.
+func (as assembler) mse(v *mat.Dense, p *pattern, net *Net, y *mat.Dense) float64 {
+	n, h := v.Dims()
+	_, m := y.Dims()
+	vr, yr := v.RawMatrix(), y.RawMatrix()
+	betaT := mat.DenseCopyOf(net.Beta.T()).RawMatrix().Data // m×h
+	g := [2]float64{net.Alpha, 1}
+	var sse [1]float64
+	as.reduceRows(n, sse[:], func(lo, hi int, acc []float64) {
+		gv := make([]float64, h)
+		s := 0.0
+		for i := lo; i < hi; i++ {
+			row := vr.Data[i*vr.Stride : i*vr.Stride+h]
+			if p != nil {
+				for j, on := range p.act[i*h : (i+1)*h] {
+					gv[j] = row[j] * g[b2i(on)]
+				}
+				row = gv
+			}
+			for o := range m {
+				e := net.Beta0[o] + dot(row, betaT[o*h:(o+1)*h]) - yr.Data[i*yr.Stride+o]
+				s += e * e
+			}
+		}
+		acc[0] += s
+	})
+	return sse[0] / float64(n*m)
 }
 
 // mse returns the mean over all n·m entries of (f - y)².

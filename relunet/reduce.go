@@ -58,3 +58,13 @@ func rowRange(buf []int32, lo, hi int) []int32 {
 	}
 	return buf
 }
+
+// forRows calls part(c, lo, hi) for the chunks c = [lo, hi) of [0, n) on
+// as's workers. Each chunk must write only its own rows, so the result does
+// not depend on scheduling.
+func (as assembler) forRows(n int, part func(c, lo, hi int)) {
+	chunks := (n + chunkRows - 1) / chunkRows
+	as.parallel(chunks, func(c int, _ *worker) {
+		part(c, c*chunkRows, min((c+1)*chunkRows, n))
+	}, 0, 0)
+}
