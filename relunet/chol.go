@@ -48,21 +48,26 @@ func (as assembler) factorTiled(a *mat.SymDense, buf *[]float64) (*tiledCholesky
 	var u []float64
 	if buf != nil && cap(*buf) >= n4*n4 {
 		u = (*buf)[:n4*n4]
-		clear(u)
 	} else {
 		u = make([]float64, n4*n4)
 	}
 	if buf != nil {
 		*buf = u
 	}
+	// Only the upper triangle is read; below it, only the entries that
+	// diagonal tiles update are cleared, so that nothing accumulates there.
 	raw := a.RawSymmetric()
-	for i := 0; i < n; i++ {
-		copy(u[i*n4+i:i*n4+n], raw.Data[i*raw.Stride+i:i*raw.Stride+n])
-	}
-	for i := n; i < n4; i++ {
-		u[i*n4+i] = 1
-	}
-	var p, pn []float64
+	as.parallel((n4+cholBlock-1)/cholBlock, func(blk int, _ *worker) {
+		for i := blk * cholBlock; i < min(blk*cholBlock+cholBlock, n4); i++ {
+			clear(u[i*n4+i&^3 : i*n4+n4])
+			if i < n {
+				copy(u[i*n4+i:], raw.Data[i*raw.Stride+i:i*raw.Stride+n])
+			} else {
+				u[i*n4+i] = 1
+			}
+		}
+	}, 0, 0)
+	var x, p, pn []float64
 	for k0 := 0; k0 < n4; k0 += cholBlock {
 		k1 := min(k0+cholBlock, n4)
 		b := k1 - k0
@@ -74,28 +79,49 @@ func (as assembler) factorTiled(a *mat.SymDense, buf *[]float64) (*tiledCholesky
 		if m == 0 {
 			break
 		}
-		// Panel: U[k0:k1, k1:] = U_kk⁻ᵀ A[k0:k1, k1:], in column strips.
-		ukk := blas64.Triangular{Uplo: blas.Upper, Diag: blas.NonUnit, N: b, Stride: n4, Data: u[k0*n4+k0:]}
-		const strip = 64
-		as.parallel((m+strip-1)/strip, func(s int, _ *worker) {
-			c0 := k1 + s*strip
-			c1 := min(c0+strip, n4)
-			panel := blas64.General{Rows: b, Cols: c1 - c0, Stride: n4, Data: u[k0*n4+c0:]}
-			blas64.Trsm(blas.Left, blas.Trans, 1, ukk, panel)
-		}, 0, 0)
-		// Trailing update A[k1:, k1:] -= PᵀP with P = U[k0:k1, k1:], from
-		// contiguous copies of P and -P.
+		// Panel: P = U[k0:k1, k1:] = VᵀA[k0:k1, k1:] with V = U_kk⁻¹, on
+		// the tile kernels from rows [V | A] (the kernels read both
+		// operands with one stride), in parallel column strips that also
+		// store P in U and keep P and -P for the trailing update.
+		ld := b + m
+		if cap(x) < b*ld {
+			x = make([]float64, b*ld)
+		}
+		x = x[:b*ld]
+		for r := 0; r < b; r++ {
+			row := x[r*ld : (r+1)*ld]
+			clear(row[:r])
+			copy(row[r:b], u[(k0+r)*n4+k0+r:(k0+r)*n4+k1])
+			copy(row[b:], u[(k0+r)*n4+k1:(k0+r)*n4+n4])
+		}
+		if !lapack64.Trtri(blas64.Triangular{Uplo: blas.Upper, Diag: blas.NonUnit, N: b, Stride: ld, Data: x}) {
+			return nil, false
+		}
 		if cap(p) < b*m {
 			p, pn = make([]float64, b*m), make([]float64, b*m)
 		}
 		p, pn = p[:b*m], pn[:b*m]
-		for r := 0; r < b; r++ {
-			row := u[(k0+r)*n4+k1 : (k0+r)*n4+n4]
-			copy(p[r*m:(r+1)*m], row)
-			for c, v := range row {
-				pn[r*m+c] = -v
+		const strip = 64
+		as.parallel((m+strip-1)/strip, func(s int, _ *worker) {
+			c0 := s * strip
+			c1 := min(c0+strip, m)
+			for r := 0; r < b; r++ {
+				clear(p[r*m+c0 : r*m+c1])
 			}
-		}
+			// V is upper triangular: rows 0..i+3 of it reach P's rows i..i+3.
+			for i := 0; i < b; i += 4 {
+				for q := c0; q < c1; q += 8 {
+					tileAdd(p[i*m+q:], m, x[i:], x[b+q:], ld, i+4, min(8, c1-q))
+				}
+			}
+			for r := 0; r < b; r++ {
+				copy(u[(k0+r)*n4+k1+c0:(k0+r)*n4+k1+c1], p[r*m+c0:r*m+c1])
+				for c, v := range p[r*m+c0 : r*m+c1] {
+					pn[r*m+c0+c] = -v
+				}
+			}
+		}, 0, 0)
+		// Trailing update A[k1:, k1:] -= PᵀP.
 		as.parallel(m/4, func(s int, _ *worker) {
 			tileStrip(u[k1*n4+k1:], n4, pn, p, m, b, 4*s, m)
 		}, 0, 0)
@@ -103,12 +129,26 @@ func (as assembler) factorTiled(a *mat.SymDense, buf *[]float64) (*tiledCholesky
 	return &tiledCholesky{u: u, n: n, n4: n4}, true
 }
 
-// cond estimates the 1-norm condition number of A, whose 1-norm is anorm,
-// by Hager and Higham's estimator of ‖A⁻¹‖₁ as LAPACK's Pocon does, but with
-// triangular solves that run along the rows of U: Pocon's go down its
-// columns, which for large n costs more than the factorisation's share of a
-// core. It returns +Inf when a solve overflows.
+// cond estimates the 1-norm condition number of A, whose 1-norm is anorm.
+// It returns +Inf when a solve overflows.
 func (c *tiledCholesky) cond(anorm float64) float64 {
+	return condition(c.invNorm1(), anorm)
+}
+
+// condition returns est·anorm for the estimate est of ‖A⁻¹‖₁, or +Inf when
+// either is zero.
+func condition(est, anorm float64) float64 {
+	if est == 0 || anorm == 0 {
+		return math.Inf(1)
+	}
+	return est * anorm
+}
+
+// invNorm1 estimates ‖A⁻¹‖₁ by Hager and Higham's estimator as LAPACK's
+// Pocon does, but with triangular solves that run along the rows of U:
+// Pocon's go down its columns, which for large n costs more than the
+// factorisation's share of a core. It returns +Inf when a solve overflows.
+func (c *tiledCholesky) invNorm1() float64 {
 	n := c.n
 	v, x, isgn := make([]float64, n), make([]float64, n), make([]int, n)
 	var (
@@ -119,17 +159,13 @@ func (c *tiledCholesky) cond(anorm float64) float64 {
 	for {
 		est, kase = lapackgonum.Implementation{}.Dlacn2(n, v, x, isgn, est, kase, &isave)
 		if kase == 0 {
-			break
+			return est
 		}
 		c.solveVec(x) // A is symmetric: A⁻ᵀx = A⁻¹x
 		if !finite(x) {
 			return math.Inf(1)
 		}
 	}
-	if est == 0 || anorm == 0 {
-		return math.Inf(1)
-	}
-	return est * anorm
 }
 
 // solveVec overwrites b with A⁻¹b = U⁻¹U⁻ᵀb.
