@@ -448,9 +448,8 @@ func (a *Analytic) UpdatePattern() int {
 func (a *Analytic) OutputStep() (OutputResult, error) {
 	a.ensurePre()
 	a.as.forRows(a.pr.n, func(_, lo, hi int) {
-		hid := a.hid.Slice(lo, hi, 0, a.opts.Hidden).(*mat.Dense)
-		hid.Copy(a.pre.Slice(lo, hi, 0, a.opts.Hidden))
-		hiddenOutputs(a.net.Alpha, hid)
+		h := a.opts.Hidden
+		activate(a.net.Alpha, a.hid.Slice(lo, hi, 0, h).(*mat.Dense), a.pre.Slice(lo, hi, 0, h).(*mat.Dense))
 	})
 	coef, fallback, err := a.ridge()
 	if err != nil {

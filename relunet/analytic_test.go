@@ -109,6 +109,8 @@ func TestAssemblyMatchesNaive(t *testing.T) {
 		{"classes", 0, 2200, 1, 7, false},
 		{"classes-leaky-dead", 0.1, 9000, 2, 9, true},
 		{"chunks", 0, 2*chunkRows + 37, 2, 3, false},
+		{"sums", 0, 5000, 1, 7, false},
+		{"sums-leaky-dead", 0.2, 5000, 2, 9, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := 3
@@ -117,6 +119,11 @@ func TestAssemblyMatchesNaive(t *testing.T) {
 				d = 10 // D > packedMaxD: the unpacked kernels
 			case "wide-D-rows":
 				d = 22 // several groups of tileRows rows, D4 > D
+			case "sums", "sums-leaky-dead":
+				// D ≤ packedMaxD: classSums, in groups of 4, the last one short
+				if b := sumBits(tc.n, tc.h, 8); b < 3 || tc.h%b == 0 {
+					t.Fatalf("sumBits(%d, %d, 8) = %d: the case does not test short groups", tc.n, tc.h, b)
+				}
 			case "classes", "classes-leaky-dead":
 				d = 12 // neurons in groups of 3 or 4, the last one short
 				if b := classBits(tc.n, tc.h); b < 3 || tc.h%b == 0 {

@@ -105,25 +105,11 @@ func blockRow(raw blas64.Symmetric, D, j, k, a int) []float64 {
 // pairGrams writes the upper triangle of Q_jk into block (j, k) of the
 // normal matrix's storage for all j ≤ k.
 func (as assembler) pairGrams(raw blas64.Symmetric, g *gramKernel, p *pattern) {
-	h, D := p.h, g.D
 	if g.packed == nil {
 		as.classGrams(raw, g, p)
-		return
-	}
-	if g.tiles {
-		as.pairSums(g, p)
 	} else {
-		g.sets = p.bitsets()
+		as.classSums(raw, g, p)
 	}
-	as.parallel(h, func(j int, w *worker) {
-		for k := j; k < h; k++ {
-			clear(w.acc)
-			g.pair(w.acc, j, k, w)
-			for a := 0; a < D; a++ {
-				copy(blockRow(raw, D, j, k, a)[a:], w.acc[a*D+a:a*D+D])
-			}
-		}
-	}, D, p.n)
 }
 
 // classBits returns the number b of neurons per group for classGrams: as
@@ -147,20 +133,8 @@ func classBits(n, h int) int {
 func (as assembler) classGrams(raw blas64.Symmetric, g *gramKernel, p *pattern) {
 	n, h, D := p.n, p.h, g.D
 	b := classBits(n, h)
-	groups := (h + b - 1) / b
-	codes := make([]uint8, n*groups) // activity bits of group J on row i
-	for i := 0; i < n; i++ {
-		for j, on := range p.act[i*h : (i+1)*h] {
-			codes[i*groups+j/b] |= uint8(b2i(on)) << (j % b)
-		}
-	}
-	type unit struct{ J, K int }
-	var units []unit
-	for J := 0; J < groups; J++ {
-		for K := J; K < groups; K++ {
-			units = append(units, unit{J, K})
-		}
-	}
+	codes, groups := as.groupCodes(p, b)
+	units := groupPairs(groups)
 	as.parallel(len(units), func(u int, w *worker) {
 		J, K := units[u].J, units[u].K
 		shift := b // class = code_J | code_K<<b, or code_J alone when J = K
@@ -252,6 +226,135 @@ func (as assembler) classGrams(raw blas64.Symmetric, g *gramKernel, p *pattern) 
 	}, D, n)
 }
 
+// groupCodes returns the activity codes of the neurons taken in groups of b
+// ≤ 8: codes[i*groups+J] has bit t set when neuron J*b+t is active on row i.
+func (as assembler) groupCodes(p *pattern, b int) (codes []uint8, groups int) {
+	n, h := p.n, p.h
+	groups = (h + b - 1) / b
+	codes = make([]uint8, n*groups)
+	as.forRows(n, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			out := codes[i*groups : (i+1)*groups]
+			J, t := 0, 0
+			var c uint8
+			for _, on := range p.act[i*h : (i+1)*h] {
+				c |= uint8(b2i(on)) << t
+				if t++; t == b {
+					out[J] = c
+					J, t, c = J+1, 0, 0
+				}
+			}
+			if t > 0 {
+				out[J] = c
+			}
+		}
+	})
+	return codes, groups
+}
+
+// groupPair is a pair of neuron groups J ≤ K.
+type groupPair struct{ J, K int }
+
+// groupPairs returns all pairs of groups J ≤ K, in order.
+func groupPairs(groups int) []groupPair {
+	var units []groupPair
+	for J := 0; J < groups; J++ {
+		for K := J; K < groups; K++ {
+			units = append(units, groupPair{J, K})
+		}
+	}
+	return units
+}
+
+// sumBits returns the number b of neurons per group for classSums: as many
+// as 8, while the 4^b classes of a pair of groups, t4 sums each, stay within
+// 256 KiB, the second-level cache, and while combining the classes, about
+// 4^b·b/2 additions of T sums, costs at most a quarter of the pass over the
+// rows.
+func sumBits(n, h, t4 int) int {
+	b := 1
+	for b < 8 && b < h && (1<<(2*(b+1)))*t4*8 <= 256<<10 && (1<<(2*(b+1)))*(b+1)/2 <= n/4 {
+		b++
+	}
+	return b
+}
+
+// classSums computes the Q_jk for D ≤ packedMaxD by the classes of
+// classGrams. A class's Gram sum is then just T = D(D+1)/2 packed products,
+// so every row is added to its class in one pass, without sorting, and
+// groups can be larger. For a pair of groups (J, K ≠ J), Q_jk is summed as in
+// classGrams, through the partial sums R_k(cj) over the classes (cj, ck)
+// with k in ck.
+func (as assembler) classSums(raw blas64.Symmetric, g *gramKernel, p *pattern) {
+	n, h, D := p.n, p.h, g.D
+	T := D * (D + 1) / 2
+	b := sumBits(n, h, g.t4)
+	codes, groups := as.groupCodes(p, b)
+	units := groupPairs(groups)
+	as.parallel(len(units), func(u int, w *worker) {
+		J, K := units[u].J, units[u].K
+		shift := b
+		if J == K {
+			shift = 0
+		}
+		classes := 1 << (b + shift)
+		// sums[c*t4:] for the classes, then b partial sums, then the
+		// b×b pair sums q[(s*b+t)*T:] of Q_jk, j = J*b+s, k = K*b+t.
+		t4 := g.t4
+		buf := w.partial(classes*t4 + (b+b*b)*T)
+		clear(buf)
+		sums, part, q := buf[:classes*t4], buf[classes*t4:classes*t4+b*T], buf[classes*t4+b*T:]
+		// Rows with no active neuron in J or K land in classes that are
+		// never read: adding them costs less than a branch.
+		classAdd(sums, g.packed, codes[J:], codes[K:], groups, shift, 1<<b-1, n, t4)
+		add := func(dst, src []float64) {
+			for t, v := range src[:T] {
+				dst[t] += v
+			}
+		}
+		if J == K {
+			for c := 1; c < classes; c++ {
+				for ms := c; ms != 0; ms &= ms - 1 {
+					s := bits.TrailingZeros(uint(ms))
+					for mt := ms; mt != 0; mt &= mt - 1 {
+						add(q[(s*b+bits.TrailingZeros(uint(mt)))*T:], sums[c*t4:])
+					}
+				}
+			}
+		} else {
+			for cj := 1; cj < 1<<b; cj++ {
+				clear(part)
+				for ck := 1; ck < 1<<b; ck++ {
+					c := cj | ck<<b
+					for mt := ck; mt != 0; mt &= mt - 1 {
+						add(part[bits.TrailingZeros(uint(mt))*T:], sums[c*t4:])
+					}
+				}
+				for ms := cj; ms != 0; ms &= ms - 1 {
+					s := bits.TrailingZeros(uint(ms))
+					for t := range b {
+						add(q[(s*b+t)*T:], part[t*T:])
+					}
+				}
+			}
+		}
+		acc := w.acc
+		for s := range b {
+			for t := range b {
+				j, k := J*b+s, K*b+t
+				if j >= h || k >= h || k < j {
+					continue
+				}
+				clear(acc)
+				g.unpack(acc, q[(s*b+t)*T:(s*b+t+1)*T])
+				for a := 0; a < D; a++ {
+					copy(blockRow(raw, D, j, k, a)[a:], acc[a*D+a:a*D+D])
+				}
+			}
+		}
+	}, D, n)
+}
+
 // worker holds one goroutine's scratch space.
 type worker struct {
 	acc    []float64
@@ -275,14 +378,11 @@ const packedMaxD = 8
 type gramKernel struct {
 	data      []float64
 	stride, D int
-	packed    []float64 // upper triangles of x_i x_iᵀ, n×D(D+1)/2, when D ≤ packedMaxD
-	tiles     bool      // use the AVX2 tile kernels
-	sets      [][]uint64
-
-	// With packed products and tile kernels, all pair sums at once:
-	// pairs[t*h4*h4 + j*h4 + k] is product t of Q_jk, for j ≤ k.
-	pairs []float64
-	h4    int
+	// For D ≤ packedMaxD, the upper triangles of the x_i x_iᵀ, T =
+	// D(D+1)/2 products each, in rows of t4 = T rounded up to 4.
+	packed []float64
+	t4     int
+	tiles  bool // use the AVX2 tile kernels
 }
 
 // gramKernel returns the kernel for the n×D row-major data.
@@ -292,18 +392,20 @@ func (as assembler) gramKernel(data []float64, stride, n, D int) *gramKernel {
 	if D > packedMaxD {
 		return g
 	}
-	T := D * (D + 1) / 2
-	g.packed = make([]float64, n*T)
-	for i := 0; i < n; i++ {
-		x, o := data[i*stride:i*stride+D], g.packed[i*T:(i+1)*T]
-		k := 0
-		for a := 0; a < D; a++ {
-			for b := a; b < D; b++ {
-				o[k] = x[a] * x[b]
-				k++
+	g.t4 = (D*(D+1)/2 + 3) &^ 3
+	g.packed = make([]float64, n*g.t4)
+	as.forRows(n, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			x, o := data[i*stride:i*stride+D], g.packed[i*g.t4:(i+1)*g.t4]
+			k := 0
+			for a := 0; a < D; a++ {
+				for b := a; b < D; b++ {
+					o[k] = x[a] * x[b]
+					k++
+				}
 			}
 		}
-	}
+	})
 	return g
 }
 
@@ -314,36 +416,9 @@ func (g *gramKernel) rows(acc []float64, rows []int32, w *worker) {
 		return
 	}
 	sum := g.sum(w)
-	T := len(sum)
 	for _, i := range rows {
-		for k, v := range g.packed[int(i)*T : int(i)*T+T] {
+		for k, v := range g.packed[int(i)*g.t4 : int(i)*g.t4+len(sum)] {
 			sum[k] += v
-		}
-	}
-	g.unpack(acc, sum)
-}
-
-// pair adds Q_jk = Σ x_i x_iᵀ over the rows where neurons j and k are both
-// active to acc, for packed products: from the dense pair sums when there
-// are any, and otherwise by scanning the rows the two bit sets share.
-func (g *gramKernel) pair(acc []float64, j, k int, w *worker) {
-	sum := g.sum(w)
-	if g.pairs != nil {
-		for t := range sum {
-			sum[t] = g.pairs[t*g.h4*g.h4+j*g.h4+k]
-		}
-		g.unpack(acc, sum)
-		return
-	}
-	T := len(sum)
-	for word, x := range g.sets[j] {
-		m := x & g.sets[k][word]
-		for m != 0 {
-			i := word*64 + bits.TrailingZeros64(m)
-			for t, v := range g.packed[i*T : i*T+T] {
-				sum[t] += v
-			}
-			m &= m - 1
 		}
 	}
 	g.unpack(acc, sum)
@@ -368,41 +443,6 @@ func (g *gramKernel) upper(acc []float64, rows []int32, w *worker) {
 		return
 	}
 	gramTiled(acc, g.data, g.stride, g.D, rows, w)
-}
-
-// pairSums computes g.pairs for pattern p. For small D a dense product over
-// all neuron pairs on the tile kernels beats scanning the shared rows of
-// each pair: per row and packed product t it sums a_ij·p_it times a_ik over
-// the upper triangle of j, k, from rows laid out as
-// [a_i | a_i·p_i0 | a_i·p_i1 | …], each part padded to h4 columns.
-func (as assembler) pairSums(g *gramKernel, p *pattern) {
-	h, T := p.h, g.D*(g.D+1)/2
-	h4 := (h + 3) &^ 3
-	ld := (T + 1) * h4
-	g.pairs, g.h4 = make([]float64, T*h4*h4), h4
-	as.reduceRows(p.n, g.pairs, func(lo, hi int, acc []float64) {
-		buf := make([]float64, tileRows*ld)
-		for s := lo; s < hi; s += tileRows {
-			e := min(s+tileRows, hi)
-			for r := range e - s {
-				row, i := buf[r*ld:(r+1)*ld], s+r
-				// Without branches: activity is unpredictable.
-				ones := row[:h]
-				for j, on := range p.act[i*h : (i+1)*h] {
-					ones[j] = float64(b2i(on))
-				}
-				for t, v := range g.packed[i*T : (i+1)*T] {
-					part := row[(t+1)*h4 : (t+1)*h4+h]
-					for j, a := range ones {
-						part[j] = v * a
-					}
-				}
-			}
-			for t := range T {
-				tileUpper(acc[t*h4*h4:], h4, buf[(t+1)*h4:], buf, ld, e-s, h4)
-			}
-		}
-	})
 }
 
 // sum returns the worker's zeroed packed accumulator.

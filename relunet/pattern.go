@@ -61,22 +61,3 @@ func (p *pattern) dense(alpha float64) *mat.Dense {
 	}
 	return out
 }
-
-// bitsets returns, for every neuron, the set of rows on which it is active,
-// as a bit set of ⌈n/64⌉ words.
-func (p *pattern) bitsets() [][]uint64 {
-	words := (p.n + 63) / 64
-	all := make([]uint64, p.h*words)
-	sets := make([][]uint64, p.h)
-	for j := range sets {
-		sets[j] = all[j*words : (j+1)*words]
-	}
-	for i := 0; i < p.n; i++ {
-		for j, a := range p.act[i*p.h : (i+1)*p.h] {
-			if a {
-				sets[j][i/64] |= 1 << (i % 64)
-			}
-		}
-	}
-	return sets
-}

@@ -115,12 +115,16 @@ func (p *problem) preactRows(net *Net, u *mat.Dense, lo, hi int) {
 }
 
 // hiddenOutputs overwrites the pre-activations u with φ_α(u).
-func hiddenOutputs(alpha float64, u *mat.Dense) {
-	raw := u.RawMatrix()
-	for i := 0; i < raw.Rows; i++ {
-		row := raw.Data[i*raw.Stride : i*raw.Stride+raw.Cols]
-		for j, v := range row {
-			row[j] = Phi(alpha, v)
+func hiddenOutputs(alpha float64, u *mat.Dense) { activate(alpha, u, u) }
+
+// activate sets dst to φ_α(src); both are r×c and may be the same matrix.
+func activate(alpha float64, dst, src *mat.Dense) {
+	d, s := dst.RawMatrix(), src.RawMatrix()
+	g := [2]float64{alpha, 1}
+	for i := 0; i < s.Rows; i++ {
+		out := d.Data[i*d.Stride : i*d.Stride+s.Cols]
+		for j, v := range s.Data[i*s.Stride : i*s.Stride+s.Cols] {
+			out[j] = v * g[b2i(v > 0)] // without branches: signs are unpredictable
 		}
 	}
 }

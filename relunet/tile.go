@@ -54,3 +54,14 @@ func addUpperGo(dst []float64, ldd int, src []float64, lds, n int) {
 		}
 	}
 }
+
+// classAddGo is the portable classAdd.
+func classAddGo(sums, packed []float64, cj, ck []uint8, step, shift, mask, n, t4 int) {
+	for i := range n {
+		c := int(cj[i*step])&mask | (int(ck[i*step])&mask)<<shift
+		dst, src := sums[c*t4:c*t4+t4], packed[i*t4:i*t4+t4]
+		for t := range dst {
+			dst[t] += src[t]
+		}
+	}
+}

@@ -66,6 +66,27 @@ func addUpper(dst []float64, ldd int, src []float64, lds, n int) {
 	addUpperAsm(&dst[0], ldd, &src[0], lds, n)
 }
 
+// classAdd adds row i of packed (row stride t4, a multiple of 4) to the t4
+// sums of class c = cj[i*step]&mask | (ck[i*step]&mask)<<shift in sums, for
+// i < n. sums must hold all classes c ≤ mask | mask<<shift.
+func classAdd(sums, packed []float64, cj, ck []uint8, step, shift, mask, n, t4 int) {
+	if n <= 0 {
+		return
+	}
+	if !hasTiles() || t4%4 != 0 {
+		classAddGo(sums, packed, cj, ck, step, shift, mask, n, t4)
+		return
+	}
+	_ = sums[(mask|mask<<shift)*t4+t4-1]
+	_ = packed[n*t4-1]
+	_ = cj[(n-1)*step]
+	_ = ck[(n-1)*step]
+	classAddAsm(&sums[0], &packed[0], &cj[0], &ck[0], step, shift, mask, n, t4)
+}
+
+//go:noescape
+func classAddAsm(sums, packed *float64, cj, ck *uint8, step, shift, mask, n, t4 int)
+
 //go:noescape
 func addUpperAsm(dst *float64, ldd int, src *float64, lds, n int)
 

@@ -260,3 +260,51 @@ anext:
 adone:
 	VZEROUPPER
 	RET
+
+// func classAddAsm(sums, packed *float64, cj, ck *uint8, step, shift, mask, n, t4 int)
+//
+// For i < n, with c = cj[i*step]&mask | (ck[i*step]&mask)<<shift:
+// sums[c*t4+t] += packed[i*t4+t] for t < t4, a multiple of 4.
+TEXT ·classAddAsm(SB), NOSPLIT, $0-72
+	MOVQ sums+0(FP), DI
+	MOVQ packed+8(FP), SI
+	MOVQ cj+16(FP), R10
+	MOVQ ck+24(FP), R11
+	MOVQ step+32(FP), R12
+	MOVQ shift+40(FP), CX
+	MOVQ mask+48(FP), R8
+	MOVQ n+56(FP), R13
+	MOVQ t4+64(FP), R14
+	MOVQ R14, R15
+	SHLQ $3, R15 // bytes per row
+	SHRQ $2, R14 // groups of four per row
+	TESTQ R13, R13
+	JEQ   cdone
+
+crow:
+	MOVBQZX (R10), AX
+	ANDQ    R8, AX
+	MOVBQZX (R11), BX
+	ANDQ    R8, BX
+	SHLQ    CX, BX
+	ORQ     BX, AX
+	IMULQ   R15, AX
+	ADDQ    DI, AX
+	MOVQ    R14, DX
+
+cgroup:
+	VMOVUPD (SI), Y0
+	VADDPD  (AX), Y0, Y0
+	VMOVUPD Y0, (AX)
+	ADDQ    $32, SI
+	ADDQ    $32, AX
+	DECQ    DX
+	JNE     cgroup
+	ADDQ    R12, R10
+	ADDQ    R12, R11
+	DECQ    R13
+	JNE     crow
+
+cdone:
+	VZEROUPPER
+	RET

@@ -16,3 +16,7 @@ func tileIdxAdd(c []float64, ldc int, a, b []float64, idx []int32, ld, width int
 func addUpper(dst []float64, ldd int, src []float64, lds, n int) {
 	addUpperGo(dst, ldd, src, lds, n)
 }
+
+func classAdd(sums, packed []float64, cj, ck []uint8, step, shift, mask, n, t4 int) {
+	classAddGo(sums, packed, cj, ck, step, shift, mask, n, t4)
+}

@@ -117,3 +117,31 @@ func TestAddUpper(t *testing.T) {
 		}
 	}
 }
+
+// classAdd adds exactly what its portable form does.
+func TestClassAdd(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	const n, step, b = 300, 3, 3
+	for _, t4 := range []int{4, 8, 12} {
+		for _, shift := range []int{0, b} {
+			packed := make([]float64, n*t4)
+			for i := range packed {
+				packed[i] = rng.NormFloat64()
+			}
+			codes := make([]uint8, n*step)
+			for i := range codes {
+				codes[i] = uint8(rng.IntN(256)) // bits past b are masked off
+			}
+			mask := 1<<b - 1
+			got := make([]float64, (mask|mask<<shift+1)*t4)
+			want := make([]float64, len(got))
+			classAdd(got, packed, codes[1:], codes[2:], step, shift, mask, n, t4)
+			classAddGo(want, packed, codes[1:], codes[2:], step, shift, mask, n, t4)
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("t4 %d, shift %d: sums[%d] = %v, want %v", t4, shift, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
