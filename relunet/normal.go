@@ -147,25 +147,21 @@ func (as assembler) classGrams(raw blas64.Symmetric, g *gramKernel, p *pattern) 
 		}
 		start := w.counts[:classes+1]
 		clear(start)
+		// A counting sort of all rows by class, without branches: the
+		// classes with no active neuron in J or K are never read.
 		for i := 0; i < n; i++ {
-			cj, ck := codes[i*groups+J], codes[i*groups+K]
-			if cj != 0 && ck != 0 {
-				start[int(cj)|int(ck)<<shift+1]++
-			}
+			start[int(codes[i*groups+J])|int(codes[i*groups+K])<<shift+1]++
 		}
 		for c := 1; c <= classes; c++ {
 			start[c] += start[c-1]
 		}
-		sorted := w.rows[:start[classes]]
+		sorted := w.rows[:n]
 		next := w.next(classes)
 		copy(next, start[:classes])
 		for i := 0; i < n; i++ {
-			cj, ck := codes[i*groups+J], codes[i*groups+K]
-			if cj != 0 && ck != 0 {
-				c := int(cj) | int(ck)<<shift
-				sorted[next[c]] = int32(i)
-				next[c]++
-			}
+			c := int(codes[i*groups+J]) | int(codes[i*groups+K])<<shift
+			sorted[next[c]] = int32(i)
+			next[c]++
 		}
 		for j := J * b; j < min(J*b+b, h); j++ {
 			for k := max(j, K*b); k < min(K*b+b, h); k++ {
@@ -176,7 +172,7 @@ func (as assembler) classGrams(raw blas64.Symmetric, g *gramKernel, p *pattern) 
 		}
 		block := func(j, k int) []float64 { return raw.Data[j*D*raw.Stride+k*D:] }
 		if J == K {
-			for c := range classes {
+			for c := 1; c < classes; c++ {
 				rows := sorted[start[c]:start[c+1]]
 				if len(rows) == 0 {
 					continue

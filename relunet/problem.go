@@ -96,7 +96,9 @@ func (p *problem) preactRows(net *Net, u *mat.Dense, lo, hi int) {
 		return
 	}
 	if D > narrowD {
-		u.Slice(lo, hi, 0, h).(*mat.Dense).Mul(p.x.Slice(lo, hi, 0, D), net.W.T())
+		// With Wᵀ copied, gonum's product runs along the rows of u, not in
+		// dot products of length D.
+		u.Slice(lo, hi, 0, h).(*mat.Dense).Mul(p.x.Slice(lo, hi, 0, D), mat.DenseCopyOf(net.W.T()))
 		return
 	}
 	// u_i = Σ_a x̃_ia w_a over the columns w_a of Wᵀ: inner loops along u_i.
