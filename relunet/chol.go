@@ -15,6 +15,11 @@ import (
 // multiple of 4, the height of a tile.
 const cholBlock = 64
 
+// cholCols is the width of the column blocks of the trailing updates: a
+// multiple of 8, the width of a tile, whose cholBlock×cholCols part of the
+// panel (128 KiB) stays in the second-level cache.
+const cholCols = 256
+
 // tiledCholeskyMin is the smallest order for which the tiled factorisation
 // is used; below it gonum's is as fast.
 const tiledCholeskyMin = 256
@@ -121,9 +126,20 @@ func (as assembler) factorTiled(a *mat.SymDense, buf *[]float64) (*tiledCholesky
 				}
 			}
 		}, 0, 0)
-		// Trailing update A[k1:, k1:] -= PᵀP.
-		as.parallel(m/4, func(s int, _ *worker) {
-			tileStrip(u[k1*n4+k1:], n4, pn, p, m, b, 4*s, m)
+		// Trailing update A[k1:, k1:] -= PᵀP, in blocks of cholCols
+		// columns, whose part of P stays in the second-level cache while
+		// all rows above the block's end are updated; the blocks that
+		// reach furthest, the largest jobs, go first.
+		blocks := (m + cholCols - 1) / cholCols
+		as.parallel(blocks, func(s int, _ *worker) {
+			j0 := (blocks - 1 - s) * cholCols
+			j1 := min(j0+cholCols, m)
+			c := u[k1*n4+k1:]
+			for i := 0; i < j1; i += 4 {
+				for j := max(j0, i); j < j1; j += 8 {
+					tileAdd(c[i*n4+j:], n4, pn[i:], p[j:], m, b, min(8, j1-j))
+				}
+			}
 		}, 0, 0)
 	}
 	return &tiledCholesky{u: u, n: n, n4: n4}, true
