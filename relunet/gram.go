@@ -103,6 +103,11 @@ func gramTiles(data []float64, stride, D int, rows []int32, w *worker) []float64
 			}
 			chunk = rowRange(w.seq, 0, len(chunk))
 		}
+		if k := len(chunk); int(chunk[k-1]-chunk[0]) == k-1 {
+			// Consecutive rows (increasing, so no gaps): no indices needed.
+			tileUpper(sq, D4, src[int(chunk[0])*ld:], src[int(chunk[0])*ld:], ld, k, D4)
+			continue
+		}
 		for a := 0; a < D4; a += 4 {
 			for b := a; b < D4; b += 8 {
 				tileIdxAdd(sq[a*D4+b:], D4, src[a:], src[b:], chunk, ld, min(8, D4-b))

@@ -65,21 +65,25 @@ func TestGramTiled(t *testing.T) {
 			exact[i] = rng.NormFloat64()
 		}
 		copy(spare, exact)
-		var rows []int32
+		// Some rows, with gaps, and all rows, read without indices.
+		var some, all []int32
 		for i := 0; i < n; i++ {
 			if rng.IntN(3) > 0 || i == n-1 {
-				rows = append(rows, int32(i))
+				some = append(some, int32(i))
 			}
+			all = append(all, int32(i))
 		}
-		want := make([]float64, D*D)
-		gramUpper(want, exact, D, D, rows)
-		for _, data := range [][]float64{spare, exact} {
-			got := make([]float64, D*D)
-			gramTiled(got, data, D, D, rows, &worker{})
-			for a := 0; a < D; a++ {
-				for b := a; b < D; b++ {
-					if w, g := want[a*D+b], got[a*D+b]; math.Abs(g-w) > 1e-12*(1+math.Abs(w)) {
-						t.Fatalf("D %d, spare %t: entry (%d, %d) = %v, want %v", D, cap(data) > len(data), a, b, g, w)
+		for _, rows := range [][]int32{some, all} {
+			want := make([]float64, D*D)
+			gramUpper(want, exact, D, D, rows)
+			for _, data := range [][]float64{spare, exact} {
+				got := make([]float64, D*D)
+				gramTiled(got, data, D, D, rows, &worker{})
+				for a := 0; a < D; a++ {
+					for b := a; b < D; b++ {
+						if w, g := want[a*D+b], got[a*D+b]; math.Abs(g-w) > 1e-12*(1+math.Abs(w)) {
+							t.Fatalf("D %d, %d rows, spare %t: entry (%d, %d) = %v, want %v", D, len(rows), cap(data) > len(data), a, b, g, w)
+						}
 					}
 				}
 			}
