@@ -101,19 +101,10 @@ func (p *problem) preactRows(net *Net, u *mat.Dense, lo, hi int) {
 		u.Slice(lo, hi, 0, h).(*mat.Dense).Mul(p.x.Slice(lo, hi, 0, D), mat.DenseCopyOf(net.W.T()))
 		return
 	}
-	// u_i = Σ_a x̃_ia w_a over the columns w_a of Wᵀ: inner loops along u_i.
+	// u_i = Σ_a x̃_ia w_a over the columns w_a of Wᵀ.
 	wt := mat.DenseCopyOf(net.W.T()).RawMatrix().Data
 	xr, ur := p.x.RawMatrix(), u.RawMatrix()
-	for i := lo; i < hi; i++ {
-		out := ur.Data[i*ur.Stride : i*ur.Stride+h]
-		x := xr.Data[i*xr.Stride : i*xr.Stride+D]
-		clear(out)
-		for a, v := range x {
-			for j, w := range wt[a*h : (a+1)*h] {
-				out[j] += v * w
-			}
-		}
-	}
+	rowsTimes(ur.Data[lo*ur.Stride:], ur.Stride, xr.Data[lo*xr.Stride:], xr.Stride, wt, hi-lo, D, h)
 }
 
 // hiddenOutputs overwrites the pre-activations u with φ_α(u).

@@ -88,8 +88,12 @@ func TestSafeguardOnBike(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipping the bike runs in short mode")
 	}
-	var finals, bests []float64
-	for seed := uint64(0); seed < 5; seed++ {
+	// Paired by seed (the same split and start): the safeguarded run's final
+	// loss over the plain run's best. Single runs are chaotic (rounding
+	// alone can move a final loss by 10 %), so the claim is on the median
+	// of nine ratios.
+	var ratios []float64
+	for seed := uint64(0); seed < 9; seed++ {
 		sp := referenceSplit(t, "bike", seed)
 		run := func(safe bool) *Analytic {
 			opts := DefaultAnalyticOptions(32)
@@ -104,13 +108,12 @@ func TestSafeguardOnBike(t *testing.T) {
 			}
 		}
 		_, best, _ := plain.Best()
-		finals, bests = append(finals, safe.Loss()), append(bests, best)
+		ratios = append(ratios, safe.Loss()/best)
 		t.Logf("seed %d: safeguard final %.1f, plain final %.1f, plain best %.1f", seed, safe.Loss(), plain.Loss(), best)
 	}
-	slices.Sort(finals)
-	slices.Sort(bests)
-	if finals[2] > bests[2] {
-		t.Errorf("median safeguarded final loss %.1f worse than median best plain loss %.1f", finals[2], bests[2])
+	slices.Sort(ratios)
+	if r := ratios[len(ratios)/2]; r > 1 {
+		t.Errorf("median ratio of the safeguarded final loss to the plain best %.3f, want ≤ 1", r)
 	}
 }
 

@@ -65,3 +65,17 @@ func classAddGo(sums, packed []float64, cj, ck []uint8, step, shift, mask, n, t4
 		}
 	}
 }
+
+// rowsTimesGo is the portable rowsTimes, with inner loops along the rows
+// of u.
+func rowsTimesGo(u []float64, ldu int, x []float64, ldx int, wt []float64, n, d, h int) {
+	for i := range n {
+		out := u[i*ldu : i*ldu+h]
+		clear(out)
+		for a, v := range x[i*ldx : i*ldx+d] {
+			for j, w := range wt[a*h : (a+1)*h] {
+				out[j] += v * w
+			}
+		}
+	}
+}

@@ -84,6 +84,25 @@ func classAdd(sums, packed []float64, cj, ck []uint8, step, shift, mask, n, t4 i
 	classAddAsm(&sums[0], &packed[0], &cj[0], &ck[0], step, shift, mask, n, t4)
 }
 
+// rowsTimes sets u[i*ldu+j] = Σ_{a<d} x[i*ldx+a]·wt[a*h+j] for i < n and
+// j < h: row i of u is row i of x times the d×h matrix wt.
+func rowsTimes(u []float64, ldu int, x []float64, ldx int, wt []float64, n, d, h int) {
+	if n <= 0 || h <= 0 {
+		return
+	}
+	if !hasTiles() || d <= 0 {
+		rowsTimesGo(u, ldu, x, ldx, wt, n, d, h)
+		return
+	}
+	_ = u[(n-1)*ldu+h-1]
+	_ = x[(n-1)*ldx+d-1]
+	_ = wt[d*h-1]
+	rowsTimesAsm(&u[0], ldu, &x[0], ldx, &wt[0], n, d, h)
+}
+
+//go:noescape
+func rowsTimesAsm(u *float64, ldu int, x *float64, ldx int, wt *float64, n, d, h int)
+
 //go:noescape
 func classAddAsm(sums, packed *float64, cj, ck *uint8, step, shift, mask, n, t4 int)
 

@@ -308,3 +308,104 @@ cgroup:
 cdone:
 	VZEROUPPER
 	RET
+
+// func rowsTimesAsm(u *float64, ldu int, x *float64, ldx int, wt *float64, n, d, h int)
+//
+// u[i*ldu+j] = Σ_{a<d} x[i*ldx+a]·wt[a*h+j] for i < n, j < h, d ≥ 1: each
+// row of u is a combination of the d rows of wt, in groups of 16 columns
+// (four accumulators), then of 4, then one by one.
+TEXT ·rowsTimesAsm(SB), NOSPLIT, $0-64
+	MOVQ u+0(FP), DI
+	MOVQ ldu+8(FP), R8
+	SHLQ $3, R8
+	MOVQ x+16(FP), SI
+	MOVQ ldx+24(FP), R9
+	SHLQ $3, R9
+	MOVQ wt+32(FP), DX
+	MOVQ n+40(FP), CX
+	MOVQ d+48(FP), R10
+	MOVQ h+56(FP), R11
+	SHLQ $3, R11 // bytes per row of wt and per row of u written
+	TESTQ CX, CX
+	JEQ   rdone
+
+rrow:
+	XORQ R12, R12 // column, in bytes
+
+r16:
+	LEAQ 128(R12), AX
+	CMPQ AX, R11
+	JGT  r4
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	MOVQ   SI, R15
+	LEAQ   (DX)(R12*1), R14
+	MOVQ   R10, R13
+
+r16a:
+	VBROADCASTSD (R15), Y4
+	VFMADD231PD  (R14), Y4, Y0
+	VFMADD231PD  32(R14), Y4, Y1
+	VFMADD231PD  64(R14), Y4, Y2
+	VFMADD231PD  96(R14), Y4, Y3
+	ADDQ         $8, R15
+	ADDQ         R11, R14
+	DECQ         R13
+	JNE          r16a
+	VMOVUPD      Y0, (DI)(R12*1)
+	VMOVUPD      Y1, 32(DI)(R12*1)
+	VMOVUPD      Y2, 64(DI)(R12*1)
+	VMOVUPD      Y3, 96(DI)(R12*1)
+	MOVQ         AX, R12
+	JMP          r16
+
+r4:
+	LEAQ   32(R12), AX
+	CMPQ   AX, R11
+	JGT    r1
+	VXORPD Y0, Y0, Y0
+	MOVQ   SI, R15
+	LEAQ   (DX)(R12*1), R14
+	MOVQ   R10, R13
+
+r4a:
+	VBROADCASTSD (R15), Y4
+	VFMADD231PD  (R14), Y4, Y0
+	ADDQ         $8, R15
+	ADDQ         R11, R14
+	DECQ         R13
+	JNE          r4a
+	VMOVUPD      Y0, (DI)(R12*1)
+	MOVQ         AX, R12
+	JMP          r4
+
+r1:
+	CMPQ   R12, R11
+	JGE    rnext
+	VXORPD X0, X0, X0
+	MOVQ   SI, R15
+	LEAQ   (DX)(R12*1), R14
+	MOVQ   R10, R13
+
+r1a:
+	VMOVSD      (R15), X4
+	VFMADD231SD (R14), X4, X0
+	ADDQ        $8, R15
+	ADDQ        R11, R14
+	DECQ        R13
+	JNE         r1a
+	VMOVSD      X0, (DI)(R12*1)
+	ADDQ        $8, R12
+	JMP         r1
+
+rnext:
+	ADDQ R8, DI
+	ADDQ R9, SI
+	DECQ CX
+	JNE  rrow
+
+rdone:
+	VZEROUPPER
+	RET

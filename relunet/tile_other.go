@@ -20,3 +20,7 @@ func addUpper(dst []float64, ldd int, src []float64, lds, n int) {
 func classAdd(sums, packed []float64, cj, ck []uint8, step, shift, mask, n, t4 int) {
 	classAddGo(sums, packed, cj, ck, step, shift, mask, n, t4)
 }
+
+func rowsTimes(u []float64, ldu int, x []float64, ldx int, wt []float64, n, d, h int) {
+	rowsTimesGo(u, ldu, x, ldx, wt, n, d, h)
+}

@@ -149,3 +149,34 @@ func TestClassAdd(t *testing.T) {
 		}
 	}
 }
+
+// rowsTimes agrees with its portable form, for widths with and without
+// groups of 16 and 4 columns.
+func TestRowsTimes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	const n = 7
+	for _, d := range []int{1, 3, 9} {
+		for _, h := range []int{1, 3, 4, 7, 16, 21, 37} {
+			ldx, ldu := d+2, h+1
+			x := make([]float64, (n-1)*ldx+d)
+			wt := make([]float64, d*h)
+			for i := range x {
+				x[i] = rng.NormFloat64()
+			}
+			for i := range wt {
+				wt[i] = rng.NormFloat64()
+			}
+			got := make([]float64, (n-1)*ldu+h+1)
+			got[len(got)-1] = 42 // past the last row: must stay
+			want := make([]float64, len(got))
+			want[len(want)-1] = 42
+			rowsTimes(got, ldu, x, ldx, wt, n, d, h)
+			rowsTimesGo(want, ldu, x, ldx, wt, n, d, h)
+			for i := range got {
+				if math.Abs(got[i]-want[i]) > 1e-13*(1+math.Abs(want[i])) {
+					t.Fatalf("d %d, h %d: u[%d] = %v, want %v", d, h, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
