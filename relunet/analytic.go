@@ -195,7 +195,7 @@ func (a *Analytic) start() {
 // ensurePre computes the pre-activations of the current W unless they are known.
 func (a *Analytic) ensurePre() {
 	if !a.preValid {
-		a.as.forRows(a.pr.n, func(_, lo, hi int) { a.pr.preactRows(a.net, a.pre, lo, hi) })
+		a.as.forRows(a.pr.n, func(_, lo, hi int) { preact(a.pr.x, a.net, a.pre, lo, hi) })
 		a.preValid = true
 	}
 }

@@ -39,7 +39,7 @@ func newGradBuf(n, h, m int) *gradBuf {
 func lossGrad(net, grad *Net, x, y *mat.Dense, b *gradBuf) float64 {
 	n, _ := x.Dims()
 	_, m := y.Dims()
-	b.u.Mul(x, net.W.T())
+	preact(x, net, b.u, 0, n)
 	// g holds the slopes φ'(u), then u becomes φ(u).
 	ur, gr := b.u.RawMatrix(), b.g.RawMatrix()
 	for i := 0; i < n; i++ {

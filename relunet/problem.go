@@ -86,25 +86,26 @@ const narrowD = 8
 
 // preact sets u (n×h) to the pre-activations X̃Wᵀ.
 func (p *problem) preact(net *Net, u *mat.Dense) {
-	p.preactRows(net, u, 0, p.x.RawMatrix().Rows)
+	preact(p.x, net, u, 0, p.x.RawMatrix().Rows)
 }
 
-// preactRows sets rows lo..hi-1 of u to those of X̃Wᵀ.
-func (p *problem) preactRows(net *Net, u *mat.Dense, lo, hi int) {
+// preact sets rows lo..hi-1 of u to those of the pre-activations xWᵀ, for
+// inputs x with the ones column. Every forward pass uses it, so that losses
+// computed along different paths agree to the last bit.
+func preact(x *mat.Dense, net *Net, u *mat.Dense, lo, hi int) {
 	h, D := net.W.Dims()
 	if lo >= hi {
 		return
 	}
+	// With Wᵀ copied, the products run along the rows of u, not in dot
+	// products of length D.
+	wt := mat.DenseCopyOf(net.W.T())
 	if D > narrowD {
-		// With Wᵀ copied, gonum's product runs along the rows of u, not in
-		// dot products of length D.
-		u.Slice(lo, hi, 0, h).(*mat.Dense).Mul(p.x.Slice(lo, hi, 0, D), mat.DenseCopyOf(net.W.T()))
+		u.Slice(lo, hi, 0, h).(*mat.Dense).Mul(x.Slice(lo, hi, 0, D), wt)
 		return
 	}
-	// u_i = Σ_a x̃_ia w_a over the columns w_a of Wᵀ.
-	wt := mat.DenseCopyOf(net.W.T()).RawMatrix().Data
-	xr, ur := p.x.RawMatrix(), u.RawMatrix()
-	rowsTimes(ur.Data[lo*ur.Stride:], ur.Stride, xr.Data[lo*xr.Stride:], xr.Stride, wt, hi-lo, D, h)
+	xr, ur := x.RawMatrix(), u.RawMatrix()
+	rowsTimes(ur.Data[lo*ur.Stride:], ur.Stride, xr.Data[lo*xr.Stride:], xr.Stride, wt.RawMatrix().Data, hi-lo, D, h)
 }
 
 // hiddenOutputs overwrites the pre-activations u with φ_α(u).
