@@ -72,7 +72,7 @@ func (as assembler) factorTiled(a *mat.SymDense, buf *[]float64) (*tiledCholesky
 			}
 		}
 	}, 0, 0)
-	var x, p, pn []float64
+	var x, pa, pb []float64
 	for k0 := 0; k0 < n4; k0 += cholBlock {
 		k1 := min(k0+cholBlock, n4)
 		b := k1 - k0
@@ -87,47 +87,43 @@ func (as assembler) factorTiled(a *mat.SymDense, buf *[]float64) (*tiledCholesky
 		// Panel: P = U[k0:k1, k1:] = VᵀA[k0:k1, k1:] with V = U_kk⁻¹, on
 		// the tile kernels from rows [V | A] (the kernels read both
 		// operands with one stride), in parallel column strips that also
-		// store P in U and keep P and -P for the trailing update.
+		// pack P for the trailing update: pa holds it in groups of 4
+		// columns, pb in groups of 8, each group's b rows contiguous, so
+		// that the kernels stream them from the cache.
 		ld := b + m
-		if cap(x) < b*ld {
-			x = make([]float64, b*ld)
-		}
-		x = x[:b*ld]
+		x = grow(x, b*ld)
 		for r := 0; r < b; r++ {
-			row := x[r*ld : (r+1)*ld]
+			row := x[r*ld : r*ld+b]
 			clear(row[:r])
-			copy(row[r:b], u[(k0+r)*n4+k0+r:(k0+r)*n4+k1])
-			copy(row[b:], u[(k0+r)*n4+k1:(k0+r)*n4+n4])
+			copy(row[r:], u[(k0+r)*n4+k0+r:(k0+r)*n4+k1])
 		}
-		if !lapack64.Trtri(blas64.Triangular{Uplo: blas.Upper, Diag: blas.NonUnit, N: b, Stride: ld, Data: x}) {
-			return nil, false
-		}
-		if cap(p) < b*m {
-			p, pn = make([]float64, b*m), make([]float64, b*m)
-		}
-		p, pn = p[:b*m], pn[:b*m]
+		invUpper(x, ld, b)
+		pa, pb = grow(pa, b*m), grow(pb, b*((m+7)&^7))
 		const strip = 64
 		as.parallel((m+strip-1)/strip, func(s int, _ *worker) {
 			c0 := s * strip
 			c1 := min(c0+strip, m)
 			for r := 0; r < b; r++ {
-				clear(p[r*m+c0 : r*m+c1])
+				out := u[(k0+r)*n4+k1+c0 : (k0+r)*n4+k1+c1]
+				copy(x[r*ld+b+c0:], out)
+				clear(out)
 			}
 			// V is upper triangular: rows 0..i+3 of it reach P's rows i..i+3.
 			for i := 0; i < b; i += 4 {
 				for q := c0; q < c1; q += 8 {
-					tileAdd(p[i*m+q:], m, x[i:], x[b+q:], ld, i+4, min(8, c1-q))
+					tileAdd(u[(k0+i)*n4+k1+q:], n4, x[i:], x[b+q:], ld, i+4, min(8, c1-q))
 				}
 			}
 			for r := 0; r < b; r++ {
-				copy(u[(k0+r)*n4+k1+c0:(k0+r)*n4+k1+c1], p[r*m+c0:r*m+c1])
-				for c, v := range p[r*m+c0 : r*m+c1] {
-					pn[r*m+c0+c] = -v
+				for c, v := range u[(k0+r)*n4+k1+c0 : (k0+r)*n4+k1+c1] {
+					c += c0
+					pa[c>>2*b*4+r*4+c&3] = v
+					pb[c>>3*b*8+r*8+c&7] = v
 				}
 			}
 		}, 0, 0)
 		// Trailing update A[k1:, k1:] -= PᵀP, in blocks of cholCols
-		// columns, whose part of P stays in the second-level cache while
+		// columns, whose part of pb stays in the second-level cache while
 		// all rows above the block's end are updated; the blocks that
 		// reach furthest, the largest jobs, go first.
 		blocks := (m + cholCols - 1) / cholCols
@@ -136,13 +132,51 @@ func (as assembler) factorTiled(a *mat.SymDense, buf *[]float64) (*tiledCholesky
 			j1 := min(j0+cholCols, m)
 			c := u[k1*n4+k1:]
 			for i := 0; i < j1; i += 4 {
-				for j := max(j0, i); j < j1; j += 8 {
-					tileAdd(c[i*n4+j:], n4, pn[i:], p[j:], m, b, min(8, j1-j))
+				a := pa[i>>2*b*4:]
+				j := max(j0, i)
+				if j&7 != 0 {
+					// The row starts in the second half of a group of 8.
+					tileSub(c[i*n4+j:], n4, a, 4, pb[j>>3*b*8+4:], 8, b, 4)
+					j += 4
+				}
+				for ; j < j1; j += 8 {
+					tileSub(c[i*n4+j:], n4, a, 4, pb[j>>3*b*8:], 8, b, min(8, j1-j))
 				}
 			}
 		}, 0, 0)
 	}
 	return &tiledCholesky{u: u, n: n, n4: n4}, true
+}
+
+// grow returns buf resized to n, reallocated when too small.
+func grow(buf []float64, n int) []float64 {
+	if cap(buf) < n {
+		return make([]float64, n)
+	}
+	return buf[:n]
+}
+
+// invUpper overwrites the upper triangle of the b×b matrix u (row stride ld),
+// nonsingular, with that of its inverse V. Rows are formed from the last
+// up: row i of V is (e_i - Σ_{k>i} u_ik V_k)/u_ii, each V_k a row already
+// formed, so the inner loops run along rows.
+func invUpper(u []float64, ld, b int) {
+	acc := make([]float64, b)
+	for i := b - 1; i >= 0; i-- {
+		row := u[i*ld : i*ld+b]
+		clear(acc[i:])
+		for k := i + 1; k < b; k++ {
+			f := row[k]
+			for j, v := range u[k*ld+k : k*ld+b] {
+				acc[k+j] += f * v
+			}
+		}
+		d := 1 / row[i]
+		row[i] = d
+		for j := i + 1; j < b; j++ {
+			row[j] = -d * acc[j]
+		}
+	}
 }
 
 // cond estimates the 1-norm condition number of A, whose 1-norm is anorm.

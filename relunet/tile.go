@@ -14,6 +14,19 @@ func tileGo(c []float64, ldc int, a, b []float64, ld, k, width int) {
 	}
 }
 
+// tileSubGo is the portable tileSub.
+func tileSubGo(c []float64, ldc int, a []float64, lda int, b []float64, ldb, k, width int) {
+	for p := 0; p < 4; p++ {
+		out := c[p*ldc : p*ldc+width]
+		for r := 0; r < k; r++ {
+			v := a[r*lda+p]
+			for q, y := range b[r*ldb : r*ldb+width] {
+				out[q] -= v * y
+			}
+		}
+	}
+}
+
 // tileIdxGo is the portable tileIdxAdd.
 func tileIdxGo(c []float64, ldc int, a, b []float64, idx []int32, ld, width int) {
 	for p := 0; p < 4; p++ {

@@ -109,6 +109,32 @@ func classAddAsm(sums, packed *float64, cj, ck *uint8, step, shift, mask, n, t4 
 //go:noescape
 func addUpperAsm(dst *float64, ldd int, src *float64, lds, n int)
 
+// tileSub subtracts Σ_{r<k} a[r*lda+p]·b[r*ldb+q] from c[p*ldc+q] for p < 4
+// and q < width, which is 4 or 8: tileAdd with a stride for each operand.
+func tileSub(c []float64, ldc int, a []float64, lda int, b []float64, ldb, k, width int) {
+	if k <= 0 {
+		return
+	}
+	if !hasTiles() || width != 4 && width != 8 {
+		tileSubGo(c, ldc, a, lda, b, ldb, k, width)
+		return
+	}
+	_ = c[3*ldc+width-1]
+	_ = a[(k-1)*lda+3]
+	_ = b[(k-1)*ldb+width-1]
+	if width == 8 {
+		tileSub4x8(&c[0], ldc, &a[0], lda, &b[0], ldb, k)
+	} else {
+		tileSub4x4(&c[0], ldc, &a[0], lda, &b[0], ldb, k)
+	}
+}
+
+//go:noescape
+func tileSub4x8(c *float64, ldc int, a *float64, lda int, b *float64, ldb, k int)
+
+//go:noescape
+func tileSub4x4(c *float64, ldc int, a *float64, lda int, b *float64, ldb, k int)
+
 //go:noescape
 func tileIdx4x8(c *float64, ldc int, a, b *float64, idx *int32, k, ld int)
 

@@ -30,6 +30,29 @@
 	SHLQ $3, R9 \
 	ZERO8
 
+// SUBROW subtracts the YMM register R from the four doubles at DI+OFF.
+#define SUBROW(R, OFF) \
+	VMOVUPD OFF(DI), Y14 \
+	VSUBPD  R, Y14, Y14 \
+	VMOVUPD Y14, OFF(DI)
+
+// SPLIT_ARGS loads (c, ldc, a, lda, b, ldb, k) into DI, R8 (bytes), SI,
+// R9 (bytes), DX, R10 (bytes) and CX, sets the row offset R11 to 0 and
+// clears Y0..Y7.
+#define SPLIT_ARGS \
+	MOVQ c+0(FP), DI \
+	MOVQ ldc+8(FP), R8 \
+	SHLQ $3, R8 \
+	MOVQ a+16(FP), SI \
+	MOVQ lda+24(FP), R9 \
+	SHLQ $3, R9 \
+	MOVQ b+32(FP), DX \
+	MOVQ ldb+40(FP), R10 \
+	SHLQ $3, R10 \
+	MOVQ k+48(FP), CX \
+	XORQ R11, R11 \
+	ZERO8
+
 // ZERO8 clears the eight accumulators Y0..Y7.
 #define ZERO8 \
 	VXORPD Y0, Y0, Y0 \
@@ -407,5 +430,75 @@ rnext:
 	JNE  rrow
 
 rdone:
+	VZEROUPPER
+	RET
+
+// func tileSub4x8(c *float64, ldc int, a *float64, lda int, b *float64, ldb, k int)
+//
+// c[p*ldc+q] -= Σ_{r<k} a[r*lda+p]·b[r*ldb+q] for p < 4, q < 8: tile4x8
+// with a stride for each operand, for operands packed in groups of columns.
+TEXT ·tileSub4x8(SB), NOSPLIT, $0-56
+	SPLIT_ARGS
+	TESTQ CX, CX
+	JEQ   sstore8
+
+sloop8:
+	ROW8(SI, DX, R11)
+	ADDQ R9, SI
+	ADDQ R10, DX
+	DECQ CX
+	JNE  sloop8
+
+sstore8:
+	SUBROW(Y0, 0)
+	SUBROW(Y1, 32)
+	ADDQ R8, DI
+	SUBROW(Y2, 0)
+	SUBROW(Y3, 32)
+	ADDQ R8, DI
+	SUBROW(Y4, 0)
+	SUBROW(Y5, 32)
+	ADDQ R8, DI
+	SUBROW(Y6, 0)
+	SUBROW(Y7, 32)
+	VZEROUPPER
+	RET
+
+// func tileSub4x4(c *float64, ldc int, a *float64, lda int, b *float64, ldb, k int)
+//
+// As tileSub4x8 for a 4×4 tile, with two sets of accumulators as tile4x4.
+TEXT ·tileSub4x4(SB), NOSPLIT, $0-56
+	SPLIT_ARGS
+	CMPQ CX, $2
+	JLT  stail4
+
+sloop4:
+	ROW4(SI, DX, R11, Y8, Y0, Y1, Y2, Y3)
+	ADDQ R9, SI
+	ADDQ R10, DX
+	ROW4(SI, DX, R11, Y9, Y4, Y5, Y6, Y7)
+	ADDQ R9, SI
+	ADDQ R10, DX
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JGE  sloop4
+
+stail4:
+	TESTQ CX, CX
+	JEQ   sstore4
+	ROW4(SI, DX, R11, Y8, Y0, Y1, Y2, Y3)
+
+sstore4:
+	VADDPD Y4, Y0, Y0
+	VADDPD Y5, Y1, Y1
+	VADDPD Y6, Y2, Y2
+	VADDPD Y7, Y3, Y3
+	SUBROW(Y0, 0)
+	ADDQ R8, DI
+	SUBROW(Y1, 0)
+	ADDQ R8, DI
+	SUBROW(Y2, 0)
+	ADDQ R8, DI
+	SUBROW(Y3, 0)
 	VZEROUPPER
 	RET

@@ -24,3 +24,7 @@ func classAdd(sums, packed []float64, cj, ck []uint8, step, shift, mask, n, t4 i
 func rowsTimes(u []float64, ldu int, x []float64, ldx int, wt []float64, n, d, h int) {
 	rowsTimesGo(u, ldu, x, ldx, wt, n, d, h)
 }
+
+func tileSub(c []float64, ldc int, a []float64, lda int, b []float64, ldb, k, width int) {
+	tileSubGo(c, ldc, a, lda, b, ldb, k, width)
+}

@@ -180,3 +180,30 @@ func TestRowsTimes(t *testing.T) {
 		}
 	}
 }
+
+// tileSub subtracts what its portable form does, with different operand
+// strides.
+func TestTileSub(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	const lda, ldb, ldc = 4, 8, 11
+	for _, width := range []int{4, 8} {
+		for _, k := range []int{1, 2, 5, 64} {
+			a := make([]float64, k*lda)
+			b := make([]float64, k*ldb)
+			c := make([]float64, 3*ldc+width)
+			for _, s := range [][]float64{a, b, c} {
+				for i := range s {
+					s[i] = rng.NormFloat64()
+				}
+			}
+			want := append([]float64(nil), c...)
+			tileSubGo(want, ldc, a, lda, b, ldb, k, width)
+			tileSub(c, ldc, a, lda, b, ldb, k, width)
+			for i := range c {
+				if math.Abs(c[i]-want[i]) > 1e-12*(1+math.Abs(want[i])) {
+					t.Fatalf("width %d, k %d: c[%d] = %v, want %v", width, k, i, c[i], want[i])
+				}
+			}
+		}
+	}
+}
