@@ -108,6 +108,7 @@ func TestAssemblyMatchesNaive(t *testing.T) {
 		{"wide-D-rows", 0.2, 301, 2, 4, false},
 		{"classes", 0, 2200, 1, 7, false},
 		{"classes-leaky-dead", 0.1, 9000, 2, 9, true},
+		{"classes-of-5", 0.1, 17000, 1, 12, false},
 		{"chunks", 0, 2*chunkRows + 37, 2, 3, false},
 		{"sums", 0, 5000, 1, 7, false},
 		{"sums-leaky-dead", 0.2, 5000, 2, 9, true},
@@ -124,7 +125,7 @@ func TestAssemblyMatchesNaive(t *testing.T) {
 				if b := sumBits(tc.n, tc.h, 8); b < 3 || tc.h%b == 0 {
 					t.Fatalf("sumBits(%d, %d, 8) = %d: the case does not test short groups", tc.n, tc.h, b)
 				}
-			case "classes", "classes-leaky-dead":
+			case "classes", "classes-leaky-dead", "classes-of-5":
 				d = 12 // neurons in groups of 3 or 4, the last one short
 				if b := classBits(tc.n, tc.h); b < 3 || tc.h%b == 0 {
 					t.Fatalf("classBits(%d, %d) = %d: the case does not test short groups", tc.n, tc.h, b)

@@ -113,11 +113,12 @@ func (as assembler) pairGrams(raw blas64.Symmetric, g *gramKernel, p *pattern) {
 }
 
 // classBits returns the number b of neurons per group for classGrams: as
-// many as 4, while the 4^b classes of a pair of groups keep 32 rows each on
-// average.
+// many as 5, while the 4^b classes of a pair of groups keep 16 rows each on
+// average (measured: at n = 50000, D = 92, h = 64 groups of 5 take 0.9 s
+// where groups of 4 take 1.4 s).
 func classBits(n, h int) int {
 	b := 1
-	for b < 4 && b < h && n>>(2*(b+1)) >= 32 {
+	for b < 5 && b < h && n>>(2*(b+1)) >= 16 {
 		b++
 	}
 	return b
