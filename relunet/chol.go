@@ -115,10 +115,12 @@ func (as assembler) factorTiled(a *mat.SymDense, buf *[]float64) (*tiledCholesky
 				}
 			}
 			for r := 0; r < b; r++ {
-				for c, v := range u[(k0+r)*n4+k1+c0 : (k0+r)*n4+k1+c1] {
-					c += c0
-					pa[c>>2*b*4+r*4+c&3] = v
-					pb[c>>3*b*8+r*8+c&7] = v
+				row := u[(k0+r)*n4+k1 : (k0+r)*n4+n4]
+				for c := c0; c < c1; c += 4 {
+					copy(pa[c>>2*b*4+r*4:], row[c:c+4])
+				}
+				for c := c0; c < c1; c += 8 {
+					copy(pb[c>>3*b*8+r*8:], row[c:min(c+8, c1)])
 				}
 			}
 		}, 0, 0)
