@@ -135,10 +135,18 @@ func (as assembler) classGrams(raw blas64.Symmetric, g *gramKernel, p *pattern) 
 	n, h, D := p.n, p.h, g.D
 	b := classBits(n, h)
 	codes, groups := as.groupCodes(p, b)
-	units := groupPairs(groups)
+	// The pairs within group J come with the pair (J, J+1), from the
+	// classes it sorts anyway; only the last group is a unit of its own.
+	var units []groupPair
+	for _, u := range groupPairs(groups) {
+		if u.J != u.K || u.J == groups-1 {
+			units = append(units, u)
+		}
+	}
 	as.parallel(len(units), func(u int, w *worker) {
 		J, K := units[u].J, units[u].K
-		shift := b // class = code_J | code_K<<b, or code_J alone when J = K
+		diag := K == J+1 // also the pairs within J
+		shift := b       // class = code_J | code_K<<b, or code_J alone when J = K
 		if J == K {
 			shift = 0
 		}
@@ -165,7 +173,11 @@ func (as assembler) classGrams(raw blas64.Symmetric, g *gramKernel, p *pattern) 
 			next[c]++
 		}
 		for j := J * b; j < min(J*b+b, h); j++ {
-			for k := max(j, K*b); k < min(K*b+b, h); k++ {
+			k0 := max(j, K*b)
+			if diag {
+				k0 = j
+			}
+			for k := k0; k < min(K*b+b, h); k++ {
 				for a := 0; a < D; a++ {
 					clear(blockRow(raw, D, j, k, a)[a&^3:]) // as far as addUpper adds
 				}
@@ -192,13 +204,20 @@ func (as assembler) classGrams(raw blas64.Symmetric, g *gramKernel, p *pattern) 
 		// it of R_k(cj), the sum of the classes (cj, ck) with k in ck. The
 		// b partial sums R_k(cj) stay in cache, and each block of the
 		// normal matrix is added to once per code rather than once per
-		// class: 2^(b-1)·b instead of 4^(b-1) times.
+		// class: 2^(b-1)·b instead of 4^(b-1) times. With diag, the sum
+		// R_J(cj) of all classes (cj, ck), ck = 0 included, gives Q_jj'
+		// for the pairs j ≤ j' in cj in the same way.
 		D4 := (D + 3) &^ 3
-		part := w.partial(b * D4 * D4)
+		part := w.partial((b + 1) * D4 * D4)
+		whole := part[b*D4*D4:]
+		first := 1
+		if diag {
+			first = 0
+		}
 		for cj := 1; cj < 1<<b; cj++ {
 			clear(part)
 			found := false
-			for ck := 1; ck < 1<<b; ck++ {
+			for ck := first; ck < 1<<b; ck++ {
 				c := cj | ck<<b
 				rows := sorted[start[c]:start[c+1]]
 				if len(rows) == 0 {
@@ -209,6 +228,9 @@ func (as assembler) classGrams(raw blas64.Symmetric, g *gramKernel, p *pattern) 
 				for mk := ck; mk != 0; mk &= mk - 1 {
 					addUpper(part[bits.TrailingZeros(uint(mk))*D4*D4:], D4, q, ld, D)
 				}
+				if diag {
+					addUpper(whole, D4, q, ld, D)
+				}
 			}
 			if !found {
 				continue
@@ -217,6 +239,11 @@ func (as assembler) classGrams(raw blas64.Symmetric, g *gramKernel, p *pattern) 
 				j := J*b + bits.TrailingZeros(uint(mj))
 				for t := 0; t < b && K*b+t < h; t++ {
 					addUpper(block(j, K*b+t), raw.Stride, part[t*D4*D4:], D4, D)
+				}
+				if diag {
+					for mk := mj; mk != 0; mk &= mk - 1 {
+						addUpper(block(j, J*b+bits.TrailingZeros(uint(mk))), raw.Stride, whole, D4, D)
+					}
 				}
 			}
 		}
