@@ -103,16 +103,27 @@ func gramTiles(data []float64, stride, D int, rows []int32, w *worker) []float64
 			}
 			chunk = rowRange(w.seq, 0, len(chunk))
 		}
-		if k := len(chunk); int(chunk[k-1]-chunk[0]) == k-1 {
-			// Consecutive rows (increasing, so no gaps): no indices needed.
-			tileUpper(sq, D4, src[int(chunk[0])*ld:], src[int(chunk[0])*ld:], ld, k, D4)
-			continue
-		}
-		for a := 0; a < D4; a += 4 {
-			for b := a; b < D4; b += 8 {
-				tileIdxAdd(sq[a*D4+b:], D4, src[a:], src[b:], chunk, ld, min(8, D4-b))
+		// Column panels of gramCols: the panel's part of the rows stays in
+		// the first-level cache while the rows above it are summed.
+		k := len(chunk)
+		consecutive := int(chunk[k-1]-chunk[0]) == k-1 // increasing, so no gaps
+		base := src[int(chunk[0])*ld:]
+		for j0 := 0; j0 < D4; j0 += gramCols {
+			j1 := min(j0+gramCols, D4)
+			for a := 0; a < j1; a += 4 {
+				for b := max(j0, a); b < j1; b += 8 {
+					if consecutive {
+						tileAdd(sq[a*D4+b:], D4, base[a:], base[b:], ld, k, min(8, j1-b))
+					} else {
+						tileIdxAdd(sq[a*D4+b:], D4, src[a:], src[b:], chunk, ld, min(8, j1-b))
+					}
+				}
 			}
 		}
 	}
 	return sq
 }
+
+// gramCols is the width of the column panels of gramTiles, a multiple of 8:
+// tileRows rows of 32 columns take 16 KiB.
+const gramCols = 32
