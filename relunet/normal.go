@@ -557,14 +557,23 @@ func (as assembler) hiddenRHS(x, y *mat.Dense, p *pattern, net *Net) *mat.Dense 
 				i, row := s0+r, buf[r*ld:(r+1)*ld]
 				copy(row, xr.Data[i*xr.Stride:i*xr.Stride+D])
 				s := row[D4 : D4+h]
+				act := p.act[i*h : (i+1)*h]
+				if m == 1 {
+					// One pass: s_j = G_ij·(y_i - β₀)·β_j.
+					res := yr.Data[i*yr.Stride] - net.Beta0[0]
+					for j, b := range betaT[:h] {
+						s[j] = res * b * g[b2i(act[j])]
+					}
+					continue
+				}
 				clear(s)
 				for o := range m {
-					r := yr.Data[i*yr.Stride+o] - net.Beta0[o]
+					res := yr.Data[i*yr.Stride+o] - net.Beta0[o]
 					for j, b := range betaT[o*h : (o+1)*h] {
-						s[j] += r * b
+						s[j] += res * b
 					}
 				}
-				for j, on := range p.act[i*h : (i+1)*h] {
+				for j, on := range act {
 					s[j] *= g[b2i(on)] // without branches: activity is unpredictable
 				}
 			}

@@ -160,6 +160,22 @@ func dot(x, y []float64) float64 {
 	return s0 + s1
 }
 
+// maskedDot returns Σ_j (x_j·g[act_j])·y_j over len(x) ≤ len(y), len(act)
+// entries: dot with x scaled by the pattern, in one pass.
+func maskedDot(x, y []float64, act []bool, g [2]float64) float64 {
+	var s0, s1 float64
+	y, act = y[:len(x)], act[:len(x)]
+	j := 0
+	for ; j+2 <= len(x); j += 2 {
+		s0 += x[j] * g[b2i(act[j])] * y[j]
+		s1 += x[j+1] * g[b2i(act[j+1])] * y[j+1]
+	}
+	if j < len(x) {
+		s0 += x[j] * g[b2i(act[j])] * y[j]
+	}
+	return s0 + s1
+}
+
 // mse returns the mean over all n·m entries of (f - y)² for the outputs
 // f_i = β₀ + βᵀ(g_i ⊙ v_i), v_i row i of v (n×h) and g_i row i of the
 // pattern's G, or ones when p is nil: the loss from the hidden outputs, or
@@ -177,6 +193,11 @@ func (as assembler) mse(v *mat.Dense, p *pattern, net *Net, y *mat.Dense) float6
 		s := 0.0
 		for i := lo; i < hi; i++ {
 			row := vr.Data[i*vr.Stride : i*vr.Stride+h]
+			if p != nil && m == 1 {
+				e := net.Beta0[0] + maskedDot(row, betaT, p.act[i*h:(i+1)*h], g) - yr.Data[i*yr.Stride]
+				s += e * e
+				continue
+			}
 			if p != nil {
 				for j, on := range p.act[i*h : (i+1)*h] {
 					gv[j] = row[j] * g[b2i(on)]
