@@ -5,7 +5,6 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
-	"gonum.org/v1/gonum/lapack"
 	lapackgonum "gonum.org/v1/gonum/lapack/gonum"
 	"gonum.org/v1/gonum/lapack/lapack64"
 	"gonum.org/v1/gonum/mat"
@@ -227,19 +226,27 @@ func (c *tiledCholesky) solveVec(b []float64) {
 	for k := 0; k < n; k++ {
 		b[k] /= c.u[k*ld+k]
 		if k+1 < n {
-			blas64.Axpy(-b[k], vec(c.u[k*ld+k+1:k*ld+n]), vec(b[k+1:n]))
+			axpy(-b[k], c.u[k*ld+k+1:k*ld+n], b[k+1:n])
 		}
 	}
 	// Ux = y, from the last row up.
 	for k := n - 1; k >= 0; k-- {
 		if k+1 < n {
-			b[k] -= blas64.Dot(vec(c.u[k*ld+k+1:k*ld+n]), vec(b[k+1:n]))
+			b[k] -= dot(c.u[k*ld+k+1:k*ld+n], b[k+1:n])
 		}
 		b[k] /= c.u[k*ld+k]
 	}
 }
 
-func vec(x []float64) blas64.Vector { return blas64.Vector{N: len(x), Inc: 1, Data: x} }
+// axpy adds alpha·x to y, len(y) ≥ len(x). The solves call it and dot
+// thousands of times on rows of U: in the openblas build, gonum's BLAS
+// would make each one a cgo call.
+func axpy(alpha float64, x, y []float64) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] += alpha * v
+	}
+}
 
 func finite(x []float64) bool {
 	for _, v := range x {
@@ -263,8 +270,30 @@ func (c *tiledCholesky) solve(b *mat.Dense) *mat.Dense {
 	return x
 }
 
-// symNorm1 is the 1-norm of a symmetric matrix.
+// symNorm1 is the 1-norm of a symmetric matrix, its largest column sum of
+// absolute values, from the upper triangle along its rows; NaN if it has a
+// NaN.
 func symNorm1(a *mat.SymDense) float64 {
-	n := a.SymmetricDim()
-	return lapack64.Lansy(lapack.MaxColumnSum, a.RawSymmetric(), make([]float64, n))
+	raw := a.RawSymmetric()
+	n := raw.N
+	sums := make([]float64, n)
+	for i := 0; i < n; i++ {
+		row := raw.Data[i*raw.Stride+i : i*raw.Stride+n]
+		below := sums[i+1 : n] // column i below the diagonal is row i to its right
+		s := math.Abs(row[0])
+		for j, v := range row[1:] {
+			v = math.Abs(v)
+			s += v
+			below[j] += v
+		}
+		sums[i] += s
+	}
+	norm := 0.0
+	for _, s := range sums {
+		if math.IsNaN(s) {
+			return s
+		}
+		norm = max(norm, s)
+	}
+	return norm
 }

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"gonum.org/v1/gonum/lapack"
+	"gonum.org/v1/gonum/lapack/lapack64"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -104,6 +106,27 @@ func TestFactorTiledIllConditioned(t *testing.T) {
 			t.Errorf("n = %d: backward error %.3g, gonum's %.3g", n, eg, ew)
 		} else {
 			t.Logf("n = %d: backward error %.3g, gonum's %.3g", n, eg, ew)
+		}
+	}
+}
+
+// symNorm1 agrees with LAPACK's 1-norm of a symmetric matrix and keeps a NaN.
+func TestSymNorm1(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	for _, n := range []int{1, 2, 7, 40} {
+		a := mat.NewSymDense(n, nil)
+		for i := range n {
+			for j := i; j < n; j++ {
+				a.SetSym(i, j, rng.NormFloat64())
+			}
+		}
+		want := lapack64.Lansy(lapack.MaxColumnSum, a.RawSymmetric(), make([]float64, n))
+		if got := symNorm1(a); math.Abs(got-want) > 1e-13*want {
+			t.Errorf("n = %d: %v, want %v", n, got, want)
+		}
+		a.SetSym(0, n-1, math.NaN())
+		if got := symNorm1(a); !math.IsNaN(got) {
+			t.Errorf("n = %d: %v with a NaN entry", n, got)
 		}
 	}
 }

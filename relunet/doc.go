@@ -39,14 +39,15 @@
 // The hidden step dominates the cost. Its normal matrix is summed from the
 // upper triangles of D×D Gram matrices, each over the rows where both neurons
 // are active; neurons are taken in groups, so that a row adds one outer
-// product per pair of groups rather than per pair of active neurons. The sums
-// and a tiled Cholesky factorisation run on AVX2/FMA tile kernels written in
-// Go assembly where the CPU has them (the purego build tag, or any other
-// architecture, uses portable Go). Work is split into fixed units summed in a
-// fixed order, so results are the same bits for any GOMAXPROCS. Above
-// CGThreshold unknowns the hidden step is a matrix-free conjugate-gradient
-// solve instead. The openblas build tag sends gonum's own BLAS and LAPACK
-// calls to OpenBLAS.
+// product per pair of groups rather than per pair of active neurons (for
+// D ≤ 8 a row adds just its D(D+1)/2 products to its class). The sums, the
+// pre-activations and a tiled Cholesky factorisation run on AVX2/FMA kernels
+// written in Go assembly where the CPU has them (the purego build tag, or any
+// other architecture, uses portable Go). Work is split into fixed units
+// summed in a fixed order, so results are the same bits for any GOMAXPROCS.
+// Above CGThreshold unknowns the hidden step is a matrix-free
+// conjugate-gradient solve instead. The openblas build tag sends gonum's own
+// BLAS and LAPACK calls to OpenBLAS.
 //
 // The package also reads numeric CSV files, prepares data the way the
 // reference implementation does (standardised inputs, centred targets,
