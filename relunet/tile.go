@@ -1,27 +1,14 @@
 package relunet
 
-// tileGo is the portable tileAdd: c[p*ldc+q] += Σ_{r<k} a[r*ld+p]·b[r*ld+q]
-// for p < 4 and q < width.
-func tileGo(c []float64, ldc int, a, b []float64, ld, k, width int) {
+// tileGo is the portable form of tileAdd (sign 1) and tileSub (sign -1):
+// c[p*ldc+q] += sign·Σ_{r<k} a[r*lda+p]·b[r*ldb+q] for p < 4 and q < width.
+func tileGo(c []float64, ldc int, a []float64, lda int, b []float64, ldb, k, width int, sign float64) {
 	for p := 0; p < 4; p++ {
 		out := c[p*ldc : p*ldc+width]
 		for r := 0; r < k; r++ {
-			v := a[r*ld+p]
-			for q, y := range b[r*ld : r*ld+width] {
-				out[q] += v * y
-			}
-		}
-	}
-}
-
-// tileSubGo is the portable tileSub.
-func tileSubGo(c []float64, ldc int, a []float64, lda int, b []float64, ldb, k, width int) {
-	for p := 0; p < 4; p++ {
-		out := c[p*ldc : p*ldc+width]
-		for r := 0; r < k; r++ {
-			v := a[r*lda+p]
+			v := sign * a[r*lda+p]
 			for q, y := range b[r*ldb : r*ldb+width] {
-				out[q] -= v * y
+				out[q] += v * y
 			}
 		}
 	}

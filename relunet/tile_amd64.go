@@ -8,23 +8,43 @@ import "golang.org/x/sys/cpu"
 func hasTiles() bool { return cpu.X86.HasAVX2 && cpu.X86.HasFMA }
 
 // tileAdd adds Σ_{r<k} a[r*ld+p]·b[r*ld+q] to c[p*ldc+q] for p < 4 and
-// q < width, which is 4 or 8. The slices are checked before the assembly
-// kernels, which do not check, read or write them.
+// q < width, which is 4 or 8.
 func tileAdd(c []float64, ldc int, a, b []float64, ld, k, width int) {
+	tileRun(c, ldc, a, ld, b, ld, k, width, false)
+}
+
+// tileSub subtracts Σ_{r<k} a[r*lda+p]·b[r*ldb+q] from c[p*ldc+q] for p < 4
+// and q < width, which is 4 or 8: tileAdd with a stride for each operand.
+func tileSub(c []float64, ldc int, a []float64, lda int, b []float64, ldb, k, width int) {
+	tileRun(c, ldc, a, lda, b, ldb, k, width, true)
+}
+
+// tileRun checks the slices, which the assembly kernels do not, and runs
+// the kernel that adds the tile's sums to c, or with sub subtracts them.
+func tileRun(c []float64, ldc int, a []float64, lda int, b []float64, ldb, k, width int, sub bool) {
 	if k <= 0 {
 		return
 	}
 	if !hasTiles() || width != 4 && width != 8 {
-		tileGo(c, ldc, a, b, ld, k, width)
+		sign := 1.0
+		if sub {
+			sign = -1
+		}
+		tileGo(c, ldc, a, lda, b, ldb, k, width, sign)
 		return
 	}
 	_ = c[3*ldc+width-1]
-	_ = a[(k-1)*ld+3]
-	_ = b[(k-1)*ld+width-1]
-	if width == 8 {
-		tile4x8(&c[0], ldc, &a[0], &b[0], ld, k)
-	} else {
-		tile4x4(&c[0], ldc, &a[0], &b[0], ld, k)
+	_ = a[(k-1)*lda+3]
+	_ = b[(k-1)*ldb+width-1]
+	switch {
+	case width == 8 && !sub:
+		tile4x8(&c[0], ldc, &a[0], lda, &b[0], ldb, k)
+	case width == 8:
+		tileSub4x8(&c[0], ldc, &a[0], lda, &b[0], ldb, k)
+	case !sub:
+		tile4x4(&c[0], ldc, &a[0], lda, &b[0], ldb, k)
+	default:
+		tileSub4x4(&c[0], ldc, &a[0], lda, &b[0], ldb, k)
 	}
 }
 
@@ -109,25 +129,6 @@ func classAddAsm(sums, packed *float64, cj, ck *uint8, step, shift, mask, n, t4 
 //go:noescape
 func addUpperAsm(dst *float64, ldd int, src *float64, lds, n int)
 
-// tileSub subtracts Σ_{r<k} a[r*lda+p]·b[r*ldb+q] from c[p*ldc+q] for p < 4
-// and q < width, which is 4 or 8: tileAdd with a stride for each operand.
-func tileSub(c []float64, ldc int, a []float64, lda int, b []float64, ldb, k, width int) {
-	if k <= 0 {
-		return
-	}
-	if !hasTiles() || width != 4 && width != 8 {
-		tileSubGo(c, ldc, a, lda, b, ldb, k, width)
-		return
-	}
-	_ = c[3*ldc+width-1]
-	_ = a[(k-1)*lda+3]
-	_ = b[(k-1)*ldb+width-1]
-	if width == 8 {
-		tileSub4x8(&c[0], ldc, &a[0], lda, &b[0], ldb, k)
-	} else {
-		tileSub4x4(&c[0], ldc, &a[0], lda, &b[0], ldb, k)
-	}
-}
 
 //go:noescape
 func tileSub4x8(c *float64, ldc int, a *float64, lda int, b *float64, ldb, k int)
@@ -142,7 +143,7 @@ func tileIdx4x8(c *float64, ldc int, a, b *float64, idx *int32, k, ld int)
 func tileIdx4x4(c *float64, ldc int, a, b *float64, idx *int32, k, ld int)
 
 //go:noescape
-func tile4x8(c *float64, ldc int, a, b *float64, ld, k int)
+func tile4x8(c *float64, ldc int, a *float64, lda int, b *float64, ldb, k int)
 
 //go:noescape
-func tile4x4(c *float64, ldc int, a, b *float64, ld, k int)
+func tile4x4(c *float64, ldc int, a *float64, lda int, b *float64, ldb, k int)

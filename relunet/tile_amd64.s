@@ -2,40 +2,6 @@
 
 #include "textflag.h"
 
-// PLAIN_ARGS loads (c, ldc, a, b, ld, k) into DI, R8 (bytes), SI, DX,
-// R9 (bytes) and CX, sets the row offset R11 to 0 and clears Y0..Y7.
-#define PLAIN_ARGS \
-	MOVQ c+0(FP), DI \
-	MOVQ ldc+8(FP), R8 \
-	SHLQ $3, R8 \
-	MOVQ a+16(FP), SI \
-	MOVQ b+24(FP), DX \
-	MOVQ ld+32(FP), R9 \
-	SHLQ $3, R9 \
-	MOVQ k+40(FP), CX \
-	XORQ R11, R11 \
-	ZERO8
-
-// INDEX_ARGS loads (c, ldc, a, b, idx, k, ld) into DI, R8 (bytes), SI, DX,
-// R10, CX and R9 (bytes), and clears Y0..Y7.
-#define INDEX_ARGS \
-	MOVQ c+0(FP), DI \
-	MOVQ ldc+8(FP), R8 \
-	SHLQ $3, R8 \
-	MOVQ a+16(FP), SI \
-	MOVQ b+24(FP), DX \
-	MOVQ idx+32(FP), R10 \
-	MOVQ k+40(FP), CX \
-	MOVQ ld+48(FP), R9 \
-	SHLQ $3, R9 \
-	ZERO8
-
-// SUBROW subtracts the YMM register R from the four doubles at DI+OFF.
-#define SUBROW(R, OFF) \
-	VMOVUPD OFF(DI), Y14 \
-	VSUBPD  R, Y14, Y14 \
-	VMOVUPD Y14, OFF(DI)
-
 // SPLIT_ARGS loads (c, ldc, a, lda, b, ldb, k) into DI, R8 (bytes), SI,
 // R9 (bytes), DX, R10 (bytes) and CX, sets the row offset R11 to 0 and
 // clears Y0..Y7.
@@ -51,6 +17,20 @@
 	SHLQ $3, R10 \
 	MOVQ k+48(FP), CX \
 	XORQ R11, R11 \
+	ZERO8
+
+// INDEX_ARGS loads (c, ldc, a, b, idx, k, ld) into DI, R8 (bytes), SI, DX,
+// R10, CX and R9 (bytes), and clears Y0..Y7.
+#define INDEX_ARGS \
+	MOVQ c+0(FP), DI \
+	MOVQ ldc+8(FP), R8 \
+	SHLQ $3, R8 \
+	MOVQ a+16(FP), SI \
+	MOVQ b+24(FP), DX \
+	MOVQ idx+32(FP), R10 \
+	MOVQ k+40(FP), CX \
+	MOVQ ld+48(FP), R9 \
+	SHLQ $3, R9 \
 	ZERO8
 
 // ZERO8 clears the eight accumulators Y0..Y7.
@@ -82,25 +62,6 @@
 	VFMADD231PD  Y8, Y13, Y6 \
 	VFMADD231PD  Y9, Y13, Y7
 
-// ADDROW adds the YMM register R to the four doubles at DI+OFF.
-#define ADDROW(R, OFF) \
-	VADDPD  OFF(DI), R, R \
-	VMOVUPD R, OFF(DI)
-
-// STORE8 adds Y0..Y7 to the 4×8 tile at DI with row stride R8 bytes.
-#define STORE8 \
-	ADDROW(Y0, 0) \
-	ADDROW(Y1, 32) \
-	ADDQ R8, DI \
-	ADDROW(Y2, 0) \
-	ADDROW(Y3, 32) \
-	ADDQ R8, DI \
-	ADDROW(Y4, 0) \
-	ADDROW(Y5, 32) \
-	ADDQ R8, DI \
-	ADDROW(Y6, 0) \
-	ADDROW(Y7, 32)
-
 // ROW4 adds the outer product of a[0:4] at A+X and b[0:4] at B+X to the
 // accumulators R0..R3, loading b into V.
 #define ROW4(A, B, X, V, R0, R1, R2, R3) \
@@ -114,75 +75,127 @@
 	VBROADCASTSD 24(A)(X*1), Y13 \
 	VFMADD231PD  V, Y13, R3
 
-// STORE4 folds Y4..Y7 into Y0..Y3 and adds them to the 4×4 tile at DI.
-#define STORE4 \
+// NEXT moves a on by R9 bytes and b by R10 bytes.
+#define NEXT \
+	ADDQ R9, SI \
+	ADDQ R10, DX
+
+// ADDROW adds the YMM register R to the four doubles at DI+OFF; SUBROW
+// subtracts it.
+#define ADDROW(R, OFF) \
+	VADDPD  OFF(DI), R, R \
+	VMOVUPD R, OFF(DI)
+
+#define SUBROW(R, OFF) \
+	VMOVUPD OFF(DI), Y14 \
+	VSUBPD  R, Y14, Y14 \
+	VMOVUPD Y14, OFF(DI)
+
+// STORE8(OP) applies OP (ADDROW or SUBROW) to the 4×8 tile at DI, row
+// stride R8 bytes, and Y0..Y7.
+#define STORE8(OP) \
+	OP(Y0, 0) \
+	OP(Y1, 32) \
+	ADDQ R8, DI \
+	OP(Y2, 0) \
+	OP(Y3, 32) \
+	ADDQ R8, DI \
+	OP(Y4, 0) \
+	OP(Y5, 32) \
+	ADDQ R8, DI \
+	OP(Y6, 0) \
+	OP(Y7, 32)
+
+// STORE4(OP) folds Y4..Y7, the sums of odd rows, into Y0..Y3 and applies
+// OP to the 4×4 tile at DI.
+#define STORE4(OP) \
 	VADDPD Y4, Y0, Y0 \
 	VADDPD Y5, Y1, Y1 \
 	VADDPD Y6, Y2, Y2 \
 	VADDPD Y7, Y3, Y3 \
-	ADDROW(Y0, 0) \
+	OP(Y0, 0) \
 	ADDQ R8, DI \
-	ADDROW(Y1, 0) \
+	OP(Y1, 0) \
 	ADDQ R8, DI \
-	ADDROW(Y2, 0) \
+	OP(Y2, 0) \
 	ADDQ R8, DI \
-	ADDROW(Y3, 0)
+	OP(Y3, 0)
 
-// func tile4x8(c *float64, ldc int, a, b *float64, ld, k int)
-//
-// c[p*ldc+q] += Σ_{r<k} a[r*ld+p]·b[r*ld+q] for p < 4, q < 8. The 4×8 tile
-// of sums lives in eight YMM registers for the whole loop over r.
-TEXT ·tile4x8(SB), NOSPLIT, $0-48
-	PLAIN_ARGS
-	TESTQ CX, CX
-	JEQ   store8
+// LOOP8(LOOP, DONE) sums the outer products of the CX rows into Y0..Y7.
+#define LOOP8(LOOP, DONE) \
+	TESTQ CX, CX \
+	JEQ   DONE \
+LOOP: \
+	ROW8(SI, DX, R11) \
+	NEXT \
+	DECQ CX \
+	JNE  LOOP \
+DONE:
 
-loop8:
-	ROW8(SI, DX, R11)
-	ADDQ R9, SI
-	ADDQ R9, DX
-	DECQ CX
-	JNE  loop8
+// LOOP4(LOOP, TAIL, DONE) sums them for a 4×4 tile, even rows into Y0..Y3
+// and odd ones into Y4..Y7, for enough independent FMA chains in flight.
+#define LOOP4(LOOP, TAIL, DONE) \
+	CMPQ CX, $2 \
+	JLT  TAIL \
+LOOP: \
+	ROW4(SI, DX, R11, Y8, Y0, Y1, Y2, Y3) \
+	NEXT \
+	ROW4(SI, DX, R11, Y9, Y4, Y5, Y6, Y7) \
+	NEXT \
+	SUBQ $2, CX \
+	CMPQ CX, $2 \
+	JGE  LOOP \
+TAIL: \
+	TESTQ CX, CX \
+	JEQ   DONE \
+	ROW4(SI, DX, R11, Y8, Y0, Y1, Y2, Y3) \
+DONE:
 
-store8:
-	STORE8
-	VZEROUPPER
+// KERNEL8(OP, LOOP, DONE) and KERNEL4(OP, LOOP, TAIL, DONE) are the bodies
+// of the kernels below: sum the tile over the k rows, then apply OP to c.
+#define KERNEL8(OP, LOOP, DONE) \
+	SPLIT_ARGS \
+	LOOP8(LOOP, DONE) \
+	STORE8(OP) \
+	VZEROUPPER \
 	RET
 
-// func tile4x4(c *float64, ldc int, a, b *float64, ld, k int)
-//
-// As tile4x8 for a 4×4 tile. Two sets of accumulators, for even and odd r,
-// keep enough independent FMA chains in flight.
-TEXT ·tile4x4(SB), NOSPLIT, $0-48
-	PLAIN_ARGS
-	CMPQ CX, $2
-	JLT  tail4
-
-loop4:
-	ROW4(SI, DX, R11, Y8, Y0, Y1, Y2, Y3)
-	ADDQ R9, SI
-	ADDQ R9, DX
-	ROW4(SI, DX, R11, Y9, Y4, Y5, Y6, Y7)
-	ADDQ R9, SI
-	ADDQ R9, DX
-	SUBQ $2, CX
-	CMPQ CX, $2
-	JGE  loop4
-
-tail4:
-	TESTQ CX, CX
-	JEQ   store4
-	ROW4(SI, DX, R11, Y8, Y0, Y1, Y2, Y3)
-
-store4:
-	STORE4
-	VZEROUPPER
+#define KERNEL4(OP, LOOP, TAIL, DONE) \
+	SPLIT_ARGS \
+	LOOP4(LOOP, TAIL, DONE) \
+	STORE4(OP) \
+	VZEROUPPER \
 	RET
+
+// func tile4x8(c *float64, ldc int, a *float64, lda int, b *float64, ldb, k int)
+//
+// c[p*ldc+q] += Σ_{r<k} a[r*lda+p]·b[r*ldb+q] for p < 4, q < 8. The 4×8
+// tile of sums lives in eight YMM registers for the whole loop over r.
+TEXT ·tile4x8(SB), NOSPLIT, $0-56
+	KERNEL8(ADDROW, loop8, store8)
+
+// func tile4x4(c *float64, ldc int, a *float64, lda int, b *float64, ldb, k int)
+//
+// As tile4x8 for a 4×4 tile.
+TEXT ·tile4x4(SB), NOSPLIT, $0-56
+	KERNEL4(ADDROW, loop4, tail4, store4)
+
+// func tileSub4x8(c *float64, ldc int, a *float64, lda int, b *float64, ldb, k int)
+//
+// As tile4x8, subtracting the sums from c.
+TEXT ·tileSub4x8(SB), NOSPLIT, $0-56
+	KERNEL8(SUBROW, sloop8, sstore8)
+
+// func tileSub4x4(c *float64, ldc int, a *float64, lda int, b *float64, ldb, k int)
+//
+// As tile4x4, subtracting the sums from c.
+TEXT ·tileSub4x4(SB), NOSPLIT, $0-56
+	KERNEL4(SUBROW, sloop4, stail4, sstore4)
 
 // func tileIdx4x8(c *float64, ldc int, a, b *float64, idx *int32, k, ld int)
 //
-// As tile4x8 over the rows idx[0..k-1]: row r of a and b starts idx[r]*ld
-// elements in.
+// As tile4x8 over the rows idx[0..k-1], both operands with stride ld: row r
+// of a and b starts idx[r]*ld elements in.
 TEXT ·tileIdx4x8(SB), NOSPLIT, $0-56
 	INDEX_ARGS
 	TESTQ CX, CX
@@ -197,7 +210,7 @@ iloop8:
 	JNE     iloop8
 
 istore8:
-	STORE8
+	STORE8(ADDROW)
 	VZEROUPPER
 	RET
 
@@ -229,7 +242,7 @@ itail4:
 	ROW4(SI, DX, R11, Y8, Y0, Y1, Y2, Y3)
 
 istore4:
-	STORE4
+	STORE4(ADDROW)
 	VZEROUPPER
 	RET
 
@@ -332,6 +345,20 @@ cdone:
 	VZEROUPPER
 	RET
 
+// COLUMN_START points R15 at row i of x, R14 at column R12 (bytes) of
+// wt, and sets the count R13 to d; COLUMN_NEXT(LOOP) moves on to the next
+// term a of the sum over d.
+#define COLUMN_START \
+	MOVQ SI, R15 \
+	LEAQ (DX)(R12*1), R14 \
+	MOVQ R10, R13
+
+#define COLUMN_NEXT(LOOP) \
+	ADDQ $8, R15 \
+	ADDQ R11, R14 \
+	DECQ R13 \
+	JNE  LOOP
+
 // func rowsTimesAsm(u *float64, ldu int, x *float64, ldx int, wt *float64, n, d, h int)
 //
 // u[i*ldu+j] = Σ_{a<d} x[i*ldx+a]·wt[a*h+j] for i < n, j < h, d ≥ 1: each
@@ -363,9 +390,7 @@ r16:
 	VXORPD Y1, Y1, Y1
 	VXORPD Y2, Y2, Y2
 	VXORPD Y3, Y3, Y3
-	MOVQ   SI, R15
-	LEAQ   (DX)(R12*1), R14
-	MOVQ   R10, R13
+	COLUMN_START
 
 r16a:
 	VBROADCASTSD (R15), Y4
@@ -373,10 +398,7 @@ r16a:
 	VFMADD231PD  32(R14), Y4, Y1
 	VFMADD231PD  64(R14), Y4, Y2
 	VFMADD231PD  96(R14), Y4, Y3
-	ADDQ         $8, R15
-	ADDQ         R11, R14
-	DECQ         R13
-	JNE          r16a
+	COLUMN_NEXT(r16a)
 	VMOVUPD      Y0, (DI)(R12*1)
 	VMOVUPD      Y1, 32(DI)(R12*1)
 	VMOVUPD      Y2, 64(DI)(R12*1)
@@ -389,17 +411,12 @@ r4:
 	CMPQ   AX, R11
 	JGT    r1
 	VXORPD Y0, Y0, Y0
-	MOVQ   SI, R15
-	LEAQ   (DX)(R12*1), R14
-	MOVQ   R10, R13
+	COLUMN_START
 
 r4a:
 	VBROADCASTSD (R15), Y4
 	VFMADD231PD  (R14), Y4, Y0
-	ADDQ         $8, R15
-	ADDQ         R11, R14
-	DECQ         R13
-	JNE          r4a
+	COLUMN_NEXT(r4a)
 	VMOVUPD      Y0, (DI)(R12*1)
 	MOVQ         AX, R12
 	JMP          r4
@@ -408,17 +425,12 @@ r1:
 	CMPQ   R12, R11
 	JGE    rnext
 	VXORPD X0, X0, X0
-	MOVQ   SI, R15
-	LEAQ   (DX)(R12*1), R14
-	MOVQ   R10, R13
+	COLUMN_START
 
 r1a:
 	VMOVSD      (R15), X4
 	VFMADD231SD (R14), X4, X0
-	ADDQ        $8, R15
-	ADDQ        R11, R14
-	DECQ        R13
-	JNE         r1a
+	COLUMN_NEXT(r1a)
 	VMOVSD      X0, (DI)(R12*1)
 	ADDQ        $8, R12
 	JMP         r1
@@ -430,75 +442,5 @@ rnext:
 	JNE  rrow
 
 rdone:
-	VZEROUPPER
-	RET
-
-// func tileSub4x8(c *float64, ldc int, a *float64, lda int, b *float64, ldb, k int)
-//
-// c[p*ldc+q] -= Σ_{r<k} a[r*lda+p]·b[r*ldb+q] for p < 4, q < 8: tile4x8
-// with a stride for each operand, for operands packed in groups of columns.
-TEXT ·tileSub4x8(SB), NOSPLIT, $0-56
-	SPLIT_ARGS
-	TESTQ CX, CX
-	JEQ   sstore8
-
-sloop8:
-	ROW8(SI, DX, R11)
-	ADDQ R9, SI
-	ADDQ R10, DX
-	DECQ CX
-	JNE  sloop8
-
-sstore8:
-	SUBROW(Y0, 0)
-	SUBROW(Y1, 32)
-	ADDQ R8, DI
-	SUBROW(Y2, 0)
-	SUBROW(Y3, 32)
-	ADDQ R8, DI
-	SUBROW(Y4, 0)
-	SUBROW(Y5, 32)
-	ADDQ R8, DI
-	SUBROW(Y6, 0)
-	SUBROW(Y7, 32)
-	VZEROUPPER
-	RET
-
-// func tileSub4x4(c *float64, ldc int, a *float64, lda int, b *float64, ldb, k int)
-//
-// As tileSub4x8 for a 4×4 tile, with two sets of accumulators as tile4x4.
-TEXT ·tileSub4x4(SB), NOSPLIT, $0-56
-	SPLIT_ARGS
-	CMPQ CX, $2
-	JLT  stail4
-
-sloop4:
-	ROW4(SI, DX, R11, Y8, Y0, Y1, Y2, Y3)
-	ADDQ R9, SI
-	ADDQ R10, DX
-	ROW4(SI, DX, R11, Y9, Y4, Y5, Y6, Y7)
-	ADDQ R9, SI
-	ADDQ R10, DX
-	SUBQ $2, CX
-	CMPQ CX, $2
-	JGE  sloop4
-
-stail4:
-	TESTQ CX, CX
-	JEQ   sstore4
-	ROW4(SI, DX, R11, Y8, Y0, Y1, Y2, Y3)
-
-sstore4:
-	VADDPD Y4, Y0, Y0
-	VADDPD Y5, Y1, Y1
-	VADDPD Y6, Y2, Y2
-	VADDPD Y7, Y3, Y3
-	SUBROW(Y0, 0)
-	ADDQ R8, DI
-	SUBROW(Y1, 0)
-	ADDQ R8, DI
-	SUBROW(Y2, 0)
-	ADDQ R8, DI
-	SUBROW(Y3, 0)
 	VZEROUPPER
 	RET

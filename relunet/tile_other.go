@@ -6,7 +6,7 @@ package relunet
 func hasTiles() bool { return false }
 
 func tileAdd(c []float64, ldc int, a, b []float64, ld, k, width int) {
-	tileGo(c, ldc, a, b, ld, k, width)
+	tileGo(c, ldc, a, ld, b, ld, k, width, 1)
 }
 
 func tileIdxAdd(c []float64, ldc int, a, b []float64, idx []int32, ld, width int) {
@@ -26,5 +26,5 @@ func rowsTimes(u []float64, ldu int, x []float64, ldx int, wt []float64, n, d, h
 }
 
 func tileSub(c []float64, ldc int, a []float64, lda int, b []float64, ldb, k, width int) {
-	tileSubGo(c, ldc, a, lda, b, ldb, k, width)
+	tileGo(c, ldc, a, lda, b, ldb, k, width, -1)
 }

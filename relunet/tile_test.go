@@ -28,7 +28,7 @@ func TestTileAdd(t *testing.T) {
 				c[i] = rng.NormFloat64()
 			}
 			want := append([]float64(nil), c...)
-			tileGo(want, ldc, a, b, ld, k, width)
+			tileGo(want, ldc, a, ld, b, ld, k, width, 1)
 			got := append([]float64(nil), c...)
 			tileAdd(got, ldc, a, b, ld, k, width)
 			for i := range got {
@@ -197,7 +197,7 @@ func TestTileSub(t *testing.T) {
 				}
 			}
 			want := append([]float64(nil), c...)
-			tileSubGo(want, ldc, a, lda, b, ldb, k, width)
+			tileGo(want, ldc, a, lda, b, ldb, k, width, -1)
 			tileSub(c, ldc, a, lda, b, ldb, k, width)
 			for i := range c {
 				if math.Abs(c[i]-want[i]) > 1e-12*(1+math.Abs(want[i])) {
