@@ -129,7 +129,6 @@ func classAddAsm(sums, packed *float64, cj, ck *uint8, step, shift, mask, n, t4 
 //go:noescape
 func addUpperAsm(dst *float64, ldd int, src *float64, lds, n int)
 
-
 //go:noescape
 func tileSub4x8(c *float64, ldc int, a *float64, lda int, b *float64, ldb, k int)
 
