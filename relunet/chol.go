@@ -150,9 +150,9 @@ func (as assembler) factorTiled(a *mat.SymDense, buf *[]float64) (*tiledCholesky
 }
 
 // grow returns buf resized to n, reallocated when too small.
-func grow(buf []float64, n int) []float64 {
+func grow[T any](buf []T, n int) []T {
 	if cap(buf) < n {
-		return make([]float64, n)
+		return make([]T, n)
 	}
 	return buf[:n]
 }

@@ -151,10 +151,8 @@ func (as assembler) classGrams(raw blas64.Symmetric, g *gramKernel, p *pattern) 
 			shift = 0
 		}
 		classes := 1 << (b + shift)
-		if cap(w.counts) < classes+1 {
-			w.counts = make([]int, classes+1)
-		}
-		start := w.counts[:classes+1]
+		w.counts = grow(w.counts, classes+1)
+		start := w.counts
 		clear(start)
 		// A counting sort of all rows by class, without branches: the
 		// classes with no active neuron in J or K are never read.
@@ -385,7 +383,7 @@ type worker struct {
 	rows   []int32
 	counts []int     // class offsets, for classGrams
 	cursor []int     // next free place of each class, for classGrams
-	part   []float64 // partial sums of classes, for classGrams
+	part   []float64 // partial sums of classes, for classGrams and classSums
 	tri    []float64 // packed upper triangle, for packed products
 	sq     []float64 // D4×D4 tile sums, for gramTiled
 	buf    []float64 // copied rows, tileRows×D4, for gramTiled
@@ -498,18 +496,14 @@ func (as assembler) gramAll(g *gramKernel, n int, dst []float64) {
 
 // partial returns the worker's buffer of n floats.
 func (w *worker) partial(n int) []float64 {
-	if cap(w.part) < n {
-		w.part = make([]float64, n)
-	}
-	return w.part[:n]
+	w.part = grow(w.part, n)
+	return w.part
 }
 
 // next returns the worker's buffer of n ints.
 func (w *worker) next(n int) []int {
-	if cap(w.cursor) < n {
-		w.cursor = make([]int, n)
-	}
-	return w.cursor[:n]
+	w.cursor = grow(w.cursor, n)
+	return w.cursor
 }
 
 // parallel calls f(j, w) for j in [0, jobs) on as's workers, handing out the

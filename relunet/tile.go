@@ -28,22 +28,6 @@ func tileIdxGo(c []float64, ldc int, a, b []float64, idx []int32, ld, width int)
 	}
 }
 
-// tileStrip adds Σ_{r<k} a_r,p·b_r,q to c[p*ldc+q] for the rows p = i..i+3
-// and columns q ≥ i of the upper triangle of an n×n block, n a multiple of 4
-// (a tile may also cover a few entries below the diagonal).
-func tileStrip(c []float64, ldc int, a, b []float64, ld, k, i, n int) {
-	for j := i; j < n; j += 8 {
-		tileAdd(c[i*ldc+j:], ldc, a[i:], b[j:], ld, k, min(8, n-j))
-	}
-}
-
-// tileUpper is tileStrip for all rows of the block.
-func tileUpper(c []float64, ldc int, a, b []float64, ld, k, n int) {
-	for i := 0; i < n; i += 4 {
-		tileStrip(c, ldc, a, b, ld, k, i, n)
-	}
-}
-
 // addUpperGo is the portable addUpper.
 func addUpperGo(dst []float64, ldd int, src []float64, lds, n int) {
 	for a := 0; a < n; a++ {

@@ -17,19 +17,18 @@ import (
 
 // common holds the flags that train and compare share.
 type common struct {
-	fs       *flag.FlagSet
-	data     string
-	target   int
-	hidden   int
-	seed     uint64
-	alpha    float64
-	ridge    float64
-	iters    int
-	epochs   int
-	test     float64
-	json     bool
-	set      map[string]bool
-	analytic bool // -iters applies
+	fs     *flag.FlagSet
+	data   string
+	target int
+	hidden int
+	seed   uint64
+	alpha  float64
+	ridge  float64
+	iters  int
+	epochs int
+	test   float64
+	json   bool
+	set    map[string]bool
 }
 
 func newCommon(name string) *common {
