@@ -41,10 +41,10 @@ func (p *pattern) g(alpha float64, i, j int) float64 {
 // scale multiplies every entry of a (n×h) by G.
 func (p *pattern) scale(alpha float64, a *mat.Dense) {
 	raw := a.RawMatrix()
+	g := [2]float64{alpha, 1}
 	for i := 0; i < p.n; i++ {
 		row := raw.Data[i*raw.Stride : i*raw.Stride+p.h]
 		act := p.act[i*p.h : (i+1)*p.h]
-		g := [2]float64{alpha, 1}
 		for j, on := range act {
 			row[j] *= g[b2i(on)]
 		}
