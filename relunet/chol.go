@@ -63,11 +63,14 @@ func (as assembler) factorTiled(a *mat.SymDense, buf *[]float64) (*tiledCholesky
 	raw := a.RawSymmetric()
 	as.parallel((n4+cholBlock-1)/cholBlock, func(blk int, _ *worker) {
 		for i := blk * cholBlock; i < min(blk*cholBlock+cholBlock, n4); i++ {
-			clear(u[i*n4+i&^3 : i*n4+n4])
+			row := u[i*n4 : i*n4+n4]
+			clear(row[i&^3 : i])
 			if i < n {
-				copy(u[i*n4+i:], raw.Data[i*raw.Stride+i:i*raw.Stride+n])
+				copy(row[i:], raw.Data[i*raw.Stride+i:i*raw.Stride+n])
+				clear(row[n:])
 			} else {
-				u[i*n4+i] = 1
+				clear(row[i:])
+				row[i] = 1
 			}
 		}
 	}, 0, 0)
