@@ -104,6 +104,7 @@ func TestAddUpper(t *testing.T) {
 		for i := range dst {
 			dst[i] = rng.NormFloat64()
 		}
+		orig := append([]float64(nil), dst...)
 		want := append([]float64(nil), dst...)
 		addUpperGo(want, ldd, src, lds, n)
 		addUpper(dst, ldd, src, lds, n)
@@ -112,11 +113,17 @@ func TestAddUpper(t *testing.T) {
 				t.Fatalf("n %d: dst[%d] = %v, want %v", n, i, dst[i], want[i])
 			}
 		}
+		// Left of a row's group of four, and past the last row, nothing changes.
 		for a := 0; a < n; a++ {
 			for b := 0; b < a&^3; b++ {
-				if want[a*ldd+b] != dst[a*ldd+b] {
+				if dst[a*ldd+b] != orig[a*ldd+b] {
 					t.Fatalf("n %d: entry (%d, %d) changed", n, a, b)
 				}
+			}
+		}
+		for i := (n-1)*ldd + n; i < len(dst); i++ {
+			if dst[i] != orig[i] {
+				t.Fatalf("n %d: dst[%d], past the last row, changed", n, i)
 			}
 		}
 	}
