@@ -94,7 +94,7 @@ func preact(x *mat.Dense, net *Net, u *mat.Dense, lo, hi int) {
 		return
 	}
 	// Row i of u is x_i times Wᵀ: on one core this beats gonum's product
-	// on two for D from 3 to 91 (measured).
+	// on two for D = 14, 31 and 91 (measured).
 	wt := mat.DenseCopyOf(net.W.T()).RawMatrix().Data
 	xr, ur := x.RawMatrix(), u.RawMatrix()
 	rowsTimes(ur.Data[lo*ur.Stride:], ur.Stride, xr.Data[lo*xr.Stride:], xr.Stride, wt, hi-lo, D, h)
