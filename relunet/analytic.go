@@ -54,8 +54,9 @@ type AnalyticOptions struct {
 	CGTol     float64 // relative residual of the CG solve; 0 means 1e-10
 	CGMaxIter int     // 0 means 4·h·D
 
-	// Workers bounds the goroutines assembling the normal matrix; 0 means
-	// GOMAXPROCS. Results do not depend on it.
+	// Workers bounds the goroutines of the solver's parallel work
+	// (assembly, factorisation, passes over the rows); 0 means GOMAXPROCS.
+	// Results do not depend on it.
 	Workers int
 }
 
@@ -335,7 +336,7 @@ func (a *Analytic) HiddenStep() (HiddenResult, error) {
 		a.as.assemble(a.normal, x, a.pat, a.net.Alpha, a.net.Beta, a.opts.Ridge)
 		res.AssembleSeconds = time.Since(start).Seconds()
 		var err error
-		w, res.Solve, err = solveAlive(a.normal, rhs, alive, D, &a.factor)
+		w, res.Solve, err = a.as.solveAlive(a.normal, rhs, alive, D, &a.factor)
 		if err != nil {
 			return res, fmt.Errorf("hidden step: %w", err)
 		}
@@ -377,7 +378,7 @@ func (a *Analytic) aliveNeurons() []int {
 
 // solveAlive solves the normal equations restricted to the alive neurons'
 // unknowns and returns the h×D solution (zero rows for the others).
-func solveAlive(n *mat.SymDense, rhs *mat.Dense, alive []int, D int, buf *[]float64) (*mat.Dense, string, error) {
+func (as assembler) solveAlive(n *mat.SymDense, rhs *mat.Dense, alive []int, D int, buf *[]float64) (*mat.Dense, string, error) {
 	h, _ := rhs.Dims()
 	out := mat.NewDense(h, D, nil)
 	if len(alive) == 0 {
@@ -401,7 +402,7 @@ func solveAlive(n *mat.SymDense, rhs *mat.Dense, alive []int, D int, buf *[]floa
 			}
 		}
 	}
-	sol, method, err := solveSPD(sys, b, buf)
+	sol, method, err := as.solveSPD(sys, b, buf)
 	if err != nil {
 		return nil, method, err
 	}
@@ -483,7 +484,7 @@ func (a *Analytic) ridge() (*mat.Dense, bool, error) {
 			rhs.Set(r, o, g[r*k+q+o])
 		}
 	}
-	x, method, err := solveSPD(sys, rhs, nil)
+	x, method, err := a.as.solveSPD(sys, rhs, nil)
 	return x, method == SolveEigen, err
 }
 

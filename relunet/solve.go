@@ -26,9 +26,9 @@ const maxCond = 1e14
 // reports which method was used.
 // buf, when not nil, keeps the storage of the tiled factor from one call to
 // the next: for large systems it is as big as a.
-func solveSPD(a *mat.SymDense, b *mat.Dense, buf *[]float64) (*mat.Dense, string, error) {
+func (as assembler) solveSPD(a *mat.SymDense, b *mat.Dense, buf *[]float64) (*mat.Dense, string, error) {
 	if useTiledCholesky(a.SymmetricDim()) {
-		if f, ok := (assembler{}).factorTiled(a, buf); ok {
+		if f, ok := as.factorTiled(a, buf); ok {
 			// The estimate of ‖A⁻¹‖₁, a chain of solves, runs on its own
 			// while A's norm and the solution are computed.
 			inv := make(chan float64, 1)
