@@ -336,7 +336,7 @@ func (a *Analytic) HiddenStep() (HiddenResult, error) {
 		a.as.assemble(a.normal, x, a.pat, a.net.Alpha, a.net.Beta, a.opts.Ridge)
 		res.AssembleSeconds = time.Since(start).Seconds()
 		var err error
-		w, res.Solve, err = a.as.solveAlive(a.normal, rhs, alive, D, &a.factor)
+		w, res.Solve, err = a.as.solveAlive(a.normal, rhs, alive, D, a.hiddenFloor(), &a.factor)
 		if err != nil {
 			return res, fmt.Errorf("hidden step: %w", err)
 		}
@@ -376,9 +376,20 @@ func (a *Analytic) aliveNeurons() []int {
 	return alive
 }
 
+// hiddenFloor returns eigenFloor for the hidden step's normal matrix. Its
+// block (j, k) is c_jk·Σ_i g_ij·g_ik·x̃_i x̃_iᵀ, c = ββᵀ, formed from Gram
+// sums with weights (1-α)², α(1-α) and α², of total 1 for α in [0, 1), each
+// within ‖Σ_i |x̃_i||x̃_i|ᵀ‖_F ≤ ‖X̃‖²_F of the rows' absolute sum; over the
+// blocks that gives mag = ‖X̃‖²_F·‖c‖_F.
+func (a *Analytic) hiddenFloor() float64 {
+	var c mat.Dense
+	c.Mul(a.net.Beta, a.net.Beta.T())
+	return eigenFloor(a.opts.Ridge, a.pr.n, a.pr.xx*mat.Norm(&c, 2))
+}
+
 // solveAlive solves the normal equations restricted to the alive neurons'
 // unknowns and returns the h×D solution (zero rows for the others).
-func (as assembler) solveAlive(n *mat.SymDense, rhs *mat.Dense, alive []int, D int, buf *[]float64) (*mat.Dense, string, error) {
+func (as assembler) solveAlive(n *mat.SymDense, rhs *mat.Dense, alive []int, D int, floor float64, buf *[]float64) (*mat.Dense, string, error) {
 	h, _ := rhs.Dims()
 	out := mat.NewDense(h, D, nil)
 	if len(alive) == 0 {
@@ -402,7 +413,7 @@ func (as assembler) solveAlive(n *mat.SymDense, rhs *mat.Dense, alive []int, D i
 			}
 		}
 	}
-	sol, method, err := as.solveSPD(sys, b, buf)
+	sol, method, err := as.solveSPD(sys, b, floor, buf)
 	if err != nil {
 		return nil, method, err
 	}
@@ -484,7 +495,7 @@ func (a *Analytic) ridge() (*mat.Dense, bool, error) {
 			rhs.Set(r, o, g[r*k+q+o])
 		}
 	}
-	x, method, err := a.as.solveSPD(sys, rhs, nil)
+	x, method, err := a.as.solveSPD(sys, rhs, eigenFloor(a.opts.Ridge, n, mat.Trace(sys)-float64(q)*a.opts.Ridge), nil)
 	return x, method == SolveEigen, err
 }
 

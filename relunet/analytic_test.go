@@ -185,3 +185,67 @@ func TestAssemblyMatchesNaive(t *testing.T) {
 		})
 	}
 }
+
+// The hidden step's eigenvalue floor is below the normal matrix's smallest
+// eigenvalue and proves its condition below maxCond for the usual ridge; with
+// a ridge too small to matter it proves nothing, and a rank-deficient system
+// still goes to the eigen fallback through the condition estimate.
+func TestHiddenFloor(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		alpha  float64
+		n, m   int
+		scale  float64
+		ridge  float64
+		proves bool
+		solve  string
+	}{
+		{"relu", 0, 3000, 1, 1, 1e-3, true, SolveCholesky},
+		{"leaky", 0.1, 3000, 2, 1, 1e-3, true, SolveCholesky},
+		{"large-x", 0, 3000, 1, 1e3, 1e-3, true, SolveCholesky},
+		// 100 rows for 264 unknowns: condition about ‖A‖/λ ≥ 1e16.
+		{"rank-deficient", 0, 100, 1, 1, 1e-13, false, SolveEigen},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const d, h = 32, 8 // hD = 264: the tiled factorisation
+			X, Y := randomProblem(3, tc.n, d, tc.m)
+			X.Scale(tc.scale, X)
+			opts := DefaultAnalyticOptions(h)
+			opts.Alpha, opts.Ridge = tc.alpha, tc.ridge
+			a, err := NewAnalytic(X, Y, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !useTiledCholesky(h * (d + 1)) {
+				t.Skip("no tile kernels here")
+			}
+			res, err := a.HiddenStep()
+			if err != nil {
+				t.Fatal(err)
+			}
+			floor := a.hiddenFloor()
+			var eig mat.EigenSym
+			if !eig.Factorize(a.normal, false) {
+				t.Fatal("eigen-decomposition failed")
+			}
+			low := eig.Values(nil)[0]
+			bound := symNorm1(a.normal) * math.Sqrt(float64(h*(d+1))) / floor
+			proved := floor > 0 && bound < maxCond
+			t.Logf("floor %.6g, smallest eigenvalue %.6g, condition bound %.3g, solved by %s", floor, low, bound, res.Solve)
+			// The eigen solver's own error is within a small multiple of
+			// N·ε·‖A‖₂, and ‖A‖₂ ≤ ‖A‖₁.
+			if tol := 10 * float64(h*(d+1)) * 0x1p-52 * symNorm1(a.normal); floor > low+tol {
+				t.Errorf("floor %v above the smallest eigenvalue %v (± %.2g)", floor, low, tol)
+			}
+			if floor > tc.ridge {
+				t.Errorf("floor %v above the ridge %v", floor, tc.ridge)
+			}
+			if proved != tc.proves {
+				t.Errorf("proves the condition: %v, want %v", proved, tc.proves)
+			}
+			if res.Solve != tc.solve {
+				t.Errorf("solved by %s, want %s", res.Solve, tc.solve)
+			}
+		})
+	}
+}

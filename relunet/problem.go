@@ -13,6 +13,9 @@ type problem struct {
 	n, d, m int
 	x       *mat.Dense
 	y       *mat.Dense
+	// xx is ‖X̃‖²_F, the sum of all rows' Gram terms' traces, which bounds
+	// the rounding error of the Gram sums (see eigenFloor).
+	xx float64
 }
 
 // newProblem returns the problem for inputs X (n×d, no ones column) and
@@ -21,7 +24,9 @@ type problem struct {
 func newProblem(X mat.Matrix, Y *mat.Dense) *problem {
 	n, d := X.Dims()
 	_, m := Y.Dims()
-	return &problem{n: n, d: d, m: m, x: WithOnes(X), y: Y}
+	x := WithOnes(X)
+	f := mat.Norm(x, 2)
+	return &problem{n: n, d: d, m: m, x: x, y: Y, xx: f * f}
 }
 
 // checkedProblem validates X and Y and returns their problem.

@@ -24,18 +24,22 @@ const maxCond = 1e14
 // otherwise a truncated eigen-decomposition (the minimum-norm solution on the
 // numerically nonzero eigenspace), which always returns finite values. It
 // reports which method was used.
+// floor is a lower bound on a's smallest eigenvalue (see eigenFloor), or 0
+// when none is known; when it proves a's condition below maxCond, the
+// estimate of the condition, whose chain of solves costs more than the
+// solve itself, is skipped.
 // buf, when not nil, keeps the storage of the tiled factor from one call to
 // the next: for large systems it is as big as a.
-func (as assembler) solveSPD(a *mat.SymDense, b *mat.Dense, buf *[]float64) (*mat.Dense, string, error) {
-	if useTiledCholesky(a.SymmetricDim()) {
+func (as assembler) solveSPD(a *mat.SymDense, b *mat.Dense, floor float64, buf *[]float64) (*mat.Dense, string, error) {
+	if n := a.SymmetricDim(); useTiledCholesky(n) {
 		if f, ok := as.factorTiled(a, buf); ok {
-			// The estimate of ‖A⁻¹‖₁, a chain of solves, runs on its own
-			// while A's norm and the solution are computed.
-			inv := make(chan float64, 1)
-			go func() { inv <- f.invNorm1() }()
-			anorm := symNorm1(a)
+			norm := make(chan float64, 1)
+			go func() { norm <- symNorm1(a) }()
 			x := f.solve(b)
-			if condition(<-inv, anorm) < maxCond && allFinite(x) {
+			anorm := <-norm
+			// κ₁(A) ≤ ‖A‖₁·√n·‖A⁻¹‖₂ ≤ ‖A‖₁·√n/floor.
+			proved := floor > 0 && anorm*math.Sqrt(float64(n)) < maxCond*floor
+			if allFinite(x) && (proved || condition(f.invNorm1(), anorm) < maxCond) {
 				return x, SolveCholesky, nil
 			}
 		}
@@ -81,6 +85,20 @@ func (as assembler) solveSPD(a *mat.SymDense, b *mat.Dense, buf *[]float64) (*ma
 		return nil, SolveEigen, fmt.Errorf("eigen fallback produced non-finite values")
 	}
 	return &x, SolveEigen, nil
+}
+
+// eigenFloor returns a lower bound on the smallest eigenvalue of the
+// computed S + lambda·I, S a sum of rows positive semi-definite terms: lambda
+// less a bound on the rounding error E of the sum. Any order of summation
+// gives |E_ab| ≤ γ·Σ_i |T_i|_ab, γ ≈ rows·ε, so ‖E‖₂ ≤ ‖E‖_F ≤ γ·mag for
+// mag ≥ ‖Σ_i |T_i|‖_F, which the caller gives; the factor 2 covers the few
+// roundings outside the sums. It is 0 or less when it proves nothing, and it
+// holds for every principal submatrix too.
+func eigenFloor(lambda float64, rows int, mag float64) float64 {
+	if !(lambda > 0) {
+		return 0
+	}
+	return lambda - 2*float64(rows)*0x1p-53*mag
 }
 
 func allFinite(a *mat.Dense) bool {
