@@ -11,12 +11,15 @@ import (
 )
 
 // cholBlock is the block size of the tiled Cholesky factorisation; a
-// multiple of 4, the height of a tile.
-const cholBlock = 64
+// multiple of 4, the height of a tile. Each trailing update reads and
+// writes the trailing matrix once, from memory for large orders, so larger
+// blocks need less memory traffic per multiply-add: 128 factors the order
+// 5824 about 5 % faster than 64 (measured), and is as fast at order 1550.
+const cholBlock = 128
 
 // cholCols is the width of the column blocks of the trailing updates: a
-// multiple of 8, the width of a tile, whose cholBlock×cholCols part of the
-// panel (128 KiB) stays in the second-level cache.
+// multiple of 32, the width of the widest tile, whose cholBlock×cholCols
+// part of the panel (256 KiB) stays in the second-level cache.
 const cholCols = 256
 
 // tiledCholeskyMin is the smallest order for which the tiled factorisation
@@ -142,6 +145,9 @@ func (as assembler) factorTiled(a *mat.SymDense, buf *[]float64) (*tiledCholesky
 					// The row starts in the second half of a group of 8.
 					tileSub(c[i*n4+j:], n4, a, 4, pb[j>>3*b*8+4:], 8, b, 4)
 					j += 4
+				}
+				for ; j+32 <= j1; j += 32 {
+					tileWide(c[i*n4+j:], n4, a, 4, pb[j>>3*b*8:], 8, b*8, b, true)
 				}
 				for ; j < j1; j += 8 {
 					tileSub(c[i*n4+j:], n4, a, 4, pb[j>>3*b*8:], 8, b, min(8, j1-j))

@@ -14,6 +14,20 @@ func tileGo(c []float64, ldc int, a []float64, lda int, b []float64, ldb, k, wid
 	}
 }
 
+// tileWideBy8 is tileWide as four 4×8 tiles.
+func tileWideBy8(c []float64, ldc int, a []float64, lda int, b []float64, ldb, gs, k int, sub bool) {
+	for t := range 4 {
+		tileRun(c[8*t:], ldc, a, lda, b[t*gs:], ldb, k, 8, sub)
+	}
+}
+
+// tileIdxWideBy8 is tileIdxWide as four 4×8 tiles.
+func tileIdxWideBy8(c []float64, ldc int, a, b []float64, idx []int32, ld int) {
+	for t := range 4 {
+		tileIdxAdd(c[8*t:], ldc, a, b[8*t:], idx, ld, 8)
+	}
+}
+
 // tileIdxGo is the portable tileIdxAdd.
 func tileIdxGo(c []float64, ldc int, a, b []float64, idx []int32, ld, width int) {
 	for p := 0; p < 4; p++ {

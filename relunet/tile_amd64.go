@@ -7,6 +7,9 @@ import "golang.org/x/sys/cpu"
 // hasTiles reports whether the AVX2 and FMA tile kernels can run here.
 func hasTiles() bool { return cpu.X86.HasAVX2 && cpu.X86.HasFMA }
 
+// hasWide reports whether the AVX-512 4×32 kernels can run here.
+func hasWide() bool { return hasTiles() && cpu.X86.HasAVX512F }
+
 // tileAdd adds Σ_{r<k} a[r*ld+p]·b[r*ld+q] to c[p*ldc+q] for p < 4 and
 // q < width, which is 4 or 8.
 func tileAdd(c []float64, ldc int, a, b []float64, ld, k, width int) {
@@ -46,6 +49,47 @@ func tileRun(c []float64, ldc int, a []float64, lda int, b []float64, ldb, k, wi
 	default:
 		tileSub4x4(&c[0], ldc, &a[0], lda, &b[0], ldb, k)
 	}
+}
+
+// tileWide adds to c, or with sub subtracts from it, the 4×32 tile of four
+// 4×8 tiles side by side whose b operands start gs elements apart:
+// c[p*ldc+8t+q] ± Σ_{r<k} a[r*lda+p]·b[r*ldb+t*gs+q] for p < 4, t < 4, q < 8.
+// With AVX-512 it is one kernel, whose sixteen accumulators need half the
+// loads and instructions per multiply-add of four 4×8 kernels; it forms
+// the same sums in the same order, so the bits do not depend on the machine.
+func tileWide(c []float64, ldc int, a []float64, lda int, b []float64, ldb, gs, k int, sub bool) {
+	if k <= 0 {
+		return
+	}
+	if !hasWide() {
+		tileWideBy8(c, ldc, a, lda, b, ldb, gs, k, sub)
+		return
+	}
+	_ = c[3*ldc+31]
+	_ = a[(k-1)*lda+3]
+	_ = b[(k-1)*ldb+3*gs+7]
+	if sub {
+		tileSub4x32(&c[0], ldc, &a[0], lda, &b[0], ldb, gs, k)
+	} else {
+		tile4x32(&c[0], ldc, &a[0], lda, &b[0], ldb, gs, k)
+	}
+}
+
+// tileIdxWide is tileIdxAdd for a 4×32 tile, 32 contiguous columns of b.
+func tileIdxWide(c []float64, ldc int, a, b []float64, idx []int32, ld int) {
+	k := len(idx)
+	if k == 0 {
+		return
+	}
+	if !hasWide() {
+		tileIdxWideBy8(c, ldc, a, b, idx, ld)
+		return
+	}
+	_ = c[3*ldc+31]
+	_ = a[int(idx[0])*ld]
+	_ = a[int(idx[k-1])*ld+3]
+	_ = b[int(idx[k-1])*ld+31]
+	tileIdx4x32(&c[0], ldc, &a[0], &b[0], &idx[0], k, ld)
 }
 
 // tileIdxAdd is tileAdd over the rows idx[0..k-1], which must increase:
@@ -128,6 +172,15 @@ func classAddAsm(sums, packed *float64, cj, ck *uint8, step, shift, mask, n, t4 
 
 //go:noescape
 func addUpperAsm(dst *float64, ldd int, src *float64, lds, n int)
+
+//go:noescape
+func tile4x32(c *float64, ldc int, a *float64, lda int, b *float64, ldb, gs, k int)
+
+//go:noescape
+func tileSub4x32(c *float64, ldc int, a *float64, lda int, b *float64, ldb, gs, k int)
+
+//go:noescape
+func tileIdx4x32(c *float64, ldc int, a, b *float64, idx *int32, k, ld int)
 
 //go:noescape
 func tileSub4x8(c *float64, ldc int, a *float64, lda int, b *float64, ldb, k int)

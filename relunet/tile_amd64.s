@@ -167,6 +167,118 @@ DONE:
 	VZEROUPPER \
 	RET
 
+// ZERO16 clears the sixteen accumulators Z0..Z15 of the 4×32 kernels.
+#define ZERO16 \
+	VPXORQ Z0, Z0, Z0 \
+	VPXORQ Z1, Z1, Z1 \
+	VPXORQ Z2, Z2, Z2 \
+	VPXORQ Z3, Z3, Z3 \
+	VPXORQ Z4, Z4, Z4 \
+	VPXORQ Z5, Z5, Z5 \
+	VPXORQ Z6, Z6, Z6 \
+	VPXORQ Z7, Z7, Z7 \
+	VPXORQ Z8, Z8, Z8 \
+	VPXORQ Z9, Z9, Z9 \
+	VPXORQ Z10, Z10, Z10 \
+	VPXORQ Z11, Z11, Z11 \
+	VPXORQ Z12, Z12, Z12 \
+	VPXORQ Z13, Z13, Z13 \
+	VPXORQ Z14, Z14, Z14 \
+	VPXORQ Z15, Z15, Z15
+
+// ROW32 adds the outer product of a[0:4] at AX and the four groups of
+// b[0:8] at BX, BX+R12, BX+2·R12 and BX+R13 to Z0..Z15: row p of the tile
+// in Z(4p)..Z(4p+3).
+#define ROW32 \
+	VMOVUPD      (BX), Z16 \
+	VMOVUPD      (BX)(R12*1), Z17 \
+	VMOVUPD      (BX)(R12*2), Z18 \
+	VMOVUPD      (BX)(R13*1), Z19 \
+	VBROADCASTSD (AX), Z20 \
+	VBROADCASTSD 8(AX), Z21 \
+	VBROADCASTSD 16(AX), Z22 \
+	VBROADCASTSD 24(AX), Z23 \
+	VFMADD231PD  Z16, Z20, Z0 \
+	VFMADD231PD  Z17, Z20, Z1 \
+	VFMADD231PD  Z18, Z20, Z2 \
+	VFMADD231PD  Z19, Z20, Z3 \
+	VFMADD231PD  Z16, Z21, Z4 \
+	VFMADD231PD  Z17, Z21, Z5 \
+	VFMADD231PD  Z18, Z21, Z6 \
+	VFMADD231PD  Z19, Z21, Z7 \
+	VFMADD231PD  Z16, Z22, Z8 \
+	VFMADD231PD  Z17, Z22, Z9 \
+	VFMADD231PD  Z18, Z22, Z10 \
+	VFMADD231PD  Z19, Z22, Z11 \
+	VFMADD231PD  Z16, Z23, Z12 \
+	VFMADD231PD  Z17, Z23, Z13 \
+	VFMADD231PD  Z18, Z23, Z14 \
+	VFMADD231PD  Z19, Z23, Z15
+
+// ADDZ adds the ZMM register R to the eight doubles at DI+OFF; SUBZ
+// subtracts it: as ADDROW and SUBROW, so the sums round the same way.
+#define ADDZ(R, OFF) \
+	VADDPD  OFF(DI), R, R \
+	VMOVUPD R, OFF(DI)
+
+#define SUBZ(R, OFF) \
+	VMOVUPD OFF(DI), Z24 \
+	VSUBPD  R, Z24, Z24 \
+	VMOVUPD Z24, OFF(DI)
+
+// STORE32(OP) applies OP to the 4×32 tile at DI, row stride R8 bytes.
+#define STORE32(OP) \
+	OP(Z0, 0) \
+	OP(Z1, 64) \
+	OP(Z2, 128) \
+	OP(Z3, 192) \
+	ADDQ R8, DI \
+	OP(Z4, 0) \
+	OP(Z5, 64) \
+	OP(Z6, 128) \
+	OP(Z7, 192) \
+	ADDQ R8, DI \
+	OP(Z8, 0) \
+	OP(Z9, 64) \
+	OP(Z10, 128) \
+	OP(Z11, 192) \
+	ADDQ R8, DI \
+	OP(Z12, 0) \
+	OP(Z13, 64) \
+	OP(Z14, 128) \
+	OP(Z15, 192)
+
+// KERNEL32(OP, LOOP, DONE) is the body of the split-stride 4×32 kernels
+// (c, ldc, a, lda, b, ldb, gs, k): the four groups of b are gs elements
+// apart.
+#define KERNEL32(OP, LOOP, DONE) \
+	MOVQ c+0(FP), DI \
+	MOVQ ldc+8(FP), R8 \
+	SHLQ $3, R8 \
+	MOVQ a+16(FP), AX \
+	MOVQ lda+24(FP), R9 \
+	SHLQ $3, R9 \
+	MOVQ b+32(FP), BX \
+	MOVQ ldb+40(FP), R10 \
+	SHLQ $3, R10 \
+	MOVQ gs+48(FP), R12 \
+	SHLQ $3, R12 \
+	LEAQ (R12)(R12*2), R13 \
+	MOVQ k+56(FP), CX \
+	ZERO16 \
+	TESTQ CX, CX \
+	JEQ   DONE \
+LOOP: \
+	ROW32 \
+	ADDQ R9, AX \
+	ADDQ R10, BX \
+	DECQ CX \
+	JNE  LOOP \
+DONE: \
+	STORE32(OP) \
+	VZEROUPPER \
+	RET
+
 // func tile4x8(c *float64, ldc int, a *float64, lda int, b *float64, ldb, k int)
 //
 // c[p*ldc+q] += Σ_{r<k} a[r*lda+p]·b[r*ldb+q] for p < 4, q < 8. The 4×8
@@ -442,5 +554,54 @@ rnext:
 	JNE  rrow
 
 rdone:
+	VZEROUPPER
+	RET
+
+// func tile4x32(c *float64, ldc int, a *float64, lda int, b *float64, ldb, gs, k int)
+//
+// c[p*ldc+8t+q] += Σ_{r<k} a[r*lda+p]·b[r*ldb+t*gs+q] for p < 4, t < 4 and
+// q < 8: four tile4x8 side by side, with the same sums in the same order,
+// in sixteen ZMM accumulators (AVX-512F).
+TEXT ·tile4x32(SB), NOSPLIT, $0-64
+	KERNEL32(ADDZ, wloop, wstore)
+
+// func tileSub4x32(c *float64, ldc int, a *float64, lda int, b *float64, ldb, gs, k int)
+//
+// As tile4x32, subtracting the sums from c.
+TEXT ·tileSub4x32(SB), NOSPLIT, $0-64
+	KERNEL32(SUBZ, wsloop, wsstore)
+
+// func tileIdx4x32(c *float64, ldc int, a, b *float64, idx *int32, k, ld int)
+//
+// As tile4x32 over the rows idx[0..k-1], both operands with stride ld and
+// the groups of b contiguous.
+TEXT ·tileIdx4x32(SB), NOSPLIT, $0-56
+	MOVQ c+0(FP), DI
+	MOVQ ldc+8(FP), R8
+	SHLQ $3, R8
+	MOVQ a+16(FP), SI
+	MOVQ b+24(FP), DX
+	MOVQ idx+32(FP), R10
+	MOVQ k+40(FP), CX
+	MOVQ ld+48(FP), R9
+	SHLQ $3, R9
+	MOVQ $64, R12
+	MOVQ $192, R13
+	ZERO16
+	TESTQ CX, CX
+	JEQ   wistore
+
+wiloop:
+	MOVLQSX (R10), R11
+	IMULQ   R9, R11
+	LEAQ    (SI)(R11*1), AX
+	LEAQ    (DX)(R11*1), BX
+	ROW32
+	ADDQ    $4, R10
+	DECQ    CX
+	JNE     wiloop
+
+wistore:
+	STORE32(ADDZ)
 	VZEROUPPER
 	RET

@@ -5,6 +5,25 @@ package relunet
 // hasTiles reports whether the AVX2 and FMA tile kernels can run here.
 func hasTiles() bool { return false }
 
+// hasWide reports whether the AVX-512 4×32 kernels can run here.
+func hasWide() bool { return false }
+
+func tileRun(c []float64, ldc int, a []float64, lda int, b []float64, ldb, k, width int, sub bool) {
+	sign := 1.0
+	if sub {
+		sign = -1
+	}
+	tileGo(c, ldc, a, lda, b, ldb, k, width, sign)
+}
+
+func tileWide(c []float64, ldc int, a []float64, lda int, b []float64, ldb, gs, k int, sub bool) {
+	tileWideBy8(c, ldc, a, lda, b, ldb, gs, k, sub)
+}
+
+func tileIdxWide(c []float64, ldc int, a, b []float64, idx []int32, ld int) {
+	tileIdxWideBy8(c, ldc, a, b, idx, ld)
+}
+
 func tileAdd(c []float64, ldc int, a, b []float64, ld, k, width int) {
 	tileGo(c, ldc, a, ld, b, ld, k, width, 1)
 }
@@ -26,5 +45,5 @@ func rowsTimes(u []float64, ldu int, x []float64, ldx int, wt []float64, n, d, h
 }
 
 func tileSub(c []float64, ldc int, a []float64, lda int, b []float64, ldb, k, width int) {
-	tileGo(c, ldc, a, lda, b, ldb, k, width, -1)
+	tileRun(c, ldc, a, lda, b, ldb, k, width, true)
 }

@@ -1,6 +1,7 @@
 package relunet
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -212,5 +213,74 @@ func TestTileSub(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// The 4×32 kernels form the same sums as four 4×8 kernels, to the bit, and
+// agree with the portable loop: split strides with groups of b gs apart,
+// adding and subtracting, and by index with contiguous groups.
+func TestTileWide(t *testing.T) {
+	if !hasWide() {
+		t.Log("no AVX-512 here: this checks the four-kernel form only")
+	}
+	rng := rand.New(rand.NewPCG(19, 20))
+	fill := func(s []float64) []float64 {
+		for i := range s {
+			s[i] = rng.NormFloat64()
+		}
+		return s
+	}
+	same := func(what string, got, want []float64) {
+		t.Helper()
+		for i := range got {
+			if math.Float64bits(got[i]) != math.Float64bits(want[i]) {
+				t.Fatalf("%s: c[%d] = %v, want %v", what, i, got[i], want[i])
+			}
+		}
+	}
+	near := func(what string, got, want []float64) {
+		t.Helper()
+		for i := range got {
+			if math.Abs(got[i]-want[i]) > 1e-12*(1+math.Abs(want[i])) {
+				t.Fatalf("%s: c[%d] = %v, want %v", what, i, got[i], want[i])
+			}
+		}
+	}
+	for _, k := range []int{1, 2, 5, 64, 129} {
+		for _, sub := range []bool{false, true} {
+			const lda, ldb, gs, ldc = 4, 8, 8 * 70, 41
+			a, b := fill(make([]float64, k*lda)), fill(make([]float64, 3*gs+k*ldb))
+			c := fill(make([]float64, 3*ldc+32))
+			got, by8, want := append([]float64(nil), c...), append([]float64(nil), c...), append([]float64(nil), c...)
+			tileWide(got, ldc, a, lda, b, ldb, gs, k, sub)
+			tileWideBy8(by8, ldc, a, lda, b, ldb, gs, k, sub)
+			sign := 1.0
+			if sub {
+				sign = -1
+			}
+			for q := range 4 {
+				tileGo(want[8*q:], ldc, a, lda, b[q*gs:], ldb, k, 8, sign)
+			}
+			what := fmt.Sprintf("k %d, sub %v", k, sub)
+			same(what, got, by8)
+			near(what, got, want)
+		}
+		// Rows by index: every third, of a matrix with 37 columns.
+		const ld, ldc = 37, 33
+		data := fill(make([]float64, 3*k*ld))
+		var idx []int32
+		for r := 0; r < 3*k; r += 3 {
+			idx = append(idx, int32(r))
+		}
+		c := fill(make([]float64, 3*ldc+32))
+		got, by8, want := append([]float64(nil), c...), append([]float64(nil), c...), append([]float64(nil), c...)
+		tileIdxWide(got, ldc, data[2:], data[5:], idx, ld)
+		tileIdxWideBy8(by8, ldc, data[2:], data[5:], idx, ld)
+		for q := range 4 {
+			tileIdxGo(want[8*q:], ldc, data[2:], data[5+8*q:], idx, ld, 8)
+		}
+		what := fmt.Sprintf("indexed, k %d", k)
+		same(what, got, by8)
+		near(what, got, want)
 	}
 }
