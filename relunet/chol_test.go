@@ -33,8 +33,9 @@ func TestFactorTiled(t *testing.T) {
 			b.Set(i, 0, rng.NormFloat64())
 			b.Set(i, 1, rng.NormFloat64())
 		}
-		for _, workers := range []int{1, 3} {
-			f, ok := assembler{workers: workers}.factorTiled(a, nil)
+		for _, run := range []struct{ workers, block int }{{1, 64}, {3, 64}, {2, 128}} {
+			workers := run.workers
+			f, ok := assembler{workers: workers}.factorBlocks(a, nil, run.block)
 			if !ok {
 				t.Fatalf("n = %d: positive definite matrix refused", n)
 			}
@@ -48,7 +49,7 @@ func TestFactorTiled(t *testing.T) {
 			}
 			got := f.solve(b)
 			if !mat.EqualApprox(got, &want, 1e-10) {
-				t.Errorf("n = %d, %d workers: tiled solve differs from gonum's", n, workers)
+				t.Errorf("n = %d, %d workers, blocks of %d: tiled solve differs from gonum's", n, workers, run.block)
 			}
 			if c, w := f.cond(symNorm1(a)), chol.Cond(); c < w/2 || c > 2*w {
 				t.Errorf("n = %d: condition estimate %v, gonum's %v", n, c, w)

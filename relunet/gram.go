@@ -104,18 +104,27 @@ func gramTiles(data []float64, stride, D int, rows []int32, w *worker) []float64
 			chunk = rowRange(w.seq, 0, len(chunk))
 		}
 		// Column panels of gramCols: the panel's part of the rows stays in
-		// the first-level cache while the rows above it are summed.
+		// the first-level cache while the rows above it are summed. They
+		// end at the last column, so that all but the first are whole and
+		// the rows above a whole panel take one 4×32 tile.
 		k := len(chunk)
 		consecutive := int(chunk[k-1]-chunk[0]) == k-1 // increasing, so no gaps
 		base := src[int(chunk[0])*ld:]
-		for j0 := 0; j0 < D4; j0 += gramCols {
-			j1 := min(j0+gramCols, D4)
+		for j1 := D4; j1 > 0; j1 -= gramCols {
+			j0 := max(0, j1-gramCols)
 			for a := 0; a < j1; a += 4 {
-				for b := max(j0, a); b < j1; b += 8 {
-					if consecutive {
-						tileAdd(sq[a*D4+b:], D4, base[a:], base[b:], ld, k, min(8, j1-b))
-					} else {
-						tileIdxAdd(sq[a*D4+b:], D4, src[a:], src[b:], chunk, ld, min(8, j1-b))
+				switch {
+				case a <= j0 && j1-j0 == gramCols && consecutive:
+					tileWide(sq[a*D4+j0:], D4, base[a:], ld, base[j0:], ld, 8, k, false)
+				case a <= j0 && j1-j0 == gramCols:
+					tileIdxWide(sq[a*D4+j0:], D4, src[a:], src[j0:], chunk, ld)
+				default:
+					for b := max(j0, a); b < j1; b += 8 {
+						if consecutive {
+							tileAdd(sq[a*D4+b:], D4, base[a:], base[b:], ld, k, min(8, j1-b))
+						} else {
+							tileIdxAdd(sq[a*D4+b:], D4, src[a:], src[b:], chunk, ld, min(8, j1-b))
+						}
 					}
 				}
 			}
@@ -124,6 +133,6 @@ func gramTiles(data []float64, stride, D int, rows []int32, w *worker) []float64
 	return sq
 }
 
-// gramCols is the width of the column panels of gramTiles, a multiple of 8:
-// tileRows rows of 32 columns take 16 KiB.
+// gramCols is the width of the column panels of gramTiles, that of the
+// widest tile: tileRows rows of 32 columns take 16 KiB.
 const gramCols = 32
