@@ -42,9 +42,14 @@
 // product per pair of groups rather than per pair of active neurons (for
 // D ≤ 8 a row adds just its D(D+1)/2 products to its class). The sums, the
 // pre-activations and a tiled Cholesky factorisation run on AVX2/FMA kernels
-// written in Go assembly where the CPU has them (the purego build tag, or any
-// other architecture, uses portable Go). Work is split into fixed units
-// summed in a fixed order, so results are the same bits for any GOMAXPROCS.
+// written in Go assembly where the CPU has them, with AVX-512 tiles that
+// form the same sums in the same order (the purego build tag, or any other
+// architecture, uses portable Go). Work is split into fixed units summed in
+// a fixed order, so results are the same bits for any GOMAXPROCS. A
+// Cholesky solve is trusted while the condition number is below 1e14: the
+// ridge λ, less a bound on the rounding of the sums, is a floor under the
+// smallest eigenvalue that usually proves it, and the condition is
+// estimated only when it does not.
 // Above CGThreshold unknowns the hidden step is a matrix-free
 // conjugate-gradient solve instead. The openblas build tag sends gonum's own
 // BLAS and LAPACK calls to OpenBLAS.
