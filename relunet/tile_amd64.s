@@ -20,7 +20,7 @@
 	ZERO8
 
 // INDEX_ARGS loads (c, ldc, a, b, idx, k, ld) into DI, R8 (bytes), SI, DX,
-// R10, CX and R9 (bytes), and clears Y0..Y7.
+// R10, CX and R9 (bytes).
 #define INDEX_ARGS \
 	MOVQ c+0(FP), DI \
 	MOVQ ldc+8(FP), R8 \
@@ -30,8 +30,7 @@
 	MOVQ idx+32(FP), R10 \
 	MOVQ k+40(FP), CX \
 	MOVQ ld+48(FP), R9 \
-	SHLQ $3, R9 \
-	ZERO8
+	SHLQ $3, R9
 
 // ZERO8 clears the eight accumulators Y0..Y7.
 #define ZERO8 \
@@ -310,6 +309,7 @@ TEXT ·tileSub4x4(SB), NOSPLIT, $0-56
 // of a and b starts idx[r]*ld elements in.
 TEXT ·tileIdx4x8(SB), NOSPLIT, $0-56
 	INDEX_ARGS
+	ZERO8
 	TESTQ CX, CX
 	JEQ   istore8
 
@@ -331,6 +331,7 @@ istore8:
 // As tile4x4 over the rows idx[0..k-1].
 TEXT ·tileIdx4x4(SB), NOSPLIT, $0-56
 	INDEX_ARGS
+	ZERO8
 	CMPQ CX, $2
 	JLT  itail4
 
@@ -576,15 +577,7 @@ TEXT ·tileSub4x32(SB), NOSPLIT, $0-64
 // As tile4x32 over the rows idx[0..k-1], both operands with stride ld and
 // the groups of b contiguous.
 TEXT ·tileIdx4x32(SB), NOSPLIT, $0-56
-	MOVQ c+0(FP), DI
-	MOVQ ldc+8(FP), R8
-	SHLQ $3, R8
-	MOVQ a+16(FP), SI
-	MOVQ b+24(FP), DX
-	MOVQ idx+32(FP), R10
-	MOVQ k+40(FP), CX
-	MOVQ ld+48(FP), R9
-	SHLQ $3, R9
+	INDEX_ARGS
 	MOVQ $64, R12
 	MOVQ $192, R13
 	ZERO16

@@ -25,7 +25,7 @@ func tileIdxWide(c []float64, ldc int, a, b []float64, idx []int32, ld int) {
 }
 
 func tileAdd(c []float64, ldc int, a, b []float64, ld, k, width int) {
-	tileGo(c, ldc, a, ld, b, ld, k, width, 1)
+	tileRun(c, ldc, a, ld, b, ld, k, width, false)
 }
 
 func tileIdxAdd(c []float64, ldc int, a, b []float64, idx []int32, ld, width int) {
