@@ -48,6 +48,40 @@ func BenchmarkAssemble(b *testing.B) {
 	reportGFLOPS(b, n, h*(d+1))
 }
 
+// BenchmarkFactor times the tiled Cholesky factorisation of the hidden
+// step's normal matrix, assembled after one alternation, at the sizes of
+// BenchmarkHiddenStep and BenchmarkAlternationLarge, and reports its rate
+// in multiply-adds, (hD)³/6 per factorisation.
+func BenchmarkFactor(b *testing.B) {
+	for _, tc := range []struct{ n, d, h int }{{10000, 30, 50}, {50000, 90, 64}} {
+		N := tc.h * (tc.d + 1)
+		b.Run(fmt.Sprintf("hD=%d", N), func(b *testing.B) {
+			if !useTiledCholesky(N) {
+				b.Skip("no tile kernels here")
+			}
+			X, Y := randomProblem(1, tc.n, tc.d, 1)
+			opts := DefaultAnalyticOptions(tc.h)
+			opts.Solver = HiddenDirect
+			a, err := NewAnalytic(X, Y, opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if !a.Step() {
+				b.Fatal(a.Err())
+			}
+			var buf []float64
+			b.ResetTimer()
+			for b.Loop() {
+				if _, ok := a.as.factorTiled(a.normal, &buf); !ok {
+					b.Fatal("not positive definite")
+				}
+			}
+			n := float64(N)
+			b.ReportMetric(n*n*n/6*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFMA/s")
+		})
+	}
+}
+
 // BenchmarkAlternation times one full alternation on the reference data sets,
 // averaged over runs of 30 (skipped when $RELUNET_DATA does not have them).
 func BenchmarkAlternation(b *testing.B) {
