@@ -23,6 +23,21 @@ func randomProblem(seed uint64, n, d, m int) (*mat.Dense, *mat.Dense) {
 	return X, Y
 }
 
+// hiddenStep returns a solver for the problem and the result of its first
+// hidden step, failing the test on an error.
+func hiddenStep(t *testing.T, X, Y *mat.Dense, opts AnalyticOptions) (*Analytic, HiddenResult) {
+	t.Helper()
+	a, err := NewAnalytic(X, Y, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := a.HiddenStep()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, res
+}
+
 func TestCriticalPoints(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -212,14 +227,7 @@ func TestHiddenFloor(t *testing.T) {
 			X.Scale(tc.scale, X)
 			opts := DefaultAnalyticOptions(h)
 			opts.Alpha, opts.Ridge = tc.alpha, tc.ridge
-			a, err := NewAnalytic(X, Y, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res, err := a.HiddenStep()
-			if err != nil {
-				t.Fatal(err)
-			}
+			a, res := hiddenStep(t, X, Y, opts)
 			floor := a.hiddenFloor()
 			var eig mat.EigenSym
 			if !eig.Factorize(a.normal, false) {

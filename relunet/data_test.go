@@ -253,14 +253,7 @@ func TestDeadNeuronsKeepTheirWeights(t *testing.T) {
 	opts := DefaultAnalyticOptions(3)
 	opts.Init = init
 	opts.Ridge = 0 // dead neurons would make the system singular
-	a, err := NewAnalytic(X, Y, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := a.HiddenStep()
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, res := hiddenStep(t, X, Y, opts)
 	if res.Dead != 1 || a.net.W.At(1, 0) != -100 {
 		t.Errorf("dead %d, weight %v", res.Dead, a.net.W.At(1, 0))
 	}

@@ -69,9 +69,9 @@ func tileWide(c []float64, ldc int, a []float64, lda int, b []float64, ldb, gs, 
 	_ = a[(k-1)*lda+3]
 	_ = b[(k-1)*ldb+3*gs+7]
 	if sub {
-		tileSub4x32(&c[0], ldc, &a[0], lda, &b[0], ldb, gs, k)
+		tileSub4x32(&c[0], ldc, &a[0], lda, &b[0], ldb, k, gs)
 	} else {
-		tile4x32(&c[0], ldc, &a[0], lda, &b[0], ldb, gs, k)
+		tile4x32(&c[0], ldc, &a[0], lda, &b[0], ldb, k, gs)
 	}
 }
 
@@ -174,10 +174,10 @@ func classAddAsm(sums, packed *float64, cj, ck *uint8, step, shift, mask, n, t4 
 func addUpperAsm(dst *float64, ldd int, src *float64, lds, n int)
 
 //go:noescape
-func tile4x32(c *float64, ldc int, a *float64, lda int, b *float64, ldb, gs, k int)
+func tile4x32(c *float64, ldc int, a *float64, lda int, b *float64, ldb, k, gs int)
 
 //go:noescape
-func tileSub4x32(c *float64, ldc int, a *float64, lda int, b *float64, ldb, gs, k int)
+func tileSub4x32(c *float64, ldc int, a *float64, lda int, b *float64, ldb, k, gs int)
 
 //go:noescape
 func tileIdx4x32(c *float64, ldc int, a, b *float64, idx *int32, k, ld int)

@@ -3,8 +3,7 @@
 #include "textflag.h"
 
 // SPLIT_ARGS loads (c, ldc, a, lda, b, ldb, k) into DI, R8 (bytes), SI,
-// R9 (bytes), DX, R10 (bytes) and CX, sets the row offset R11 to 0 and
-// clears Y0..Y7.
+// R9 (bytes), DX, R10 (bytes) and CX, and sets the row offset R11 to 0.
 #define SPLIT_ARGS \
 	MOVQ c+0(FP), DI \
 	MOVQ ldc+8(FP), R8 \
@@ -16,8 +15,7 @@
 	MOVQ ldb+40(FP), R10 \
 	SHLQ $3, R10 \
 	MOVQ k+48(FP), CX \
-	XORQ R11, R11 \
-	ZERO8
+	XORQ R11, R11
 
 // INDEX_ARGS loads (c, ldc, a, b, idx, k, ld) into DI, R8 (bytes), SI, DX,
 // R10, CX and R9 (bytes).
@@ -154,6 +152,7 @@ DONE:
 // of the kernels below: sum the tile over the k rows, then apply OP to c.
 #define KERNEL8(OP, LOOP, DONE) \
 	SPLIT_ARGS \
+	ZERO8 \
 	LOOP8(LOOP, DONE) \
 	STORE8(OP) \
 	VZEROUPPER \
@@ -161,6 +160,7 @@ DONE:
 
 #define KERNEL4(OP, LOOP, TAIL, DONE) \
 	SPLIT_ARGS \
+	ZERO8 \
 	LOOP4(LOOP, TAIL, DONE) \
 	STORE4(OP) \
 	VZEROUPPER \
@@ -185,18 +185,18 @@ DONE:
 	VPXORQ Z14, Z14, Z14 \
 	VPXORQ Z15, Z15, Z15
 
-// ROW32 adds the outer product of a[0:4] at AX and the four groups of
-// b[0:8] at BX, BX+R12, BX+2·R12 and BX+R13 to Z0..Z15: row p of the tile
+// ROW32(A, B) adds the outer product of a[0:4] at A and the four groups
+// of b[0:8] at B, B+R12, B+2·R12 and B+R13 to Z0..Z15: row p of the tile
 // in Z(4p)..Z(4p+3).
-#define ROW32 \
-	VMOVUPD      (BX), Z16 \
-	VMOVUPD      (BX)(R12*1), Z17 \
-	VMOVUPD      (BX)(R12*2), Z18 \
-	VMOVUPD      (BX)(R13*1), Z19 \
-	VBROADCASTSD (AX), Z20 \
-	VBROADCASTSD 8(AX), Z21 \
-	VBROADCASTSD 16(AX), Z22 \
-	VBROADCASTSD 24(AX), Z23 \
+#define ROW32(A, B) \
+	VMOVUPD      (B), Z16 \
+	VMOVUPD      (B)(R12*1), Z17 \
+	VMOVUPD      (B)(R12*2), Z18 \
+	VMOVUPD      (B)(R13*1), Z19 \
+	VBROADCASTSD (A), Z20 \
+	VBROADCASTSD 8(A), Z21 \
+	VBROADCASTSD 16(A), Z22 \
+	VBROADCASTSD 24(A), Z23 \
 	VFMADD231PD  Z16, Z20, Z0 \
 	VFMADD231PD  Z17, Z20, Z1 \
 	VFMADD231PD  Z18, Z20, Z2 \
@@ -248,29 +248,19 @@ DONE:
 	OP(Z15, 192)
 
 // KERNEL32(OP, LOOP, DONE) is the body of the split-stride 4×32 kernels
-// (c, ldc, a, lda, b, ldb, gs, k): the four groups of b are gs elements
+// (c, ldc, a, lda, b, ldb, k, gs): the four groups of b are gs elements
 // apart.
 #define KERNEL32(OP, LOOP, DONE) \
-	MOVQ c+0(FP), DI \
-	MOVQ ldc+8(FP), R8 \
-	SHLQ $3, R8 \
-	MOVQ a+16(FP), AX \
-	MOVQ lda+24(FP), R9 \
-	SHLQ $3, R9 \
-	MOVQ b+32(FP), BX \
-	MOVQ ldb+40(FP), R10 \
-	SHLQ $3, R10 \
-	MOVQ gs+48(FP), R12 \
+	SPLIT_ARGS \
+	MOVQ gs+56(FP), R12 \
 	SHLQ $3, R12 \
 	LEAQ (R12)(R12*2), R13 \
-	MOVQ k+56(FP), CX \
 	ZERO16 \
 	TESTQ CX, CX \
 	JEQ   DONE \
 LOOP: \
-	ROW32 \
-	ADDQ R9, AX \
-	ADDQ R10, BX \
+	ROW32(SI, DX) \
+	NEXT \
 	DECQ CX \
 	JNE  LOOP \
 DONE: \
@@ -558,7 +548,7 @@ rdone:
 	VZEROUPPER
 	RET
 
-// func tile4x32(c *float64, ldc int, a *float64, lda int, b *float64, ldb, gs, k int)
+// func tile4x32(c *float64, ldc int, a *float64, lda int, b *float64, ldb, k, gs int)
 //
 // c[p*ldc+8t+q] += Σ_{r<k} a[r*lda+p]·b[r*ldb+t*gs+q] for p < 4, t < 4 and
 // q < 8: four tile4x8 side by side, with the same sums in the same order,
@@ -566,7 +556,7 @@ rdone:
 TEXT ·tile4x32(SB), NOSPLIT, $0-64
 	KERNEL32(ADDZ, wloop, wstore)
 
-// func tileSub4x32(c *float64, ldc int, a *float64, lda int, b *float64, ldb, gs, k int)
+// func tileSub4x32(c *float64, ldc int, a *float64, lda int, b *float64, ldb, k, gs int)
 //
 // As tile4x32, subtracting the sums from c.
 TEXT ·tileSub4x32(SB), NOSPLIT, $0-64
@@ -589,7 +579,7 @@ wiloop:
 	IMULQ   R9, R11
 	LEAQ    (SI)(R11*1), AX
 	LEAQ    (DX)(R11*1), BX
-	ROW32
+	ROW32(AX, BX)
 	ADDQ    $4, R10
 	DECQ    CX
 	JNE     wiloop
