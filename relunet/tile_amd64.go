@@ -55,9 +55,9 @@ func tileRun(c []float64, ldc int, a []float64, lda int, b []float64, ldb, k, wi
 // 4×8 tiles side by side whose b operands start gs elements apart:
 // c[p*ldc+8t+q] ± Σ_{r<k} a[r*lda+p]·b[r*ldb+t*gs+q] for p < 4, t < 4, q < 8.
 // With AVX-512 it is one kernel, whose sixteen accumulators need a third of
-// the loads and fewer than half the instructions of four 4×8 kernels (12%
-// faster in cache, measured); it forms
-// the same sums in the same order, so the bits do not depend on the machine.
+// the loads and fewer than half the instructions of four 4×8 kernels (12 %
+// faster in cache, measured); it forms the same sums in the same order, so
+// the bits do not depend on the machine.
 func tileWide(c []float64, ldc int, a []float64, lda int, b []float64, ldb, gs, k int, sub bool) {
 	if k <= 0 {
 		return
