@@ -161,7 +161,7 @@ func (as assembler) factorBlocks(a *mat.SymDense, buf *[]float64, nb int) (*tile
 					j += 4
 				}
 				for ; j+32 <= j1; j += 32 {
-					tileWide(c[i*n4+j:], n4, a, 4, pb[j>>3*b*8:], 8, b*8, b, true)
+					tileWide(c[i*n4+j:], n4, a, 4, pb[j>>3*b*8:], 8, b, b*8, true)
 				}
 				for ; j < j1; j += 8 {
 					tileSub(c[i*n4+j:], n4, a, 4, pb[j>>3*b*8:], 8, b, min(8, j1-j))

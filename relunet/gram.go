@@ -112,11 +112,12 @@ func gramTiles(data []float64, stride, D int, rows []int32, w *worker) []float64
 		base := src[int(chunk[0])*ld:]
 		for j1 := D4; j1 > 0; j1 -= gramCols {
 			j0 := max(0, j1-gramCols)
+			whole := j1-j0 == gramCols
 			for a := 0; a < j1; a += 4 {
 				switch {
-				case a <= j0 && j1-j0 == gramCols && consecutive:
-					tileWide(sq[a*D4+j0:], D4, base[a:], ld, base[j0:], ld, 8, k, false)
-				case a <= j0 && j1-j0 == gramCols:
+				case whole && a <= j0 && consecutive:
+					tileWide(sq[a*D4+j0:], D4, base[a:], ld, base[j0:], ld, k, 8, false)
+				case whole && a <= j0:
 					tileIdxWide(sq[a*D4+j0:], D4, src[a:], src[j0:], chunk, ld)
 				default:
 					for b := max(j0, a); b < j1; b += 8 {

@@ -15,7 +15,7 @@ func tileGo(c []float64, ldc int, a []float64, lda int, b []float64, ldb, k, wid
 }
 
 // tileWideBy8 is tileWide as four 4×8 tiles.
-func tileWideBy8(c []float64, ldc int, a []float64, lda int, b []float64, ldb, gs, k int, sub bool) {
+func tileWideBy8(c []float64, ldc int, a []float64, lda int, b []float64, ldb, k, gs int, sub bool) {
 	for t := range 4 {
 		tileRun(c[8*t:], ldc, a, lda, b[t*gs:], ldb, k, 8, sub)
 	}

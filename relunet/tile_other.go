@@ -16,8 +16,8 @@ func tileRun(c []float64, ldc int, a []float64, lda int, b []float64, ldb, k, wi
 	tileGo(c, ldc, a, lda, b, ldb, k, width, sign)
 }
 
-func tileWide(c []float64, ldc int, a []float64, lda int, b []float64, ldb, gs, k int, sub bool) {
-	tileWideBy8(c, ldc, a, lda, b, ldb, gs, k, sub)
+func tileWide(c []float64, ldc int, a []float64, lda int, b []float64, ldb, k, gs int, sub bool) {
+	tileWideBy8(c, ldc, a, lda, b, ldb, k, gs, sub)
 }
 
 func tileIdxWide(c []float64, ldc int, a, b []float64, idx []int32, ld int) {

@@ -252,8 +252,8 @@ func TestTileWide(t *testing.T) {
 			a, b := fill(make([]float64, k*lda)), fill(make([]float64, 3*gs+k*ldb))
 			c := fill(make([]float64, 3*ldc+32))
 			got, by8, want := append([]float64(nil), c...), append([]float64(nil), c...), append([]float64(nil), c...)
-			tileWide(got, ldc, a, lda, b, ldb, gs, k, sub)
-			tileWideBy8(by8, ldc, a, lda, b, ldb, gs, k, sub)
+			tileWide(got, ldc, a, lda, b, ldb, k, gs, sub)
+			tileWideBy8(by8, ldc, a, lda, b, ldb, k, gs, sub)
 			sign := 1.0
 			if sub {
 				sign = -1
