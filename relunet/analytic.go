@@ -1,42 +1,42 @@
 package relunet
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"time"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/relunet/relunet/relunet/internal/gram"
+	"github.com/relunet/relunet/relunet/internal/parallel"
+	"github.com/relunet/relunet/relunet/internal/seeded"
 )
-
-// HiddenSolver selects how the hidden step solves its normal equations.
-type HiddenSolver int
-
-const (
-	// HiddenAuto uses HiddenDirect up to CGThreshold unknowns and HiddenCG above.
-	HiddenAuto HiddenSolver = iota
-	// HiddenDirect assembles the (hD)×(hD) normal matrix and factorises it.
-	HiddenDirect
-	// HiddenCG runs preconditioned conjugate gradients on the normal
-	// equations without forming them, warm-started from the current W.
-	HiddenCG
-)
-
-// CGThreshold is the number of hidden-step unknowns h·D above which
-// HiddenAuto switches to conjugate gradients. Below it the direct solve is
-// the faster one (3.6 s against about a minute at 5824 unknowns on 2 cores),
-// and its normal matrix and factor, 16·(h·D)² bytes, stay under 750 MiB.
-const CGThreshold = 7000
 
 // AnalyticOptions configures an Analytic solver. DefaultAnalyticOptions
-// returns the reference implementation's settings.
+// returns the reference implementation's settings; a zero setting means
+// what its comment says.
 type AnalyticOptions struct {
-	Hidden     int     // number of hidden units h
-	Alpha      float64 // leaky slope α of φ_α, 0 for the ReLU
-	Ridge      float64 // λ added to the diagonal of both normal matrices
-	Iterations int     // Step returns false after this many alternations; ≤ 0 means no limit
-	Seed       uint64  // seed of the N(0, 1) initial W
+	Hidden int     // number of hidden units h
+	Alpha  float64 // leaky slope α of φ_α, in [0, 1); 0 is the ReLU
+	Ridge  float64 // λ ≥ 0 added to the diagonal of both normal matrices
+	Seed   uint64  // seed of the N(0, 1) initial W
+
+	// Iterations is the number of alternations after which Step returns
+	// false with IterationLimit; 0 means no limit (the run stops when it
+	// converges).
+	Iterations int
+	// Tol is the relative change of the training loss below which an
+	// alternation that flips no entry of the activation pattern is a fixed
+	// point, where Step stops with Converged. 0 means 1e-7; NaN turns the
+	// test off.
+	Tol float64
+	// Patience is the number of alternations without a relative
+	// improvement of the best loss by more than Tol after which Step stops
+	// with NoProgress: the plain alternation often settles into a cycle
+	// between a few patterns instead of a fixed point. 0 means 100; a
+	// negative value turns the test off.
+	Patience int
 
 	// Safeguard rejects alternations that raise the training loss. It first
 	// looks one alternation further from the new iterate; if that is still
@@ -47,12 +47,12 @@ type AnalyticOptions struct {
 	MaxBacktracks int // 0 means 8
 
 	// Init, when not nil, is the starting network (W is used, β is refit);
-	// otherwise W ~ N(0, 1).
+	// nil means W ~ N(0, 1).
 	Init *Net
 
-	Solver    HiddenSolver
-	CGTol     float64 // relative residual of the CG solve; 0 means 1e-10
-	CGMaxIter int     // 0 means 4·h·D
+	Solver    HiddenSolver // how the hidden step solves; 0 is HiddenAuto
+	CGTol     float64      // relative residual of the CG solve; 0 means 1e-10
+	CGMaxIter int          // CG iterations at most; 0 means 4·h·D
 
 	// Workers bounds the goroutines of the solver's parallel work
 	// (assembly, factorisation, passes over the rows); 0 means GOMAXPROCS.
@@ -72,14 +72,36 @@ func (o AnalyticOptions) check() error {
 		return fmt.Errorf("relunet: analytic: Hidden must be positive, have %d", o.Hidden)
 	case math.IsNaN(o.Ridge) || math.IsInf(o.Ridge, 0) || o.Ridge < 0:
 		return fmt.Errorf("relunet: analytic: Ridge λ must be finite and non-negative, have %v", o.Ridge)
+	case o.Iterations < 0:
+		return fmt.Errorf("relunet: analytic: Iterations must not be negative, have %d", o.Iterations)
+	case o.Tol < 0 || math.IsInf(o.Tol, 0):
+		return fmt.Errorf("relunet: analytic: Tol must be finite and non-negative (NaN: off), have %v", o.Tol)
 	case o.MaxBacktracks < 0:
 		return fmt.Errorf("relunet: analytic: MaxBacktracks must not be negative, have %d", o.MaxBacktracks)
-	case o.CGTol < 0 || math.IsNaN(o.CGTol):
-		return fmt.Errorf("relunet: analytic: CGTol must not be negative, have %v", o.CGTol)
+	case o.CGTol < 0 || math.IsNaN(o.CGTol) || math.IsInf(o.CGTol, 0) || o.CGTol >= 1:
+		return fmt.Errorf("relunet: analytic: CGTol must be in [0, 1), have %v", o.CGTol)
+	case o.CGMaxIter < 0:
+		return fmt.Errorf("relunet: analytic: CGMaxIter must not be negative, have %d", o.CGMaxIter)
 	case o.Solver < HiddenAuto || o.Solver > HiddenCG:
 		return fmt.Errorf("relunet: analytic: unknown hidden solver %d", o.Solver)
+	case o.Workers < 0:
+		return fmt.Errorf("relunet: analytic: Workers must not be negative, have %d", o.Workers)
 	}
 	return checkAlpha(o.Alpha)
+}
+
+func (o AnalyticOptions) tol() float64 {
+	if o.Tol == 0 {
+		return 1e-7
+	}
+	return o.Tol
+}
+
+func (o AnalyticOptions) patience() int {
+	if o.Patience == 0 {
+		return 100
+	}
+	return o.Patience
 }
 
 // HiddenResult describes one hidden step.
@@ -97,45 +119,45 @@ type HiddenResult struct {
 	SolveSeconds    float64
 }
 
+// Solve methods recorded in HiddenResult.
+const (
+	SolveCholesky = "cholesky" // Cholesky factorisation of the normal matrix
+	SolveEigen    = "eigen"    // fallback: eigen-decomposition, tiny eigenvalues dropped
+	SolveCG       = "cg"       // matrix-free conjugate gradients
+)
+
 // OutputResult describes one output step.
 type OutputResult struct {
 	Loss     float64 // training MSE after the refit
 	Fallback bool    // the normal matrix was not numerically positive definite
 }
 
-// AnalyticRecord describes one alternation, or the initial output step (Iter 0).
-type AnalyticRecord struct {
-	Iter int
-	HiddenResult
-	Loss           float64 // training MSE of the accepted iterate
-	Flips          int     // pattern entries changed by the accepted iterate
-	OutputFallback bool
-	Lookahead      bool // the safeguard took a second alternation from the rejected iterate
-	Backtracks     int  // safeguard halvings tried
-	Rejected       bool // the safeguard kept the previous iterate
-	Seconds        float64
-}
-
-// Analytic trains a two-layer network by alternating exact solves. Construct
-// it with NewAnalytic, call Step until it returns false, then check Err.
+// Analytic trains a two-layer network by alternating exact solves, in the
+// manner of bufio.Scanner: construct it with NewAnalytic, call Step until it
+// returns false, then check Err and Status. The sub-steps HiddenStep,
+// UpdatePattern and OutputStep can also be called one by one; each adds a
+// record, so that Loss, Last, History and Best always describe the network
+// as it is.
 type Analytic struct {
 	opts AnalyticOptions
 	pr   *problem
 	net  *Net
 	pat  *pattern
 	rng  *rand.PCG
+	history
 
-	loss     float64
-	best     *Net
-	bestLoss float64
-	bestIter int
-	iter     int
-	history  []AnalyticRecord
-	err      error
+	// cycle holds the sub-steps called on their own since the last
+	// complete alternation: a further sub-step continues that alternation
+	// (same Iter) when it comes after them in the order hidden, pattern,
+	// output.
+	cycle Steps
+	// next is the status of the next Step: a run that converged stops
+	// there, after the step that converged has been reported.
+	next Status
 
-	normal *mat.SymDense // last assembled normal matrix
-	factor []float64     // storage of its factor, kept for the next step
-	as     assembler
+	as     gram.Assembler
+	sys    *mat.SymDense // the hidden step's normal matrix, kept for the next step
+	factor []float64     // storage of the last factor, kept for the next step
 
 	// pre holds the pre-activations X̃Wᵀ of the current W when preValid: the
 	// surrogate, the pattern update and the output step share them.
@@ -157,7 +179,7 @@ func NewAnalytic(X, Y mat.Matrix, opts AnalyticOptions) (*Analytic, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Analytic{opts: opts, pr: pr, rng: rand.NewPCG(opts.Seed, seedStream)}
+	a := &Analytic{opts: opts, pr: pr, rng: seeded.PCG(opts.Seed)}
 	net, err := startNet(opts.Init, opts.Hidden, pr, opts.Alpha, func(n *Net) { n.InitNormal(rand.New(a.rng)) })
 	if err != nil {
 		return nil, fmt.Errorf("relunet: analytic: %w", err)
@@ -166,26 +188,24 @@ func NewAnalytic(X, Y mat.Matrix, opts AnalyticOptions) (*Analytic, error) {
 	a.opts.Init = nil // the solver owns its copy of the weights
 	a.start()
 	start := time.Now()
-	a.UpdatePattern()
-	or, err := a.OutputStep()
+	a.updatePattern()
+	or, err := a.output()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("relunet: analytic: initial %w", err)
 	}
-	a.record(AnalyticRecord{Loss: or.Loss, OutputFallback: or.Fallback, HiddenResult: HiddenResult{Surrogate: math.NaN()}, Seconds: time.Since(start).Seconds()})
+	a.add(Record{Steps: StepPattern | StepOutput, Loss: or.Loss, Output: or, Hidden: HiddenResult{Surrogate: math.NaN()},
+		Seconds: time.Since(start).Seconds()}, a.net)
 	return a, nil
 }
 
-// seedStream is the second PCG word: every solver derives its generator from
-// the user's seed and this constant.
-const seedStream = 0x5eed_7e1_0a17
-
+// start sets up the solver's buffers for its problem and options.
 func (a *Analytic) start() {
 	h, n, m := a.opts.Hidden, a.pr.n, a.pr.m
-	a.as = assembler{workers: a.opts.Workers}
+	a.as = gram.Assembler{Pool: parallel.Pool{Workers: a.opts.Workers}}
 	a.pat = newPattern(n, h)
 	a.pre = mat.NewDense(n, h, nil)
 	a.preValid = false
-	a.ahy = spareDense(n, 1+h+m)
+	a.ahy = gram.NewPadded(n, 1+h+m)
 	for i := 0; i < n; i++ {
 		a.ahy.Set(i, 0, 1)
 	}
@@ -193,60 +213,82 @@ func (a *Analytic) start() {
 	a.hid = a.ahy.Slice(0, n, 1, 1+h).(*mat.Dense)
 }
 
-// ensurePre computes the pre-activations of the current W unless they are known.
-func (a *Analytic) ensurePre() {
-	if !a.preValid {
-		a.as.forRows(a.pr.n, func(_, lo, hi int) { preact(a.pr.x, a.net, a.pre, lo, hi) })
-		a.preValid = true
-	}
-}
+// Method returns MethodAnalytic.
+func (a *Analytic) Method() Method { return MethodAnalytic }
 
-func (a *Analytic) record(r AnalyticRecord) {
-	r.Iter = a.iter
-	a.loss = r.Loss
-	a.history = append(a.history, r)
-	if a.best == nil || r.Loss < a.bestLoss {
-		a.best, a.bestLoss, a.bestIter = a.net.Clone(), r.Loss, a.iter
-	}
-}
-
-// Step performs one alternation: hidden step, pattern update, output step
-// (with the safeguard when enabled). It returns false when the iteration
-// limit is reached or a step failed; Err tells which.
+// Step performs one alternation: hidden step, pattern update, output step,
+// with the safeguard when enabled. It returns false, and Status says why,
+// when the iteration limit is reached (IterationLimit), after an
+// alternation that reached a fixed point (Converged), after one that the
+// safeguard rejected or that ended Patience alternations without progress
+// (NoProgress), or when a step failed (Failure, Err).
 func (a *Analytic) Step() bool {
-	if a.err != nil || (a.opts.Iterations > 0 && a.iter >= a.opts.Iterations) {
+	if a.status != NotTerminated {
 		return false
+	}
+	if a.next != NotTerminated {
+		return a.stop(a.next, nil)
+	}
+	if a.opts.Iterations > 0 && a.Iter() >= a.opts.Iterations {
+		return a.stop(IterationLimit, nil)
 	}
 	start := time.Now()
 	prev := a.net.Clone()
 	prevAct := append([]bool(nil), a.pat.act...)
-	hr, err := a.HiddenStep()
+	prevLoss := a.Loss()
+	hr, err := a.hidden()
 	if err != nil {
-		a.err = fmt.Errorf("relunet: analytic: iteration %d: %w", a.iter+1, err)
-		return false
+		return a.stop(Failure, fmt.Errorf("relunet: analytic: iteration %d: %w", a.Iter()+1, err))
 	}
-	flips := a.UpdatePattern()
-	or, err := a.OutputStep()
+	flips := a.updatePattern()
+	or, err := a.output()
 	if err != nil {
 		a.restore(prev, prevAct)
-		a.err = fmt.Errorf("relunet: analytic: iteration %d: %w", a.iter+1, err)
-		return false
+		return a.stop(Failure, fmt.Errorf("relunet: analytic: iteration %d: %w", a.Iter()+1, err))
 	}
-	rec := AnalyticRecord{HiddenResult: hr, Loss: or.Loss, Flips: flips, OutputFallback: or.Fallback}
-	if a.opts.Safeguard && or.Loss > a.loss {
-		a.backtrack(prev, prevAct, &rec)
+	rec := Record{Iter: a.Iter() + 1, Steps: Alternation, Hidden: hr, Output: or, Loss: or.Loss, Flips: flips}
+	if a.opts.Safeguard && or.Loss > prevLoss {
+		a.backtrack(prev, prevAct, prevLoss, &rec)
 	}
-	a.iter++
 	rec.Seconds = time.Since(start).Seconds()
-	a.record(rec)
+	a.cycle = 0
+	a.add(rec, a.net)
+	switch {
+	case rec.Rejected:
+		// The previous iterate is back, and the next alternation would
+		// repeat this one.
+		a.next = NoProgress
+	case rec.Flips == 0 && math.Abs(rec.Loss-prevLoss) <= a.opts.tol()*prevLoss:
+		a.next = Converged
+	case a.opts.patience() > 0 && a.Iter()-a.improvedAt() >= a.opts.patience():
+		a.next = NoProgress
+	}
 	return true
+}
+
+// improvedAt returns the Iter of the last record that lowered the best loss
+// before it by more than Tol, relative.
+func (a *Analytic) improvedAt() int {
+	tol := a.opts.tol()
+	if math.IsNaN(tol) {
+		tol = 0
+	}
+	at, best := 0, a.records[0].Loss
+	for _, r := range a.records[1:] {
+		if r.Loss < best*(1-tol) {
+			at = r.Iter
+		}
+		best = math.Min(best, r.Loss)
+	}
+	return at
 }
 
 // backtrack searches the segment W_old → W_new for a better iterate: it tries
 // W_old + t(W_new - W_old) for t = 1/2, 1/4, ... with β refit each time and
 // keeps the one with the lowest training loss, provided that loss does not
-// exceed the previous one; otherwise it restores the previous iterate.
-func (a *Analytic) backtrack(prev *Net, prevAct []bool, rec *AnalyticRecord) {
+// exceed the previous one, prevLoss; otherwise it restores the previous
+// iterate.
+func (a *Analytic) backtrack(prev *Net, prevAct []bool, prevLoss float64, rec *Record) {
 	tries := a.opts.MaxBacktracks
 	if tries == 0 {
 		tries = 8
@@ -254,42 +296,44 @@ func (a *Analytic) backtrack(prev *Net, prevAct []bool, rec *AnalyticRecord) {
 	wNew := mat.DenseCopyOf(a.net.W)
 	// A jump up is often followed by a large drop: first look one
 	// alternation ahead from the new iterate and take it if it is no worse.
-	if _, err := a.HiddenStep(); err == nil {
-		a.UpdatePattern()
-		if or, err := a.OutputStep(); err == nil && or.Loss <= a.loss {
+	if _, err := a.hidden(); err == nil {
+		a.updatePattern()
+		if or, err := a.output(); err == nil && or.Loss <= prevLoss {
 			rec.Lookahead = true
-			rec.Loss, rec.OutputFallback = or.Loss, or.Fallback
+			rec.Loss, rec.Output = or.Loss, or
 			rec.Flips = countFlips(prevAct, a.pat.act)
 			return
 		}
 	}
-	bestT, bestLoss := 0.0, a.loss
+	bestT, bestLoss := 0.0, prevLoss
 	t := 1.0
 	for k := 0; k < tries; k++ {
 		t /= 2
-		rec.Backtracks++
+		rec.Backtrack++
 		a.mix(t, wNew, prev.W)
-		a.UpdatePattern()
-		if or, err := a.OutputStep(); err == nil && or.Loss <= bestLoss {
+		a.updatePattern()
+		if or, err := a.output(); err == nil && or.Loss <= bestLoss {
 			bestT, bestLoss = t, or.Loss
 		}
 	}
 	if bestT == 0 {
 		a.restore(prev, prevAct)
-		rec.Loss, rec.Flips, rec.Rejected = a.loss, 0, true
+		rec.Loss, rec.Flips, rec.Rejected = prevLoss, 0, true
 		return
 	}
 	a.mix(bestT, wNew, prev.W)
-	a.UpdatePattern()
-	or, _ := a.OutputStep() // succeeded for the same W above
-	rec.Loss, rec.OutputFallback = or.Loss, or.Fallback
+	a.updatePattern()
+	or, _ := a.output() // succeeded for the same W above
+	rec.Loss, rec.Output = or.Loss, or
 	rec.Flips = countFlips(prevAct, a.pat.act)
 }
 
 // mix sets W to t·wNew + (1-t)·wOld.
 func (a *Analytic) mix(t float64, wNew, wOld *mat.Dense) {
 	a.net.W.Scale(t, wNew)
-	a.net.W.Add(a.net.W, scaled(1-t, wOld))
+	var old mat.Dense
+	old.Scale(1-t, wOld)
+	a.net.W.Add(a.net.W, &old)
 	a.preValid = false
 }
 
@@ -309,299 +353,94 @@ func (a *Analytic) restore(prev *Net, prevAct []bool) {
 	copy(a.pat.act, prevAct)
 }
 
-// HiddenStep solves for W with β, β₀ and the activation pattern frozen. The
-// pattern is not updated: call UpdatePattern for that.
+// HiddenStep solves for W with β, β₀ and the activation pattern frozen,
+// and records the result: the record's Loss is the true training MSE of the
+// new W (with the pattern it really induces), its Hidden.Surrogate the MSE
+// with the pattern frozen, which the step minimised. The pattern is not
+// updated: call UpdatePattern for that. On error nothing changes.
 func (a *Analytic) HiddenStep() (HiddenResult, error) {
-	var res HiddenResult
 	start := time.Now()
-	h, D := a.net.W.Dims()
-	x := a.pr.x
-	rhs := a.as.hiddenRHS(x, a.pr.y, a.pat, a.net)
-	alive := a.aliveNeurons()
-	res.Dead = h - len(alive)
-	var w *mat.Dense
-	if a.useCG() {
-		res.Solve = SolveCG
-		res.AssembleSeconds = time.Since(start).Seconds()
-		var err error
-		w, res.CGIters, res.CGResid, err = a.cg(rhs)
-		if err != nil {
-			return res, err
-		}
-		a.normal, a.factor = nil, nil
-	} else {
-		if a.normal == nil {
-			a.normal = mat.NewSymDense(h*D, nil)
-		}
-		a.as.assemble(a.normal, x, a.pat, a.net.Alpha, a.net.Beta, a.opts.Ridge)
-		res.AssembleSeconds = time.Since(start).Seconds()
-		var err error
-		w, res.Solve, err = a.as.solveAlive(a.normal, rhs, alive, D, a.hiddenFloor(), &a.factor)
-		if err != nil {
-			return res, fmt.Errorf("hidden step: %w", err)
-		}
-		res.Fallback = res.Solve == SolveEigen
+	res, err := a.hidden()
+	if err != nil {
+		return res, fmt.Errorf("relunet: analytic: %w", err)
 	}
-	res.SolveSeconds = time.Since(start).Seconds() - res.AssembleSeconds
-	for _, j := range alive {
-		a.net.W.SetRow(j, w.RawRowView(j))
-	}
-	a.preValid = false
-	res.Surrogate = a.surrogate()
+	a.note(StepHidden, Record{Hidden: res, Loss: a.trueLoss()}, start)
 	return res, nil
 }
 
-// aliveNeurons returns the neurons whose weights the hidden step determines:
-// those with a nonzero output weight and, for the ReLU, an active row. The
-// others have a zero block row in the normal matrix; solving for them would
-// set them to zero for good, so they are left as they are.
-func (a *Analytic) aliveNeurons() []int {
-	h := a.opts.Hidden
-	alive := make([]int, 0, h)
-	for j := 0; j < h; j++ {
-		if mat.Norm(a.net.Beta.RowView(j), 2) == 0 {
-			continue
-		}
-		if a.net.Alpha == 0 {
-			active := false
-			for i := 0; i < a.pr.n && !active; i++ {
-				active = a.pat.act[i*h+j]
-			}
-			if !active {
-				continue
-			}
-		}
-		alive = append(alive, j)
-	}
-	return alive
-}
-
-// hiddenFloor returns eigenFloor for the hidden step's normal matrix. Its
-// block (j, k) is c_jk·Σ_i g_ij·g_ik·x̃_i x̃_iᵀ, c = ββᵀ, formed from Gram
-// sums with weights (1-α)², α(1-α) and α², of total 1 for α in [0, 1), each
-// within ‖Σ_i |x̃_i||x̃_i|ᵀ‖_F ≤ ‖X̃‖²_F of the rows' absolute sum; over the
-// blocks that gives mag = ‖X̃‖²_F·‖c‖_F.
-func (a *Analytic) hiddenFloor() float64 {
-	var c mat.Dense
-	c.Mul(a.net.Beta, a.net.Beta.T())
-	return eigenFloor(a.opts.Ridge, a.pr.n, a.pr.xx*mat.Norm(&c, 2))
-}
-
-// solveAlive solves the normal equations restricted to the alive neurons'
-// unknowns and returns the h×D solution (zero rows for the others).
-func (as assembler) solveAlive(n *mat.SymDense, rhs *mat.Dense, alive []int, D int, floor float64, buf *[]float64) (*mat.Dense, string, error) {
-	h, _ := rhs.Dims()
-	out := mat.NewDense(h, D, nil)
-	if len(alive) == 0 {
-		return out, SolveCholesky, nil
-	}
-	sys, b := n, mat.NewDense(h*D, 1, rhs.RawMatrix().Data)
-	if len(alive) < h {
-		k := len(alive) * D
-		sys = mat.NewSymDense(k, nil)
-		b = mat.NewDense(k, 1, nil)
-		for p, j := range alive {
-			for a := 0; a < D; a++ {
-				b.Set(p*D+a, 0, rhs.At(j, a))
-				for q := p; q < len(alive); q++ {
-					for c := 0; c < D; c++ {
-						if q > p || c >= a {
-							sys.SetSym(p*D+a, q*D+c, n.At(j*D+a, alive[q]*D+c))
-						}
-					}
-				}
-			}
-		}
-	}
-	sol, method, err := as.solveSPD(sys, b, floor, buf)
-	if err != nil {
-		return nil, method, err
-	}
-	for p, j := range alive {
-		for a := 0; a < D; a++ {
-			out.Set(j, a, sol.At(p*D+a, 0))
-		}
-	}
-	return out, method, nil
-}
-
-func (a *Analytic) useCG() bool {
-	switch a.opts.Solver {
-	case HiddenCG:
-		return true
-	case HiddenDirect:
-		return false
-	}
-	h, D := a.net.W.Dims()
-	return h*D > CGThreshold
-}
-
-// surrogate returns the training MSE of the current weights with the frozen pattern.
-func (a *Analytic) surrogate() float64 {
-	a.ensurePre()
-	return a.as.mse(a.pre, a.pat, a.net, a.pr.y)
-}
-
-// UpdatePattern recomputes the activation pattern from W and returns the
-// number of entries that changed.
+// UpdatePattern recomputes the activation pattern G from W, records it and
+// returns the number of entries that changed. The network, and so the
+// loss, do not change.
 func (a *Analytic) UpdatePattern() int {
-	a.ensurePre()
-	flips := make([]int, (a.pr.n+chunkRows-1)/chunkRows)
-	a.as.forRows(a.pr.n, func(c, lo, hi int) { flips[c] = a.pat.set(a.pre, lo, hi) })
-	total := 0
-	for _, f := range flips {
-		total += f
-	}
-	return total
+	start := time.Now()
+	flips := a.updatePattern()
+	a.note(StepPattern, Record{Flips: flips, Loss: a.Loss()}, start)
+	return flips
 }
 
 // OutputStep refits [β₀; β] by ridge least squares on the hidden outputs
-// [1, φ_α(X̃Wᵀ)] of the current W.
+// [1, φ_α(X̃Wᵀ)] of the current W and records the result. On error nothing
+// changes.
 func (a *Analytic) OutputStep() (OutputResult, error) {
+	start := time.Now()
+	or, err := a.output() // changes β only when it succeeds
+	if err != nil {
+		return or, fmt.Errorf("relunet: analytic: %w", err)
+	}
+	a.note(StepOutput, Record{Output: or, Loss: or.Loss}, start)
+	return or, nil
+}
+
+// note records a sub-step called on its own: it continues the current
+// alternation when it comes after the sub-steps already in it, and starts
+// the next one otherwise. A sub-step changes the state that made the run
+// stop (converge, make no progress), so Step can go on; a failure stays.
+func (a *Analytic) note(s Steps, r Record, start time.Time) {
+	r.Iter = a.Iter()
+	if a.cycle == 0 || a.cycle >= s {
+		r.Iter++
+		a.cycle = 0
+	}
+	a.cycle |= s
+	if a.cycle == Alternation {
+		a.cycle = 0
+	}
+	r.Steps = s
+	if s != StepHidden {
+		r.Hidden.Surrogate = math.NaN()
+	}
+	r.Seconds = time.Since(start).Seconds()
+	a.add(r, a.net)
+	if a.status != Failure {
+		a.status, a.next = NotTerminated, NotTerminated
+	}
+}
+
+// trueLoss returns the training MSE of the current network.
+func (a *Analytic) trueLoss() float64 {
 	a.ensurePre()
-	a.as.forRows(a.pr.n, func(_, lo, hi int) {
-		h := a.opts.Hidden
+	h := a.opts.Hidden
+	a.as.Pool.Rows(a.pr.n, func(_, lo, hi int) {
 		activate(a.net.Alpha, a.hid.Slice(lo, hi, 0, h).(*mat.Dense), a.pre.Slice(lo, hi, 0, h).(*mat.Dense))
 	})
-	coef, fallback, err := a.ridge()
-	if err != nil {
-		return OutputResult{}, fmt.Errorf("output step: %w", err)
-	}
-	h := a.opts.Hidden
-	for o := range a.net.Beta0 {
-		a.net.Beta0[o] = coef.At(0, o)
-	}
-	a.net.Beta.Copy(coef.Slice(1, h+1, 0, a.pr.m))
-	return OutputResult{Loss: a.as.mse(a.hid, nil, a.net, a.pr.y), Fallback: fallback}, nil
+	return mse(a.as.Pool, a.hid, nil, a.net, a.pr.y)
 }
 
-// ridge returns argmin_θ ‖Y - Aθ‖² + λ‖θ‖² for A = [1, H], and whether the
-// fallback solve was needed. The Gram matrix of [1, H, Y] holds both AᵀA
-// and AᵀY.
-func (a *Analytic) ridge() (*mat.Dense, bool, error) {
-	n, k := a.ahy.Dims()
-	q := a.opts.Hidden + 1
-	raw := a.ahy.RawMatrix()
-	g := make([]float64, k*k)
-	a.as.gramAll(a.as.gramKernel(raw.Data, raw.Stride, n, k), n, g)
-	sys := mat.NewSymDense(q, nil)
-	rhs := mat.NewDense(q, a.pr.m, nil)
-	for r := 0; r < q; r++ {
-		for c := r; c < q; c++ {
-			sys.SetSym(r, c, g[r*k+c])
-		}
-		sys.SetSym(r, r, g[r*k+r]+a.opts.Ridge)
-		for o := 0; o < a.pr.m; o++ {
-			rhs.Set(r, o, g[r*k+q+o])
-		}
+// ensurePre computes the pre-activations of the current W unless they are known.
+func (a *Analytic) ensurePre() {
+	if !a.preValid {
+		a.as.Pool.Rows(a.pr.n, func(_, lo, hi int) { preact(a.pr.x, a.net, a.pre, lo, hi) })
+		a.preValid = true
 	}
-	x, method, err := a.as.solveSPD(sys, rhs, eigenFloor(a.opts.Ridge, n, mat.Trace(sys)-float64(q)*a.opts.Ridge), nil)
-	return x, method == SolveEigen, err
 }
-
-// cg solves the hidden step's normal equations by Jacobi-preconditioned
-// conjugate gradients from the current W.
-func (a *Analytic) cg(rhs *mat.Dense) (*mat.Dense, int, float64, error) {
-	h, D := a.net.W.Dims()
-	x, p, alpha, beta, lambda := a.pr.x, a.pat, a.net.Alpha, a.net.Beta, a.opts.Ridge
-	tol := a.opts.CGTol
-	if tol == 0 {
-		tol = 1e-10
-	}
-	maxIter := a.opts.CGMaxIter
-	if maxIter == 0 {
-		maxIter = 4 * h * D
-	}
-	// Jacobi preconditioner: diag N_(j,a) = c_jj Σ_i G_ij² x_ia² + λ.
-	g2 := p.dense(alpha)
-	g2.MulElem(g2, g2)
-	var x2, diag mat.Dense
-	x2.MulElem(x, x)
-	diag.Mul(g2.T(), &x2)
-	for j := 0; j < h; j++ {
-		cjj := mat.Dot(beta.RowView(j), beta.RowView(j))
-		row := diag.RawRowView(j)
-		for k := range row {
-			row[k] = row[k]*cjj + lambda
-			if row[k] <= 0 {
-				row[k] = 1
-			}
-		}
-	}
-	precond := func(z, r *mat.Dense) { z.DivElem(r, &diag) }
-	u, t := mat.NewDense(a.pr.n, h, nil), mat.NewDense(a.pr.n, h, nil)
-	mul := func(out, v *mat.Dense) { normalMul(out, v, x, p, alpha, beta, lambda, u, t) }
-
-	w := mat.DenseCopyOf(a.net.W)
-	r, z, dir, q := mat.NewDense(h, D, nil), mat.NewDense(h, D, nil), mat.NewDense(h, D, nil), mat.NewDense(h, D, nil)
-	mul(q, w)
-	r.Sub(rhs, q)
-	bnorm := mat.Norm(rhs, 2)
-	if bnorm == 0 {
-		bnorm = 1
-	}
-	precond(z, r)
-	dir.Copy(z)
-	rz := mat.Sum(elemMul(r, z))
-	resid := mat.Norm(r, 2) / bnorm
-	it := 0
-	for ; it < maxIter && resid > tol; it++ {
-		mul(q, dir)
-		pq := mat.Sum(elemMul(dir, q))
-		if pq <= 0 || math.IsNaN(pq) {
-			break // no positive curvature left: the residual lies in the null space
-		}
-		step := rz / pq
-		w.Add(w, scaled(step, dir))
-		r.Sub(r, scaled(step, q))
-		resid = mat.Norm(r, 2) / bnorm
-		precond(z, r)
-		rzNew := mat.Sum(elemMul(r, z))
-		dir.Add(z, scaled(rzNew/rz, dir))
-		rz = rzNew
-	}
-	if !allFinite(w) {
-		return nil, it, resid, errors.New("hidden step: conjugate gradients produced non-finite values")
-	}
-	return w, it, resid, nil
-}
-
-func elemMul(a, b *mat.Dense) *mat.Dense {
-	var out mat.Dense
-	out.MulElem(a, b)
-	return &out
-}
-
-// Err returns the error that stopped Step, or nil.
-func (a *Analytic) Err() error { return a.err }
-
-// Iter returns the number of alternations performed.
-func (a *Analytic) Iter() int { return a.iter }
-
-// Loss returns the training MSE of the current iterate.
-func (a *Analytic) Loss() float64 { return a.loss }
 
 // Net returns a copy of the current network.
 func (a *Analytic) Net() *Net { return a.net.Clone() }
 
-// Best returns a copy of the iterate with the lowest training MSE seen, that
-// MSE and the iteration at which it was reached.
-func (a *Analytic) Best() (*Net, float64, int) { return a.best.Clone(), a.bestLoss, a.bestIter }
-
-// History returns the records of the initial output step and of every alternation.
-func (a *Analytic) History() []AnalyticRecord { return append([]AnalyticRecord(nil), a.history...) }
-
 // Pattern returns the current activation pattern G (n×h, entries α or 1).
+// After HiddenStep and before UpdatePattern it is the frozen pattern, not
+// the one the new W induces.
 func (a *Analytic) Pattern() *mat.Dense { return a.pat.dense(a.net.Alpha) }
-
-// Normal returns a copy of the normal matrix of the last direct hidden step
-// (λI included), or nil when there was none.
-func (a *Analytic) Normal() *mat.SymDense {
-	if a.normal == nil {
-		return nil
-	}
-	return mat.NewSymDense(a.normal.SymmetricDim(), append([]float64(nil), a.normal.RawSymmetric().Data...))
-}
 
 // Options returns the solver's options.
 func (a *Analytic) Options() AnalyticOptions { return a.opts }

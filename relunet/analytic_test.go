@@ -1,11 +1,15 @@
 package relunet
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/relunet/relunet/relunet/internal/parallel"
+	"github.com/relunet/relunet/relunet/internal/spd"
 )
 
 // randomProblem returns n×d inputs and n×m targets from a seeded generator.
@@ -23,19 +27,35 @@ func randomProblem(seed uint64, n, d, m int) (*mat.Dense, *mat.Dense) {
 	return X, Y
 }
 
-// hiddenStep returns a solver for the problem and the result of its first
-// hidden step, failing the test on an error.
-func hiddenStep(t *testing.T, X, Y *mat.Dense, opts AnalyticOptions) (*Analytic, HiddenResult) {
+func newAnalytic(t testing.TB, X, Y mat.Matrix, opts AnalyticOptions) *Analytic {
 	t.Helper()
 	a, err := NewAnalytic(X, Y, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return a
+}
+
+// hiddenStep returns a solver for the problem and the result of its first
+// hidden step, failing the test on an error.
+func hiddenStep(t *testing.T, X, Y *mat.Dense, opts AnalyticOptions) (*Analytic, HiddenResult) {
+	t.Helper()
+	a := newAnalytic(t, X, Y, opts)
 	res, err := a.HiddenStep()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return a, res
+}
+
+// trueMSE evaluates net on the data from scratch, by Predict.
+func trueMSE(t testing.TB, net *Net, X, Y *mat.Dense) float64 {
+	t.Helper()
+	f, err := net.Predict(X)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return meanSquares(f, Y)
 }
 
 func TestCriticalPoints(t *testing.T) {
@@ -44,16 +64,12 @@ func TestCriticalPoints(t *testing.T) {
 		alpha float64
 		m, n  int
 	}{{"relu", 0, 1, 300}, {"leaky", 0.1, 1, 300}, {"relu-multi", 0, 3, 300}, {"leaky-multi", 0.2, 2, 300},
-		{"several-chunks", 0.1, 2, 2*chunkRows + 37}} {
+		{"several-chunks", 0.1, 2, 2*parallel.ChunkRows + 37}} {
 		t.Run(tc.name, func(t *testing.T) {
 			X, Y := randomProblem(7, tc.n, 4, tc.m)
 			opts := DefaultAnalyticOptions(6)
 			opts.Alpha = tc.alpha
-			a, err := NewAnalytic(X, Y, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkCriticalPoints(t, a, 3)
+			checkCriticalPoints(t, newAnalytic(t, X, Y, opts), 3)
 		})
 	}
 }
@@ -82,129 +98,216 @@ func checkCriticalPoints(t *testing.T, a *Analytic, iters int) {
 	}
 }
 
-// naiveNormal builds the normal matrix from explicit Kronecker rows
-// (β_{·o} ⊙ G_i) ⊗ x̃_i, one per row i and output o.
-func naiveNormal(x *mat.Dense, p *pattern, net *Net, lambda float64) *mat.Dense {
-	n, D := x.Dims()
-	h, _, m := net.Dims()
-	N := mat.NewDense(h*D, h*D, nil)
-	row := mat.NewVecDense(h*D, nil)
-	for i := 0; i < n; i++ {
-		for o := 0; o < m; o++ {
-			for j := 0; j < h; j++ {
-				for a := 0; a < D; a++ {
-					row.SetVec(j*D+a, net.Beta.At(j, o)*p.g(net.Alpha, i, j)*x.At(i, a))
-				}
-			}
-			var outer mat.Dense
-			outer.Outer(1, row, row)
-			N.Add(N, &outer)
+// checkHonest checks that the solver's loss, last record, history and best
+// describe its network as it is: each against a fresh evaluation.
+func checkHonest(t *testing.T, what string, a *Analytic, X, Y *mat.Dense) {
+	t.Helper()
+	want := trueMSE(t, a.Net(), X, Y)
+	if got := a.Loss(); math.Abs(got-want) > 1e-12*want {
+		t.Errorf("%s: Loss() = %v, the network's training MSE is %v", what, got, want)
+	}
+	last, hist := a.Last(), a.History()
+	if !sameRecords([]Record{last}, hist[len(hist)-1:]) || last.Elapsed != hist[len(hist)-1].Elapsed || last.Loss != a.Loss() || last.Iter != a.Iter() {
+		t.Errorf("%s: Last() %+v is not the last history record or does not match Loss and Iter", what, last)
+	}
+	best, bestLoss, bestIter := a.Best()
+	for _, r := range hist {
+		if r.Loss < bestLoss {
+			t.Errorf("%s: record %d has loss %v below Best's %v", what, r.Iter, r.Loss, bestLoss)
 		}
 	}
-	for i := 0; i < h*D; i++ {
-		N.Set(i, i, N.At(i, i)+lambda)
+	if b := trueMSE(t, best, X, Y); math.Abs(b-bestLoss) > 1e-12*b {
+		t.Errorf("%s: Best() says %v, its network has %v", what, bestLoss, b)
 	}
-	return N
+	found := false
+	for _, r := range hist {
+		found = found || (r.Iter == bestIter && r.Loss == bestLoss)
+	}
+	if !found {
+		t.Errorf("%s: Best() points at iteration %d with loss %v, which no record has", what, bestIter, bestLoss)
+	}
 }
 
-func TestAssemblyMatchesNaive(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		alpha   float64
-		n, m, h int
-		dead    bool
-	}{
-		{"relu", 0, 37, 1, 4, false},
-		{"leaky", 0.3, 41, 1, 3, false},
-		{"relu-multi", 0, 29, 3, 5, false},
-		{"leaky-multi", 0.05, 33, 2, 4, false},
-		{"dead-neuron", 0, 30, 2, 4, true},
-		{"wide-D", 0.1, 43, 1, 3, false},
-		{"wide-D-rows", 0.2, 301, 2, 4, false},
-		{"classes", 0, 2200, 1, 7, false},
-		{"classes-leaky-dead", 0.1, 9000, 2, 9, true},
-		{"classes-of-5", 0.1, 17000, 1, 12, false},
-		{"chunks", 0, 2*chunkRows + 37, 2, 3, false},
-		{"sums", 0, 5000, 1, 7, false},
-		{"sums-leaky-dead", 0.2, 5000, 2, 9, true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			d := 3
-			switch tc.name {
-			case "wide-D":
-				d = 10 // D > packedMaxD: the unpacked kernels
-			case "wide-D-rows":
-				d = 22 // several groups of tileRows rows, D4 > D
-			case "sums", "sums-leaky-dead":
-				// D ≤ packedMaxD: classSums, in groups of 4, the last one short
-				if b := sumBits(tc.n, tc.h, 8); b < 3 || tc.h%b == 0 {
-					t.Fatalf("sumBits(%d, %d, 8) = %d: the case does not test short groups", tc.n, tc.h, b)
-				}
-			case "classes", "classes-leaky-dead", "classes-of-5":
-				d = 12 // neurons in groups of 3 or 4, the last one short
-				if b := classBits(tc.n, tc.h); b < 3 || tc.h%b == 0 {
-					t.Fatalf("classBits(%d, %d) = %d: the case does not test short groups", tc.n, tc.h, b)
-				}
-			}
-			D := d + 1
-			X, Y := randomProblem(3, tc.n, d, tc.m)
-			opts := DefaultAnalyticOptions(tc.h)
-			opts.Alpha = tc.alpha
-			a, err := NewAnalytic(X, Y, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tc.dead {
-				for i := 0; i < a.pr.n; i++ {
-					a.pat.act[i*tc.h+1] = false
-				}
-			}
-			want := naiveNormal(a.pr.x, a.pat, a.net, 1e-3)
-			for _, portable := range []bool{false, true} {
-				var first *mat.SymDense
-				for _, workers := range []int{1, 2, 8} {
-					got := mat.NewSymDense(tc.h*D, nil)
-					assembler{workers: workers, portable: portable}.assemble(got, a.pr.x, a.pat, tc.alpha, a.net.Beta, 1e-3)
-					if first == nil {
-						first = got
-					} else if !mat.Equal(first, got) {
-						t.Errorf("portable %t, workers %d: not bit-identical to one worker", portable, workers)
+// After every sub-step, in every order, the loss, the records and the best
+// iterate describe the network as it now is, and the records number the
+// alternations as documented.
+func TestSubStepsAreHonest(t *testing.T) {
+	X, Y := randomProblem(21, 400, 3, 2)
+	steps := map[byte]Steps{'h': StepHidden, 'p': StepPattern, 'o': StepOutput}
+	for _, order := range []string{"hpo", "hop", "oph", "pho", "hhoo", "ohp", "hpohpo", "phpo", "hoh"} {
+		t.Run(order, func(t *testing.T) {
+			a := newAnalytic(t, X, Y, DefaultAnalyticOptions(5))
+			checkHonest(t, "start", a, X, Y)
+			cycle := Steps(0)
+			for k := range order {
+				iter := a.Iter()
+				switch order[k] {
+				case 'h':
+					if _, err := a.HiddenStep(); err != nil {
+						t.Fatal(err)
 					}
-					var diff mat.Dense
-					diff.Sub(got, want)
-					if r := mat.Norm(&diff, math.Inf(1)) / mat.Norm(want, math.Inf(1)); r > 1e-10 {
-						t.Errorf("portable %t, workers %d: relative difference %g", portable, workers, r)
+				case 'p':
+					a.UpdatePattern()
+				case 'o':
+					if _, err := a.OutputStep(); err != nil {
+						t.Fatal(err)
 					}
 				}
-			}
-			// The chunked right-hand side against a direct sum.
-			wantRHS := mat.NewDense(tc.h, D, nil)
-			for i := 0; i < tc.n; i++ {
-				for j := 0; j < tc.h; j++ {
-					var s float64
-					for o := 0; o < tc.m; o++ {
-						s += (a.pr.y.At(i, o) - a.net.Beta0[o]) * a.net.Beta.At(j, o)
-					}
-					s *= a.pat.g(tc.alpha, i, j)
-					for c := 0; c < D; c++ {
-						wantRHS.Set(j, c, wantRHS.At(j, c)+s*a.pr.x.At(i, c))
-					}
+				what := fmt.Sprintf("after %s", order[:k+1])
+				checkHonest(t, what, a, X, Y)
+				// A sub-step continues the alternation when it follows the
+				// ones before it in the order hidden, pattern, output.
+				s := steps[order[k]]
+				wantIter := iter + 1
+				if cycle != 0 && cycle < s {
+					wantIter = iter
+				} else {
+					cycle = 0
+				}
+				cycle |= s
+				if cycle == Alternation {
+					cycle = 0
+				}
+				if r := a.Last(); r.Steps != s || r.Iter != wantIter {
+					t.Errorf("%s: record has steps %v at iteration %d, want %v at %d", what, r.Steps, r.Iter, s, wantIter)
 				}
 			}
-			var diff mat.Dense
-			got := a.as.hiddenRHS(a.pr.x, a.pr.y, a.pat, a.net)
-			diff.Sub(got, wantRHS)
-			if r := mat.Norm(&diff, 2) / mat.Norm(wantRHS, 2); r > 1e-12 {
-				t.Errorf("right-hand side: relative difference %g", r)
+			// Step then runs a whole alternation of its own.
+			before := a.Iter()
+			if !a.Step() {
+				t.Fatal(a.Err())
+			}
+			checkHonest(t, "after Step", a, X, Y)
+			if r := a.Last(); r.Steps != Alternation || r.Iter != before+1 {
+				t.Errorf("Step made a record with steps %v at iteration %d, want all at %d", r.Steps, r.Iter, before+1)
 			}
 		})
 	}
 }
 
+// The surrogate recorded by a hidden step is the frozen-pattern MSE of the
+// new W, and its Loss the MSE with the pattern the new W induces.
+func TestHiddenStepRecordsBothLosses(t *testing.T) {
+	X, Y := randomProblem(22, 300, 2, 1)
+	a := newAnalytic(t, X, Y, DefaultAnalyticOptions(6))
+	G := a.Pattern()
+	hr, err := a.HiddenStep()
+	if err != nil {
+		t.Fatal(err)
+	}
+	frozen, err := a.Net().PredictPattern(X, G)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := meanSquares(frozen, Y); math.Abs(s-hr.Surrogate) > 1e-12*s || a.Last().Hidden.Surrogate != hr.Surrogate {
+		t.Errorf("surrogate %v recorded, frozen-pattern MSE %v", hr.Surrogate, s)
+	}
+	if l := trueMSE(t, a.Net(), X, Y); math.Abs(l-a.Last().Loss) > 1e-12*l {
+		t.Errorf("record loss %v, true MSE %v", a.Last().Loss, l)
+	}
+}
+
+// With the safeguard every Step's loss is at most the true loss before it,
+// also after sub-steps called on their own have raised it.
+func TestSafeguardComparesTheTrueLoss(t *testing.T) {
+	X, Y := randomProblem(23, 300, 2, 1)
+	for seed := uint64(0); seed < 4; seed++ {
+		opts := DefaultAnalyticOptions(12)
+		opts.Safeguard, opts.Seed = true, seed
+		a := newAnalytic(t, X, Y, opts)
+		for k := 0; k < 12; k++ {
+			if k%3 == 1 {
+				// A hidden step alone: its true loss can be far above the
+				// surrogate, and above the loss before it.
+				if _, err := a.HiddenStep(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := a.Loss()
+			if !a.Step() {
+				t.Fatalf("seed %d: stopped: %v %v", seed, a.Status(), a.Err())
+			}
+			if after := a.Loss(); after > before {
+				t.Errorf("seed %d, step %d: the safeguarded loss rose from %v to %v", seed, k, before, after)
+			}
+		}
+	}
+}
+
+// The run stops at the first alternation that meets a stopping rule, and
+// only there: a fixed point (no flips, a relative loss change within Tol:
+// Converged) or Patience alternations without progress of the best loss
+// (NoProgress). With no iteration limit every run ends by one of them.
+func TestStoppingRules(t *testing.T) {
+	X, Y := randomProblem(24, 300, 2, 1)
+	const tol, patience = 1e-7, 100
+	counts := map[Status]int{}
+	for seed := uint64(0); seed < 12; seed++ {
+		a := newAnalytic(t, X, Y, AnalyticOptions{Hidden: 4, Ridge: 1e-3, Seed: seed})
+		for a.Step() {
+			if a.Iter() > 20000 {
+				t.Fatalf("seed %d: still going after %d alternations", seed, a.Iter())
+			}
+		}
+		counts[a.Status()]++
+		hist := a.History()
+		best, improved := hist[0].Loss, 0
+		for i := 1; i < len(hist); i++ {
+			r := hist[i]
+			if r.Loss < best*(1-tol) {
+				improved = r.Iter
+			}
+			best = math.Min(best, r.Loss)
+			fixed := r.Flips == 0 && math.Abs(r.Loss-hist[i-1].Loss) <= tol*hist[i-1].Loss
+			stalled := r.Iter-improved >= patience
+			last := i == len(hist)-1
+			if (fixed || stalled) != last {
+				t.Fatalf("seed %d: record %d of %d: fixed point %v, stalled %v", seed, i, len(hist)-1, fixed, stalled)
+			}
+			if last && (fixed && a.Status() != Converged || !fixed && a.Status() != NoProgress) {
+				t.Errorf("seed %d: status %v for fixed point %v, stalled %v", seed, a.Status(), fixed, stalled)
+			}
+		}
+		if a.Step() {
+			t.Errorf("seed %d: Step went on after %v", seed, a.Status())
+		}
+	}
+	t.Logf("statuses over 12 seeds: %v", counts)
+	// A sub-step called after the stop lets Step go on.
+	a := newAnalytic(t, X, Y, AnalyticOptions{Hidden: 4, Ridge: 1e-3, Patience: 3})
+	for a.Step() {
+	}
+	if a.Status() == NotTerminated {
+		t.Fatalf("status %v", a.Status())
+	}
+	a.UpdatePattern()
+	if a.Status() != NotTerminated || !a.Step() {
+		t.Errorf("after a sub-step: status %v", a.Status())
+	}
+}
+
+func TestIterationLimit(t *testing.T) {
+	X, Y := randomProblem(25, 100, 2, 1)
+	opts := DefaultAnalyticOptions(3)
+	opts.Iterations, opts.Tol, opts.Patience = 7, math.NaN(), -1
+	a := newAnalytic(t, X, Y, opts)
+	n := 0
+	for a.Step() {
+		n++
+		if a.Status() != NotTerminated {
+			t.Fatalf("status %v while stepping", a.Status())
+		}
+	}
+	if n != 7 || a.Iter() != 7 || a.Status() != IterationLimit || a.Err() != nil || len(a.History()) != 8 {
+		t.Errorf("%d steps, Iter %d, status %v, err %v, %d records", n, a.Iter(), a.Status(), a.Err(), len(a.History()))
+	}
+}
+
 // The hidden step's eigenvalue floor is below the normal matrix's smallest
-// eigenvalue and proves its condition below maxCond for the usual ridge; with
-// a ridge too small to matter it proves nothing, and a rank-deficient system
-// still goes to the eigen fallback through the condition estimate.
+// eigenvalue and proves its condition below spd.MaxCond for the usual
+// ridge; with a ridge too small to matter it proves nothing, and a
+// rank-deficient system still goes to the eigen fallback through the
+// condition estimate.
 func TestHiddenFloor(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -227,19 +330,24 @@ func TestHiddenFloor(t *testing.T) {
 			X.Scale(tc.scale, X)
 			opts := DefaultAnalyticOptions(h)
 			opts.Alpha, opts.Ridge = tc.alpha, tc.ridge
-			a, res := hiddenStep(t, X, Y, opts)
-			floor := a.hiddenFloor()
+			a := newAnalytic(t, X, Y, opts)
+			floor, normal := a.hiddenFloor(), a.Normal()
+			res, err := a.HiddenStep()
+			if err != nil {
+				t.Fatal(err)
+			}
 			var eig mat.EigenSym
-			if !eig.Factorize(a.normal, false) {
+			if !eig.Factorize(normal, false) {
 				t.Fatal("eigen-decomposition failed")
 			}
 			low := eig.Values(nil)[0]
-			bound := symNorm1(a.normal) * math.Sqrt(float64(h*(d+1))) / floor
-			proved := floor > 0 && bound < maxCond
+			norm1 := mat.Norm(normal, 1)
+			bound := norm1 * math.Sqrt(float64(h*(d+1))) / floor
+			proved := floor > 0 && bound < spd.MaxCond
 			t.Logf("floor %.6g, smallest eigenvalue %.6g, condition bound %.3g, solved by %s", floor, low, bound, res.Solve)
 			// The eigen solver's own error is within a small multiple of
 			// N·ε·‖A‖₂, and ‖A‖₂ ≤ ‖A‖₁.
-			if tol := 10 * float64(h*(d+1)) * 0x1p-52 * symNorm1(a.normal); floor > low+tol {
+			if tol := 10 * float64(h*(d+1)) * 0x1p-52 * norm1; floor > low+tol {
 				t.Errorf("floor %v above the smallest eigenvalue %v (± %.2g)", floor, low, tol)
 			}
 			if floor > tc.ridge {
@@ -252,5 +360,29 @@ func TestHiddenFloor(t *testing.T) {
 				t.Errorf("solved by %s, want %s", res.Solve, tc.solve)
 			}
 		})
+	}
+}
+
+// Normal is the matrix the hidden step solves: its solution, through
+// gonum's Cholesky, is the hidden step's W.
+func TestNormalIsTheSolvedSystem(t *testing.T) {
+	X, Y := randomProblem(26, 200, 3, 2)
+	a := newAnalytic(t, X, Y, DefaultAnalyticOptions(4))
+	N := a.Normal()
+	rhs := a.as.RHS(a.pr.x, a.pr.y, a.pat.act, a.net.Alpha, a.net.Beta, a.net.Beta0)
+	var chol mat.Cholesky
+	if !chol.Factorize(N) {
+		t.Fatal("not positive definite")
+	}
+	var w mat.Dense
+	if err := chol.SolveTo(&w, mat.NewDense(4*4, 1, rhs.RawMatrix().Data)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.HiddenStep(); err != nil {
+		t.Fatal(err)
+	}
+	got := mat.NewDense(4*4, 1, mat.DenseCopyOf(a.net.W).RawMatrix().Data)
+	if !mat.EqualApprox(got, &w, 1e-9) {
+		t.Error("the hidden step's W is not the solution of Normal()")
 	}
 }

@@ -1,11 +1,15 @@
-package relunet
+package relunet_test
 
 import (
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"runtime"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/relunet/relunet/relunet"
 )
 
 // reportGFLOPS reports the dense-equivalent rate n·(hD)²/s of the hidden step.
@@ -13,14 +17,28 @@ func reportGFLOPS(b *testing.B, n, hD int) {
 	b.ReportMetric(float64(n)*float64(hD)*float64(hD)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
 
+// benchProblem returns n×d standard normal inputs and targets sin(x₁) plus
+// noise.
+func benchProblem(seed uint64, n, d int) (*mat.Dense, *mat.Dense) {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	X, Y := mat.NewDense(n, d, nil), mat.NewDense(n, 1, nil)
+	for i := 0; i < n; i++ {
+		for j := 0; j < d; j++ {
+			X.Set(i, j, rng.NormFloat64())
+		}
+		Y.Set(i, 0, math.Sin(X.At(i, 0))+0.1*rng.NormFloat64())
+	}
+	return X, Y
+}
+
 // BenchmarkHiddenStep times one hidden step (assembly and solve) on synthetic
 // data with n = 10000, D = 31, h = 50.
 func BenchmarkHiddenStep(b *testing.B) {
 	const n, d, h = 10000, 30, 50
-	X, Y := randomProblem(1, n, d, 1)
-	opts := DefaultAnalyticOptions(h)
-	opts.Solver = HiddenDirect
-	a, err := NewAnalytic(X, Y, opts)
+	X, Y := benchProblem(1, n, d)
+	opts := relunet.DefaultAnalyticOptions(h)
+	opts.Solver = relunet.HiddenDirect
+	a, err := relunet.NewAnalytic(X, Y, opts)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -33,57 +51,9 @@ func BenchmarkHiddenStep(b *testing.B) {
 	reportGFLOPS(b, n, h*(d+1))
 }
 
-// BenchmarkAssemble times the normal-matrix assembly alone.
-func BenchmarkAssemble(b *testing.B) {
-	const n, d, h = 10000, 30, 50
-	X, Y := randomProblem(1, n, d, 1)
-	a, err := NewAnalytic(X, Y, DefaultAnalyticOptions(h))
-	if err != nil {
-		b.Fatal(err)
-	}
-	dst := mat.NewSymDense(h*(d+1), nil)
-	for b.Loop() {
-		assembler{}.assemble(dst, a.pr.x, a.pat, 0, a.net.Beta, 1e-3)
-	}
-	reportGFLOPS(b, n, h*(d+1))
-}
-
-// BenchmarkFactor times the tiled Cholesky factorisation of the hidden
-// step's normal matrix, assembled after one alternation, at the sizes of
-// BenchmarkHiddenStep and BenchmarkAlternationLarge, and reports its rate
-// in multiply-adds, (hD)³/6 per factorisation.
-func BenchmarkFactor(b *testing.B) {
-	for _, tc := range []struct{ n, d, h int }{{10000, 30, 50}, {50000, 90, 64}} {
-		N := tc.h * (tc.d + 1)
-		b.Run(fmt.Sprintf("hD=%d", N), func(b *testing.B) {
-			if !useTiledCholesky(N) {
-				b.Skip("no tile kernels here")
-			}
-			X, Y := randomProblem(1, tc.n, tc.d, 1)
-			opts := DefaultAnalyticOptions(tc.h)
-			opts.Solver = HiddenDirect
-			a, err := NewAnalytic(X, Y, opts)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if !a.Step() {
-				b.Fatal(a.Err())
-			}
-			var buf []float64
-			b.ResetTimer()
-			for b.Loop() {
-				if _, ok := a.as.factorTiled(a.normal, &buf); !ok {
-					b.Fatal("not positive definite")
-				}
-			}
-			n := float64(N)
-			b.ReportMetric(n*n*n/6*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFMA/s")
-		})
-	}
-}
-
 // BenchmarkAlternation times one full alternation on the reference data sets,
-// averaged over runs of 30 (skipped when $RELUNET_DATA does not have them).
+// averaged over runs of 30 (skipped when the data directories do not have
+// them).
 func BenchmarkAlternation(b *testing.B) {
 	for _, tc := range []struct {
 		name string
@@ -91,9 +61,9 @@ func BenchmarkAlternation(b *testing.B) {
 	}{{"abalone", 32}, {"bike", 32}, {"sdf", 32}, {"sdf", 64}} {
 		b.Run(fmt.Sprintf("%s/h=%d", tc.name, tc.h), func(b *testing.B) {
 			sp := referenceSplit(b, tc.name, 0)
-			opts := DefaultAnalyticOptions(tc.h)
-			start := func() *Analytic {
-				a, err := NewAnalytic(sp.XTrain, sp.YTrain, opts)
+			opts := relunet.DefaultAnalyticOptions(tc.h)
+			start := func() *relunet.Analytic {
+				a, err := relunet.NewAnalytic(sp.XTrain, sp.YTrain, opts)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -127,17 +97,17 @@ func BenchmarkAlternation(b *testing.B) {
 // share, the CG iterations and the peak heap.
 func BenchmarkAlternationLarge(b *testing.B) {
 	const n, d, h = 50000, 90, 64
-	X, Y := randomProblem(1, n, d, 1)
+	X, Y := benchProblem(1, n, d)
 	for _, tc := range []struct {
 		name   string
-		solver HiddenSolver
+		solver relunet.HiddenSolver
 		method string
-	}{{"direct", HiddenDirect, SolveCholesky}, {"cg", HiddenCG, SolveCG}} {
+	}{{"direct", relunet.HiddenDirect, relunet.SolveCholesky}, {"cg", relunet.HiddenCG, relunet.SolveCG}} {
 		b.Run(tc.name, func(b *testing.B) {
-			opts := DefaultAnalyticOptions(h)
+			opts := relunet.DefaultAnalyticOptions(h)
 			opts.Iterations = 0
 			opts.Solver = tc.solver
-			a, err := NewAnalytic(X, Y, opts)
+			a, err := relunet.NewAnalytic(X, Y, opts)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -149,7 +119,7 @@ func BenchmarkAlternationLarge(b *testing.B) {
 				if !a.Step() {
 					b.Fatal(a.Err())
 				}
-				r := a.History()[a.Iter()]
+				r := a.Last().Hidden
 				if r.Solve != tc.method {
 					b.Fatalf("solved by %s, want %s", r.Solve, tc.method)
 				}

@@ -17,7 +17,7 @@ func (a *Analytic) SubGradients() (output, hidden float64) {
 	a.ensurePre()
 	H := mat.DenseCopyOf(a.pre)
 	hiddenOutputs(a.net.Alpha, H)
-	A := WithOnes(H)
+	A := withOnes(H)
 	theta := mat.NewDense(a.opts.Hidden+1, a.pr.m, nil)
 	theta.SetRow(0, a.net.Beta0)
 	theta.Slice(1, a.opts.Hidden+1, 0, a.pr.m).(*mat.Dense).Copy(a.net.Beta)
@@ -25,12 +25,14 @@ func (a *Analytic) SubGradients() (output, hidden float64) {
 	res.Mul(A, theta)
 	res.Sub(&res, a.pr.y)
 	g.Mul(A.T(), &res)
-	g.Add(&g, scaled(a.opts.Ridge, theta))
+	var ridge mat.Dense
+	ridge.Scale(a.opts.Ridge, theta)
+	g.Add(&g, &ridge)
 	aty.Mul(A.T(), a.pr.y)
 	output = mat.Norm(&g, 2) / mat.Norm(&aty, 2)
 
 	// Hidden step: 2(N vec(W) - b).
-	rhs := a.as.hiddenRHS(a.pr.x, a.pr.y, a.pat, a.net)
+	rhs := a.as.RHS(a.pr.x, a.pr.y, a.pat.act, a.net.Alpha, a.net.Beta, a.net.Beta0)
 	h, D := a.net.W.Dims()
 	nw := mat.NewDense(h, D, nil)
 	normalMul(nw, a.net.W, a.pr.x, a.pat, a.net.Alpha, a.net.Beta, a.opts.Ridge,

@@ -7,31 +7,22 @@ import (
 	"time"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/relunet/relunet/relunet/internal/seeded"
 )
 
-// DescentMethod selects the update rule of a Descent solver.
-type DescentMethod int
-
-const (
-	MethodSGD  DescentMethod = iota // mini-batch SGD with optional momentum
-	MethodAdam                      // Adam
-)
-
-func (m DescentMethod) String() string {
-	if m == MethodAdam {
-		return "adam"
-	}
-	return "sgd"
-}
-
-// DescentOptions configures a Descent solver.
+// DescentOptions configures a Descent solver. DefaultSGDOptions and
+// DefaultAdamOptions return the reference settings.
 type DescentOptions struct {
-	Method DescentMethod
+	// Method is MethodSGD or MethodAdam; any other is an error.
+	Method Method
 	Hidden int
 	Alpha  float64
 	Seed   uint64 // seeds the initial weights and the batch shuffling
-	Epochs int    // Step returns false after this many epochs; ≤ 0 means no limit
-	Batch  int    // mini-batch size; 0 or more than n means full batch
+	// Epochs is the number of epochs after which Step returns false with
+	// IterationLimit; 0 means no limit.
+	Epochs int
+	Batch  int // mini-batch size; 0, or more than the rows, means full batch
 	LR     float64
 
 	// DecayEvery and DecayFactor give a step schedule: the learning rate is
@@ -64,7 +55,9 @@ func (o DescentOptions) check() error {
 	bad := func(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) }
 	switch {
 	case o.Method != MethodSGD && o.Method != MethodAdam:
-		return fmt.Errorf("relunet: descent: unknown method %d", o.Method)
+		return fmt.Errorf("relunet: descent: Method must be sgd or adam, have %v", o.Method)
+	case o.Epochs < 0:
+		return fmt.Errorf("relunet: %v: Epochs must not be negative, have %d", o.Method, o.Epochs)
 	case o.Hidden <= 0:
 		return fmt.Errorf("relunet: %v: Hidden must be positive, have %d", o.Method, o.Hidden)
 	case o.Batch < 0:
@@ -81,15 +74,6 @@ func (o DescentOptions) check() error {
 	return checkAlpha(o.Alpha)
 }
 
-// EpochRecord describes one epoch (or iteration) of a gradient solver; Epoch
-// 0 is the initial network.
-type EpochRecord struct {
-	Epoch   int
-	Loss    float64 // training MSE after the epoch
-	LR      float64
-	Seconds float64
-}
-
 // Descent trains the network by mini-batch SGD or Adam on the MSE, one epoch
 // per Step.
 type Descent struct {
@@ -102,10 +86,7 @@ type Descent struct {
 	sec  []float64 // Adam second moment
 	t    int       // Adam updates made
 	perm []int
-
-	epoch int
-	epochLog
-	err error
+	history
 
 	grad   *Net
 	gp     []float64
@@ -123,14 +104,14 @@ func NewDescent(X, Y mat.Matrix, opts DescentOptions) (*Descent, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Descent{opts: opts, pr: pr, rng: rand.NewPCG(opts.Seed, seedStream)}
+	s := &Descent{opts: opts, pr: pr, rng: seeded.PCG(opts.Seed)}
 	init, err := startNet(opts.Init, opts.Hidden, pr, opts.Alpha, func(n *Net) { n.InitUniform(rand.New(s.rng)) })
 	if err != nil {
 		return nil, fmt.Errorf("relunet: %v: %w", opts.Method, err)
 	}
 	s.opts.Init = nil
 	s.setup(params(init))
-	s.record(0, 0)
+	s.add(Record{Loss: s.pr.loss(s.net, s.hid, s.f)}, s.net)
 	return s, nil
 }
 
@@ -168,7 +149,10 @@ func (s *Descent) setup(p []float64) {
 		if s.opts.Method == MethodAdam {
 			s.sec = make([]float64, len(p))
 		}
-		s.perm = seq(n)
+		s.perm = make([]int, n)
+		for i := range s.perm {
+			s.perm[i] = i
+		}
 	}
 	b := s.batch()
 	s.xb, s.yb = mat.NewDense(b, s.pr.d+1, nil), mat.NewDense(b, m, nil)
@@ -187,22 +171,24 @@ func (s *Descent) batch() int {
 func (s *Descent) lr() float64 {
 	lr := s.opts.LR
 	if s.opts.DecayEvery > 0 {
-		lr *= math.Pow(s.opts.DecayFactor, float64(s.epoch/s.opts.DecayEvery))
+		lr *= math.Pow(s.opts.DecayFactor, float64(s.Iter()/s.opts.DecayEvery))
 	}
 	return lr
 }
 
-func (s *Descent) record(lr, seconds float64) {
-	loss := s.pr.loss(s.net, s.hid, s.f)
-	s.add(EpochRecord{Epoch: s.epoch, Loss: loss, LR: lr, Seconds: seconds}, s.net)
-}
+// Method returns MethodSGD or MethodAdam.
+func (s *Descent) Method() Method { return s.opts.Method }
 
 // Step runs one epoch: a shuffled pass over the training rows in mini-batches
-// (a last, smaller batch included). It returns false at the epoch limit or
-// when the loss stops being finite; Err tells which.
+// (a last, smaller batch included). It returns false at the epoch limit
+// (IterationLimit), or when the loss stops being finite (Failure: the epoch
+// is recorded with its loss, and Err says which learning rate diverged).
 func (s *Descent) Step() bool {
-	if s.err != nil || (s.opts.Epochs > 0 && s.epoch >= s.opts.Epochs) {
+	if s.status != NotTerminated {
 		return false
+	}
+	if s.opts.Epochs > 0 && s.Iter() >= s.opts.Epochs {
+		return s.stop(IterationLimit, nil)
 	}
 	start := time.Now()
 	lr := s.lr()
@@ -223,11 +209,10 @@ func (s *Descent) Step() bool {
 		lossGrad(s.net, s.grad, x, y, buf)
 		s.update(lr)
 	}
-	s.epoch++
-	s.record(lr, time.Since(start).Seconds())
-	if l := s.Loss(); isBad(l) {
-		s.err = fmt.Errorf("relunet: %v: epoch %d: training loss is %v (learning rate %v too large?)", s.opts.Method, s.epoch, l, lr)
-		return false
+	loss := s.pr.loss(s.net, s.hid, s.f)
+	s.add(Record{Iter: s.Iter() + 1, Loss: loss, LR: lr, Seconds: time.Since(start).Seconds()}, s.net)
+	if isBad(loss) {
+		return s.stop(Failure, fmt.Errorf("relunet: %v: epoch %d: training loss is %v: diverged at learning rate %v (try a smaller one)", s.opts.Method, s.Iter(), loss, lr))
 	}
 	return true
 }
@@ -253,16 +238,8 @@ func (s *Descent) update(lr float64) {
 	}
 }
 
-// Err returns the error that stopped Step, or nil.
-func (s *Descent) Err() error { return s.err }
-
-// Epoch returns the number of epochs run.
-func (s *Descent) Epoch() int { return s.epoch }
-
 // Net returns a copy of the current network.
 func (s *Descent) Net() *Net { return s.net.Clone() }
-
-// Loss, Best and History come with the embedded epochLog.
 
 // Options returns the solver's options.
 func (s *Descent) Options() DescentOptions { return s.opts }

@@ -52,7 +52,11 @@ func lossGrad(net, grad *Net, x, y *mat.Dense, b *gradBuf) float64 {
 	}
 	outputs(net, b.u, b.f)
 	b.f.Sub(b.f, y)
-	loss := mat.Sum(elemMul(b.f, b.f)) / float64(n*m)
+	var sse float64
+	for _, e := range b.f.RawMatrix().Data { // b.f is contiguous
+		sse += e * e
+	}
+	loss := sse / float64(n*m)
 	// f now holds dL/df.
 	b.f.Scale(2/float64(n*m), b.f)
 	grad.Beta.Mul(b.u.T(), b.f)
@@ -64,32 +68,3 @@ func lossGrad(net, grad *Net, x, y *mat.Dense, b *gradBuf) float64 {
 	grad.W.Mul(b.dh.T(), x)
 	return loss
 }
-
-// epochLog is the history of a gradient solver: one record per epoch or
-// iteration, and the best network seen.
-type epochLog struct {
-	history []EpochRecord
-	best    *Net
-	bestAt  int
-}
-
-// add appends r, the record of net, keeping a copy of net when it is the best so far.
-func (l *epochLog) add(r EpochRecord, net *Net) {
-	l.history = append(l.history, r)
-	if l.best == nil || r.Loss < l.history[l.bestAt].Loss {
-		l.best, l.bestAt = net.Clone(), len(l.history)-1
-	}
-}
-
-// Loss returns the training MSE of the current network.
-func (l *epochLog) Loss() float64 { return l.history[len(l.history)-1].Loss }
-
-// Best returns a copy of the network with the lowest training MSE seen, that
-// MSE and the epoch or iteration at which it was reached.
-func (l *epochLog) Best() (*Net, float64, int) {
-	r := l.history[l.bestAt]
-	return l.best.Clone(), r.Loss, r.Epoch
-}
-
-// History returns one record per epoch or iteration, the initial network first.
-func (l *epochLog) History() []EpochRecord { return append([]EpochRecord(nil), l.history...) }

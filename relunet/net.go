@@ -125,7 +125,7 @@ func (n *Net) Predict(X mat.Matrix) (*mat.Dense, error) {
 		return nil, err
 	}
 	// Only the inputs are needed: the problem has no targets here.
-	pr := &problem{x: WithOnes(X)}
+	pr := &problem{x: withOnes(X)}
 	f := mat.NewDense(r, m, nil)
 	pr.forward(n, mat.NewDense(r, h, nil), f)
 	return f, nil
@@ -141,7 +141,7 @@ func (n *Net) PredictPattern(X, G mat.Matrix) (*mat.Dense, error) {
 		return nil, fmt.Errorf("relunet: PredictPattern: X is %d×%d and G %d×%d, network wants %d inputs and %d hidden units", r, c, gr, gc, d, h)
 	}
 	u := mat.NewDense(r, h, nil)
-	(&problem{x: WithOnes(X)}).preact(n, u)
+	(&problem{x: withOnes(X)}).preact(n, u)
 	u.MulElem(u, G)
 	f := mat.NewDense(r, m, nil)
 	outputs(n, u, f)

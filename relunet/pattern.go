@@ -61,3 +61,12 @@ func (p *pattern) dense(alpha float64) *mat.Dense {
 	}
 	return out
 }
+
+// b2i is 1 for true and 0 for false; the compiler makes it a flag move.
+func b2i(b bool) int {
+	var i int
+	if b {
+		i = 1
+	}
+	return i
+}

@@ -3,8 +3,13 @@ package relunet
 import (
 	"fmt"
 	"math"
+	"reflect"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/relunet/relunet/relunet/internal/asm/f64"
+	"github.com/relunet/relunet/relunet/internal/gram"
+	"github.com/relunet/relunet/relunet/internal/parallel"
 )
 
 // problem holds training data in the form the solvers use: x is n×D with the
@@ -14,7 +19,7 @@ type problem struct {
 	x       *mat.Dense
 	y       *mat.Dense
 	// xx is ‖X̃‖²_F, the sum of all rows' Gram terms' traces, which bounds
-	// the rounding error of the Gram sums (see eigenFloor).
+	// the rounding error of the Gram sums (see spd.Floor).
 	xx float64
 }
 
@@ -24,7 +29,7 @@ type problem struct {
 func newProblem(X mat.Matrix, Y *mat.Dense) *problem {
 	n, d := X.Dims()
 	_, m := Y.Dims()
-	x := WithOnes(X)
+	x := withOnes(X)
 	f := mat.Norm(x, 2)
 	return &problem{n: n, d: d, m: m, x: x, y: Y, xx: f * f}
 }
@@ -37,11 +42,11 @@ func checkedProblem(X, Y mat.Matrix) (*problem, error) {
 	return newProblem(X, mat.DenseCopyOf(Y)), nil
 }
 
-// WithOnes returns [1, X], X with a column of ones prepended.
-// Its rows may be read in place by the tile kernels (see spareDense).
-func WithOnes(X mat.Matrix) *mat.Dense {
+// withOnes returns [1, X], X with a column of ones prepended, padded so
+// that the kernels read its rows in place (gram.NewPadded).
+func withOnes(X mat.Matrix) *mat.Dense {
 	n, d := X.Dims()
-	out := spareDense(n, d+1)
+	out := gram.NewPadded(n, d+1)
 	for i := 0; i < n; i++ {
 		out.Set(i, 0, 1)
 	}
@@ -53,7 +58,7 @@ func WithOnes(X mat.Matrix) *mat.Dense {
 // one row, the same number of rows, at least one target column and only
 // finite values. The error names the first offending row and column.
 func CheckData(X, Y mat.Matrix) error {
-	if X == nil || Y == nil {
+	if isNil(X) || isNil(Y) {
 		return fmt.Errorf("relunet: data: X and Y must not be nil")
 	}
 	n, _ := X.Dims()
@@ -70,6 +75,16 @@ func CheckData(X, Y mat.Matrix) error {
 		return err
 	}
 	return checkFinite("Y", Y)
+}
+
+// isNil reports whether m is nil or holds a nil pointer, such as a
+// (*mat.Dense)(nil), whose Dims would panic.
+func isNil(m mat.Matrix) bool {
+	if m == nil {
+		return true
+	}
+	v := reflect.ValueOf(m)
+	return v.Kind() == reflect.Pointer && v.IsNil()
 }
 
 // checkFinite returns an error naming the first NaN or infinite entry of a.
@@ -102,7 +117,7 @@ func preact(x *mat.Dense, net *Net, u *mat.Dense, lo, hi int) {
 	// on two for D = 14, 31 and 91 (measured).
 	wt := mat.DenseCopyOf(net.W.T()).RawMatrix().Data
 	xr, ur := x.RawMatrix(), u.RawMatrix()
-	rowsTimes(ur.Data[lo*ur.Stride:], ur.Stride, xr.Data[lo*xr.Stride:], xr.Stride, wt, hi-lo, D, h)
+	f64.RowsTimes(ur.Data[lo*ur.Stride:], ur.Stride, xr.Data[lo*xr.Stride:], xr.Stride, wt, hi-lo, D, h)
 }
 
 // hiddenOutputs overwrites the pre-activations u with φ_α(u).
@@ -128,7 +143,7 @@ func outputs(net *Net, hid, f *mat.Dense) {
 		beta := mat.Col(nil, 0, net.Beta)
 		hr, fr := hid.RawMatrix(), f.RawMatrix()
 		for i := 0; i < hr.Rows; i++ {
-			fr.Data[i*fr.Stride] = dot(hr.Data[i*hr.Stride:i*hr.Stride+h], beta) + net.Beta0[0]
+			fr.Data[i*fr.Stride] = f64.Dot(hr.Data[i*hr.Stride:i*hr.Stride+h], beta) + net.Beta0[0]
 		}
 		return
 	}
@@ -148,21 +163,6 @@ func (p *problem) forward(net *Net, hid, f *mat.Dense) {
 	p.preact(net, hid)
 	hiddenOutputs(net.Alpha, hid)
 	outputs(net, hid, f)
-}
-
-// dot returns Σ_j x_j y_j over len(x) ≤ len(y) entries, in two running sums.
-func dot(x, y []float64) float64 {
-	var s0, s1 float64
-	y = y[:len(x)]
-	j := 0
-	for ; j+2 <= len(x); j += 2 {
-		s0 += x[j] * y[j]
-		s1 += x[j+1] * y[j+1]
-	}
-	if j < len(x) {
-		s0 += x[j] * y[j]
-	}
-	return s0 + s1
 }
 
 // maskedDot returns Σ_j (x_j·g[act_j])·y_j over len(x) ≤ len(y), len(act)
@@ -186,14 +186,14 @@ func maskedDot(x, y []float64, act []bool, g [2]float64) float64 {
 // pattern's G, or ones when p is nil: the loss from the hidden outputs, or
 // from the pre-activations with the pattern frozen. It runs in parallel
 // over row chunks, with no n×m temporary.
-func (as assembler) mse(v *mat.Dense, p *pattern, net *Net, y *mat.Dense) float64 {
+func mse(pool parallel.Pool, v *mat.Dense, p *pattern, net *Net, y *mat.Dense) float64 {
 	n, h := v.Dims()
 	_, m := y.Dims()
 	vr, yr := v.RawMatrix(), y.RawMatrix()
 	betaT := mat.DenseCopyOf(net.Beta.T()).RawMatrix().Data // m×h
 	g := [2]float64{net.Alpha, 1}
 	var sse [1]float64
-	as.reduceRows(n, sse[:], func(lo, hi int, acc []float64) {
+	pool.SumRows(n, sse[:], func(lo, hi int, acc []float64) {
 		gv := make([]float64, h)
 		s := 0.0
 		for i := lo; i < hi; i++ {
@@ -210,7 +210,7 @@ func (as assembler) mse(v *mat.Dense, p *pattern, net *Net, y *mat.Dense) float6
 				row = gv
 			}
 			for o := range m {
-				e := net.Beta0[o] + dot(row, betaT[o*h:(o+1)*h]) - yr.Data[i*yr.Stride+o]
+				e := net.Beta0[o] + f64.Dot(row, betaT[o*h:(o+1)*h]) - yr.Data[i*yr.Stride+o]
 				s += e * e
 			}
 		}
@@ -219,15 +219,25 @@ func (as assembler) mse(v *mat.Dense, p *pattern, net *Net, y *mat.Dense) float6
 	return sse[0] / float64(n*m)
 }
 
-// mse returns the mean over all n·m entries of (f - y)².
-func (p *problem) mse(f *mat.Dense) float64 {
-	return MSE(f, p.y)
-}
-
 // loss returns the training MSE of net, using scratch matrices of the right size.
 func (p *problem) loss(net *Net, hid, f *mat.Dense) float64 {
 	p.forward(net, hid, f)
-	return p.mse(f)
+	return meanSquares(f, p.y)
+}
+
+// meanSquares returns the mean over all entries of (f - y)², f and y of the
+// same dimensions.
+func meanSquares(f, y *mat.Dense) float64 {
+	fr, yr := f.RawMatrix(), y.RawMatrix()
+	var s float64
+	for i := 0; i < fr.Rows; i++ {
+		yrow := yr.Data[i*yr.Stride : i*yr.Stride+fr.Cols]
+		for o, v := range fr.Data[i*fr.Stride : i*fr.Stride+fr.Cols] {
+			e := v - yrow[o]
+			s += e * e
+		}
+	}
+	return s / float64(fr.Rows*fr.Cols)
 }
 
 func isBad(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) }

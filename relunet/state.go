@@ -1,6 +1,8 @@
 package relunet
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/gob"
 	"errors"
@@ -13,23 +15,33 @@ import (
 	"path/filepath"
 
 	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/optimize"
 )
 
-// A state file is a gob stream: a stateHeader, then the solver's own state.
-// Data are not stored: the loader is given them again and checks them
-// against the fingerprint.
+// A state file is one gob value, an envelope: a magic string, the format
+// version, the solver's kind, a fingerprint of the training data, and the
+// solver's own state as gob-encoded bytes with their SHA-256. Data are not
+// stored: the loader is given them again and checks them against the
+// fingerprint. Every size, index and option of a state is checked against
+// the others and against the data before use, so that a damaged or crafted
+// state is an error, never a panic.
 
 const (
 	stateMagic   = "relunet solver state"
-	stateVersion = 1
+	stateVersion = 2
 )
 
-type stateHeader struct {
+type envelope struct {
 	Magic   string
 	Version int
-	Kind    string // "analytic", "sgd", "adam" or "lbfgs"
+	Kind    string // a Method's name
 	Data    fingerprint
+	Payload []byte
+	Sum     []byte // SHA-256 of Payload
 }
+
+// ErrCorrupt reports a state that is damaged or inconsistent.
+var ErrCorrupt = errors.New("corrupt solver state")
 
 // fingerprint identifies training data by dimensions and a hash of the values.
 type fingerprint struct {
@@ -65,69 +77,180 @@ func saveNet(n *Net) netState {
 		Beta: mat.DenseCopyOf(n.Beta).RawMatrix().Data, Beta0: append([]float64(nil), n.Beta0...), Alpha: n.Alpha}
 }
 
-func (s netState) net() (*Net, error) {
-	D := s.D + 1
-	if s.H <= 0 || s.M <= 0 || len(s.W) != s.H*D || len(s.Beta) != s.H*s.M || len(s.Beta0) != s.M {
-		return nil, errors.New("network weights have inconsistent sizes")
+// net returns the network, checked to have h hidden units, the data's d
+// inputs and m outputs, the leaky slope alpha and finite weights.
+func (s netState) net(what string, h, d, m int, alpha float64) (*Net, error) {
+	if s.H != h || s.D != d || s.M != m {
+		return nil, fmt.Errorf("%w: %s is %d×%d×%d (hidden×inputs×outputs), want %d×%d×%d", ErrCorrupt, what, s.H, s.D, s.M, h, d, m)
 	}
-	return &Net{W: mat.NewDense(s.H, D, s.W), Beta: mat.NewDense(s.H, s.M, s.Beta), Beta0: s.Beta0, Alpha: s.Alpha}, nil
+	if len(s.W) != h*(d+1) || len(s.Beta) != h*m || len(s.Beta0) != m {
+		return nil, fmt.Errorf("%w: %s has weights of inconsistent sizes", ErrCorrupt, what)
+	}
+	if s.Alpha != alpha {
+		return nil, fmt.Errorf("%w: %s has leaky slope %v, the options %v", ErrCorrupt, what, s.Alpha, alpha)
+	}
+	n := &Net{W: mat.NewDense(h, d+1, s.W), Beta: mat.NewDense(h, m, s.Beta), Beta0: s.Beta0, Alpha: s.Alpha}
+	if err := n.validate(d, m); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, what, err)
+	}
+	return n, nil
 }
 
-func writeState(w io.Writer, kind string, pr *problem, state any) error {
-	enc := gob.NewEncoder(w)
-	if err := enc.Encode(stateHeader{Magic: stateMagic, Version: stateVersion, Kind: kind, Data: pr.fingerprint()}); err != nil {
-		return fmt.Errorf("relunet: saving %s state: %w", kind, err)
+// historyState is a history in a form gob can encode.
+type historyState struct {
+	Records []Record
+	Best    netState
+	BestAt  int
+	Status  Status
+	Err     string
+}
+
+func saveHistory(h *history) historyState {
+	st := historyState{Records: h.records, Best: saveNet(h.best), BestAt: h.bestAt, Status: h.status}
+	if h.err != nil {
+		st.Err = h.err.Error()
 	}
-	if err := enc.Encode(state); err != nil {
-		return fmt.Errorf("relunet: saving %s state: %w", kind, err)
+	return st
+}
+
+// restore returns the history, checked for a network of h×d×m.
+func (s historyState) restore(h, d, m int, alpha float64) (history, error) {
+	var hist history
+	if len(s.Records) == 0 || s.BestAt < 0 || s.BestAt >= len(s.Records) {
+		return hist, fmt.Errorf("%w: %d records, best at %d", ErrCorrupt, len(s.Records), s.BestAt)
+	}
+	for i := 1; i < len(s.Records); i++ {
+		if s.Records[i].Iter < s.Records[i-1].Iter {
+			return hist, fmt.Errorf("%w: record %d goes back from iteration %d to %d", ErrCorrupt, i, s.Records[i-1].Iter, s.Records[i].Iter)
+		}
+	}
+	if s.Status < NotTerminated || s.Status > Failure || (s.Status == Failure) != (s.Err != "") {
+		return hist, fmt.Errorf("%w: status %v with error %q", ErrCorrupt, s.Status, s.Err)
+	}
+	best, err := s.Best.net("best network", h, d, m, alpha)
+	if err != nil {
+		return hist, err
+	}
+	hist = history{records: s.Records, best: best, bestAt: s.BestAt, status: s.Status}
+	if s.Err != "" {
+		hist.err = errors.New(s.Err)
+	}
+	return hist, nil
+}
+
+// writeState writes the envelope of a solver of the given kind.
+func writeState(w io.Writer, kind Method, pr *problem, state any) error {
+	var payload bytes.Buffer
+	if err := gob.NewEncoder(&payload).Encode(state); err != nil {
+		return fmt.Errorf("relunet: saving %v state: %w", kind, err)
+	}
+	sum := sha256.Sum256(payload.Bytes())
+	env := envelope{Magic: stateMagic, Version: stateVersion, Kind: kind.String(), Data: pr.fingerprint(),
+		Payload: payload.Bytes(), Sum: sum[:]}
+	if err := gob.NewEncoder(w).Encode(env); err != nil {
+		return fmt.Errorf("relunet: saving %v state: %w", kind, err)
 	}
 	return nil
 }
 
-// readState reads a state of one of the given kinds for the data pr into
-// state and returns the kind found.
-func readState(r io.Reader, pr *problem, state any, kinds ...string) (string, error) {
-	dec := gob.NewDecoder(r)
-	var hd stateHeader
-	if err := dec.Decode(&hd); err != nil {
-		return "", fmt.Errorf("relunet: not a solver state, or truncated: %w", eofIsUnexpected(err))
+// readEnvelope reads and checks an envelope for the data pr.
+func readEnvelope(r io.Reader, pr *problem) (env envelope, err error) {
+	defer func() {
+		// encoding/gob reports malformed input as errors; a decoder of
+		// untrusted bytes still turns any panic into one.
+		if p := recover(); p != nil {
+			err = fmt.Errorf("relunet: %w: %v", ErrCorrupt, p)
+		}
+	}()
+	if err := gob.NewDecoder(r).Decode(&env); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return env, fmt.Errorf("relunet: not a solver state, or truncated: %w", io.ErrUnexpectedEOF)
+		}
+		return env, fmt.Errorf("relunet: not a solver state (%v)", err)
 	}
-	if hd.Magic != stateMagic {
-		return "", errors.New("relunet: not a solver state file")
+	switch {
+	case env.Magic != stateMagic:
+		return env, errors.New("relunet: not a solver state file")
+	case env.Version != stateVersion:
+		return env, fmt.Errorf("relunet: solver state has format version %d, this build reads version %d", env.Version, stateVersion)
 	}
-	if hd.Version != stateVersion {
-		return "", fmt.Errorf("relunet: solver state has format version %d, this build reads version %d", hd.Version, stateVersion)
-	}
-	ok := false
-	for _, k := range kinds {
-		ok = ok || k == hd.Kind
-	}
-	if !ok {
-		return "", fmt.Errorf("relunet: state is of a %s solver, want %v", hd.Kind, kinds)
+	sum := sha256.Sum256(env.Payload)
+	if !bytes.Equal(sum[:], env.Sum) {
+		return env, fmt.Errorf("relunet: %v state: %w: checksum mismatch", env.Kind, ErrCorrupt)
 	}
 	fp := pr.fingerprint()
-	if hd.Data.N != fp.N || hd.Data.D != fp.D || hd.Data.M != fp.M {
-		return "", fmt.Errorf("relunet: %s state was saved for data of %d rows × %d inputs × %d outputs, given %d × %d × %d",
-			hd.Kind, hd.Data.N, hd.Data.D, hd.Data.M, fp.N, fp.D, fp.M)
+	if env.Data.N != fp.N || env.Data.D != fp.D || env.Data.M != fp.M {
+		return env, fmt.Errorf("relunet: %s state was saved for data of %d rows × %d inputs × %d outputs, given %d × %d × %d",
+			env.Kind, env.Data.N, env.Data.D, env.Data.M, fp.N, fp.D, fp.M)
 	}
-	if hd.Data.Hash != fp.Hash {
-		return "", fmt.Errorf("relunet: %s state was saved for other data of the same size (%d × %d × %d)", hd.Kind, fp.N, fp.D, fp.M)
+	if env.Data.Hash != fp.Hash {
+		return env, fmt.Errorf("relunet: %s state was saved for other data of the same size (%d × %d × %d)", env.Kind, fp.N, fp.D, fp.M)
 	}
-	if err := dec.Decode(state); err != nil {
-		return "", fmt.Errorf("relunet: %s state is truncated or corrupt: %w", hd.Kind, eofIsUnexpected(err))
-	}
-	return hd.Kind, nil
+	return env, nil
 }
 
-func eofIsUnexpected(err error) error {
-	if errors.Is(err, io.EOF) {
-		return io.ErrUnexpectedEOF
+// decodePayload decodes the envelope's checked payload into state.
+func decodePayload(env envelope, state any) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("relunet: %s state: %w: %v", env.Kind, ErrCorrupt, p)
+		}
+	}()
+	if err := gob.NewDecoder(bytes.NewReader(env.Payload)).Decode(state); err != nil {
+		return fmt.Errorf("relunet: %s state: %w: %v", env.Kind, ErrCorrupt, err)
 	}
-	return err
+	return nil
 }
 
-// saveFile writes a state to path atomically: to a temporary file renamed
-// into place, so that a failure leaves no partial file.
+// Load reads a state written by any solver's Save and returns the solver,
+// which continues exactly where the saved one stopped. X and Y must be the
+// data it was trained on. The returned Solver is an *Analytic, a *Descent
+// or an *LBFGS.
+func Load(r io.Reader, X, Y mat.Matrix) (Solver, error) {
+	pr, err := checkedProblem(X, Y)
+	if err != nil {
+		return nil, err
+	}
+	env, err := readEnvelope(r, pr)
+	if err != nil {
+		return nil, err
+	}
+	m, err := ParseMethod(env.Kind)
+	if err != nil {
+		return nil, fmt.Errorf("relunet: %w: unknown solver kind %q", ErrCorrupt, env.Kind)
+	}
+	var s Solver
+	switch m {
+	case MethodAnalytic:
+		s, err = loadAnalytic(env, pr)
+	case MethodSGD, MethodAdam:
+		s, err = loadDescent(env, pr, m)
+	case MethodLBFGS:
+		s, err = loadLBFGS(env, pr)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("relunet: loading %v state: %w", m, err)
+	}
+	return s, nil
+}
+
+// LoadFile loads a solver saved with SaveFile.
+func LoadFile(path string, X, Y mat.Matrix) (Solver, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	s, err := Load(f, X, Y)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
+}
+
+// saveFile writes a state to path atomically: to a temporary file in the
+// same directory renamed into place, so that a failure leaves no partial
+// file and the previous one intact.
 func saveFile(path string, save func(io.Writer) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".relunet-*")
 	if err != nil {
@@ -138,38 +261,17 @@ func saveFile(path string, save func(io.Writer) error) error {
 		tmp.Close()
 		return err
 	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
 	if err := tmp.Close(); err != nil {
 		return err
 	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
 	return os.Rename(tmp.Name(), path)
-}
-
-func loadFile[T any](path string, load func(io.Reader) (T, error)) (T, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		var zero T
-		return zero, err
-	}
-	defer f.Close()
-	v, err := load(f)
-	if err != nil {
-		return v, fmt.Errorf("%s: %w", path, err)
-	}
-	return v, nil
-}
-
-func errText(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
-}
-
-func textErr(s string) error {
-	if s == "" {
-		return nil
-	}
-	return errors.New(s)
 }
 
 func pcgState(p *rand.PCG) []byte {
@@ -177,71 +279,71 @@ func pcgState(p *rand.PCG) []byte {
 	return b
 }
 
-// analyticState is the saved state of an Analytic solver.
-type analyticState struct {
-	Opts     AnalyticOptions
-	Net      netState
-	Act      []bool
-	RNG      []byte
-	Loss     float64
-	Best     netState
-	BestLoss float64
-	BestIter int
-	Iter     int
-	History  []AnalyticRecord
-	Err      string
+func loadPCG(b []byte) (*rand.PCG, error) {
+	p := &rand.PCG{}
+	if err := p.UnmarshalBinary(b); err != nil {
+		return nil, fmt.Errorf("%w: random-number state: %v", ErrCorrupt, err)
+	}
+	return p, nil
 }
 
-// Save writes the solver's state (weights, pattern, options, history, best
-// iterate and random-number position) to w. The normal matrix is not saved.
+// analyticState is the saved state of an Analytic solver.
+type analyticState struct {
+	Opts    AnalyticOptions
+	Net     netState
+	Act     []bool
+	RNG     []byte
+	History historyState
+	Cycle   Steps
+	Next    Status
+}
+
+// Save writes the solver's state (weights, pattern, options, records, best
+// iterate, status and random-number position) to w.
 func (a *Analytic) Save(w io.Writer) error {
-	return writeState(w, "analytic", a.pr, analyticState{
-		Opts: a.opts, Net: saveNet(a.net), Act: a.pat.act, RNG: pcgState(a.rng), Loss: a.loss,
-		Best: saveNet(a.best), BestLoss: a.bestLoss, BestIter: a.bestIter, Iter: a.iter,
-		History: a.history, Err: errText(a.err),
+	return writeState(w, MethodAnalytic, a.pr, analyticState{
+		Opts: a.opts, Net: saveNet(a.net), Act: a.pat.act, RNG: pcgState(a.rng),
+		History: saveHistory(&a.history), Cycle: a.cycle, Next: a.next,
 	})
 }
 
-// SaveFile saves the solver's state to the named file.
+// SaveFile saves the solver's state to the named file atomically.
 func (a *Analytic) SaveFile(path string) error { return saveFile(path, a.Save) }
 
-// LoadAnalytic reads a state written by Analytic.Save and returns the solver,
-// which continues exactly where the saved one stopped. X and Y must be the
-// data it was created with.
-func LoadAnalytic(r io.Reader, X, Y mat.Matrix) (*Analytic, error) {
-	pr, err := checkedProblem(X, Y)
-	if err != nil {
-		return nil, err
-	}
+func loadAnalytic(env envelope, pr *problem) (*Analytic, error) {
 	var st analyticState
-	if _, err := readState(r, pr, &st, "analytic"); err != nil {
+	if err := decodePayload(env, &st); err != nil {
 		return nil, err
 	}
-	a := &Analytic{opts: st.Opts, pr: pr, rng: &rand.PCG{}, loss: st.Loss, bestLoss: st.BestLoss,
-		bestIter: st.BestIter, iter: st.Iter, history: st.History, err: textErr(st.Err)}
-	if err := a.opts.check(); err != nil {
-		return nil, err
+	if err := st.Opts.check(); err != nil {
+		return nil, fmt.Errorf("%w: options: %v", ErrCorrupt, err)
 	}
-	if a.net, err = st.Net.net(); err == nil {
-		a.best, err = st.Best.net()
+	if st.Opts.Init != nil {
+		return nil, fmt.Errorf("%w: options hold an initial network", ErrCorrupt)
 	}
-	if err == nil {
-		err = a.rng.UnmarshalBinary(st.RNG)
+	h := st.Opts.Hidden
+	if st.Cycle&^Alternation != 0 || st.Cycle == Alternation || st.Next < NotTerminated || st.Next > Failure {
+		return nil, fmt.Errorf("%w: sub-step state %v, next status %v", ErrCorrupt, st.Cycle, st.Next)
 	}
-	if err == nil && len(st.Act) != pr.n*a.opts.Hidden {
-		err = errors.New("activation pattern has the wrong size")
-	}
+	net, err := st.Net.net("network", h, pr.d, pr.m, st.Opts.Alpha)
 	if err != nil {
-		return nil, fmt.Errorf("relunet: analytic state is corrupt: %w", err)
+		return nil, err
 	}
+	if len(st.Act) != pr.n*h {
+		return nil, fmt.Errorf("%w: activation pattern of %d entries, want %d×%d", ErrCorrupt, len(st.Act), pr.n, h)
+	}
+	hist, err := st.History.restore(h, pr.d, pr.m, st.Opts.Alpha)
+	if err != nil {
+		return nil, err
+	}
+	rng, err := loadPCG(st.RNG)
+	if err != nil {
+		return nil, err
+	}
+	a := &Analytic{opts: st.Opts, pr: pr, net: net, rng: rng, history: hist, cycle: st.Cycle, next: st.Next}
 	a.start()
 	copy(a.pat.act, st.Act)
 	return a, nil
-}
-
-// LoadAnalyticFile loads a solver saved with SaveFile.
-func LoadAnalyticFile(path string, X, Y mat.Matrix) (*Analytic, error) {
-	return loadFile(path, func(r io.Reader) (*Analytic, error) { return LoadAnalytic(r, X, Y) })
 }
 
 // descentState is the saved state of a Descent solver.
@@ -252,112 +354,143 @@ type descentState struct {
 	T        int
 	Perm     []int
 	RNG      []byte
-	Epoch    int
-	History  []EpochRecord
-	Best     netState
-	BestAt   int
-	Err      string
+	History  historyState
 }
 
 // Save writes the solver's state (weights, moments, shuffling order and
-// random-number position, history) to w.
+// random-number position, records) to w.
 func (s *Descent) Save(w io.Writer) error {
-	return writeState(w, s.opts.Method.String(), s.pr, descentState{
+	return writeState(w, s.opts.Method, s.pr, descentState{
 		Opts: s.opts, P: s.p, Vel: s.vel, Sec: s.sec, T: s.t, Perm: s.perm, RNG: pcgState(s.rng),
-		Epoch: s.epoch, History: s.history, Best: saveNet(s.best), BestAt: s.bestAt, Err: errText(s.err),
+		History: saveHistory(&s.history),
 	})
 }
 
-// SaveFile saves the solver's state to the named file.
+// SaveFile saves the solver's state to the named file atomically.
 func (s *Descent) SaveFile(path string) error { return saveFile(path, s.Save) }
 
-// LoadDescent reads a state written by Descent.Save for the data X, Y.
-func LoadDescent(r io.Reader, X, Y mat.Matrix) (*Descent, error) {
-	pr, err := checkedProblem(X, Y)
-	if err != nil {
-		return nil, err
-	}
+func loadDescent(env envelope, pr *problem, m Method) (*Descent, error) {
 	var st descentState
-	if _, err := readState(r, pr, &st, "sgd", "adam"); err != nil {
+	if err := decodePayload(env, &st); err != nil {
 		return nil, err
 	}
-	s := &Descent{opts: st.Opts, pr: pr, rng: &rand.PCG{}, vel: st.Vel, sec: st.Sec, t: st.T, perm: st.Perm,
-		epoch: st.Epoch, epochLog: epochLog{history: st.History, bestAt: st.BestAt}, err: textErr(st.Err)}
-	if err := s.opts.check(); err != nil {
+	if err := st.Opts.check(); err != nil {
+		return nil, fmt.Errorf("%w: options: %v", ErrCorrupt, err)
+	}
+	if st.Opts.Method != m || st.Opts.Init != nil {
+		return nil, fmt.Errorf("%w: a %v state holds options for %v", ErrCorrupt, m, st.Opts.Method)
+	}
+	h := st.Opts.Hidden
+	size := h*(pr.d+1) + h*pr.m + pr.m
+	wantSec := 0
+	if m == MethodAdam {
+		wantSec = size
+	}
+	if len(st.P) != size || len(st.Vel) != size || len(st.Sec) != wantSec || st.T < 0 {
+		return nil, fmt.Errorf("%w: parameter vectors of %d, %d and %d entries, want %d", ErrCorrupt, len(st.P), len(st.Vel), len(st.Sec), size)
+	}
+	if err := checkPerm(st.Perm, pr.n); err != nil {
 		return nil, err
 	}
-	h, D, m := s.opts.Hidden, pr.d+1, pr.m
-	size := h*D + h*m + m
-	if len(st.P) != size || len(st.Vel) != size || (s.opts.Method == MethodAdam && len(st.Sec) != size) ||
-		len(st.Perm) != pr.n || st.BestAt >= len(st.History) {
-		return nil, errors.New("relunet: descent state is corrupt: sizes do not match")
+	for _, v := range [][]float64{st.P, st.Vel, st.Sec} {
+		if !finiteAll(v) && st.History.Status != Failure {
+			return nil, fmt.Errorf("%w: non-finite parameters in a run that did not fail", ErrCorrupt)
+		}
 	}
-	if s.best, err = st.Best.net(); err == nil {
-		err = s.rng.UnmarshalBinary(st.RNG)
-	}
+	hist, err := st.History.restore(h, pr.d, pr.m, st.Opts.Alpha)
 	if err != nil {
-		return nil, fmt.Errorf("relunet: descent state is corrupt: %w", err)
+		return nil, err
 	}
+	rng, err := loadPCG(st.RNG)
+	if err != nil {
+		return nil, err
+	}
+	s := &Descent{opts: st.Opts, pr: pr, rng: rng, vel: st.Vel, sec: st.Sec, t: st.T, perm: st.Perm, history: hist}
 	s.setup(st.P)
 	return s, nil
 }
 
-// LoadDescentFile loads a solver saved with SaveFile.
-func LoadDescentFile(path string, X, Y mat.Matrix) (*Descent, error) {
-	return loadFile(path, func(r io.Reader) (*Descent, error) { return LoadDescent(r, X, Y) })
+// checkPerm reports whether p is a permutation of 0..n-1.
+func checkPerm(p []int, n int) error {
+	if len(p) != n {
+		return fmt.Errorf("%w: row order of %d entries, want %d", ErrCorrupt, len(p), n)
+	}
+	seen := make([]bool, n)
+	for k, i := range p {
+		if i < 0 || i >= n || seen[i] {
+			return fmt.Errorf("%w: row order entry %d is %d: not a permutation of the %d rows", ErrCorrupt, k, i, n)
+		}
+		seen[i] = true
+	}
+	return nil
 }
 
-// lbfgsState is the saved state of an LBFGS solver. gonum's L-BFGS keeps its
-// memory unexported, so the run is saved as its start and length and
-// replayed on load; the replay is deterministic and checked bit for bit.
+func finiteAll(v []float64) bool {
+	for _, x := range v {
+		if isBad(x) {
+			return false
+		}
+	}
+	return true
+}
+
+// lbfgsState is the saved state of an LBFGS solver: the location, and the
+// quasi-Newton memory, so that loading does not replay the run.
 type lbfgsState struct {
 	Opts    LBFGSOptions
-	Init    []float64
-	Iter    int
-	X       []float64
-	History []EpochRecord
-	Done    bool
-	Err     string
+	X, Grad []float64
+	F       float64
+	Memory  lbfgsMemory
+	Evals   int
+	Started bool // the memory holds pairs: the next step continues them
+	History historyState
 }
 
 // Save writes the solver's state to w.
 func (l *LBFGS) Save(w io.Writer) error {
-	return writeState(w, "lbfgs", l.pr, lbfgsState{Opts: l.opts, Init: l.init, Iter: l.iter,
-		X: l.loc.X, History: l.history, Done: l.done, Err: errText(l.err)})
+	return writeState(w, MethodLBFGS, l.pr, lbfgsState{Opts: l.opts, X: l.loc.X, Grad: l.loc.Gradient, F: l.loc.F,
+		Memory: *l.mem, Evals: l.evals, Started: l.initialized || l.mem.Resumed, History: saveHistory(&l.history)})
 }
 
-// SaveFile saves the solver's state to the named file.
+// SaveFile saves the solver's state to the named file atomically.
 func (l *LBFGS) SaveFile(path string) error { return saveFile(path, l.Save) }
 
-// LoadLBFGS reads a state written by LBFGS.Save for the data X, Y, replaying
-// the saved iterations.
-func LoadLBFGS(r io.Reader, X, Y mat.Matrix) (*LBFGS, error) {
-	pr, err := checkedProblem(X, Y)
+func loadLBFGS(env envelope, pr *problem) (*LBFGS, error) {
+	var st lbfgsState
+	if err := decodePayload(env, &st); err != nil {
+		return nil, err
+	}
+	if err := st.Opts.check(); err != nil {
+		return nil, fmt.Errorf("%w: options: %v", ErrCorrupt, err)
+	}
+	o := st.Opts
+	if o.Store <= 0 || o.GradTol <= 0 || o.Init != nil {
+		return nil, fmt.Errorf("%w: options without their defaults set", ErrCorrupt)
+	}
+	size := o.Hidden*(pr.d+1) + o.Hidden*pr.m + pr.m
+	if len(st.X) != size || len(st.Grad) != size || st.Evals < 1 {
+		return nil, fmt.Errorf("%w: location of %d and %d entries, want %d", ErrCorrupt, len(st.X), len(st.Grad), size)
+	}
+	mem := st.Memory
+	if st.Started {
+		ok := mem.Store == o.Store && len(mem.X) == size && len(mem.Grad) == size && len(mem.S) == o.Store &&
+			len(mem.Y) == o.Store && len(mem.Rho) == o.Store && mem.Oldest >= 0 && mem.Oldest < o.Store
+		for i := 0; ok && i < o.Store; i++ {
+			ok = len(mem.S[i]) == size && len(mem.Y[i]) == size
+		}
+		if !ok {
+			return nil, fmt.Errorf("%w: quasi-Newton memory of inconsistent sizes", ErrCorrupt)
+		}
+	} else {
+		mem = lbfgsMemory{Store: o.Store}
+	}
+	hist, err := st.History.restore(o.Hidden, pr.d, pr.m, o.Alpha)
 	if err != nil {
 		return nil, err
 	}
-	var st lbfgsState
-	if _, err := readState(r, pr, &st, "lbfgs"); err != nil {
-		return nil, err
-	}
-	h, D, m := st.Opts.Hidden, pr.d+1, pr.m
-	if size := h*D + h*m + m; h <= 0 || len(st.Init) != size || len(st.X) != size || len(st.History) != st.Iter+1 {
-		return nil, errors.New("relunet: lbfgs state is corrupt: sizes do not match")
-	}
-	l := &LBFGS{opts: st.Opts, pr: pr, init: st.Init}
-	l.start()
-	for l.iter < st.Iter && l.Step() {
-	}
-	for i, v := range l.loc.X {
-		if math.Float64bits(v) != math.Float64bits(st.X[i]) {
-			return nil, fmt.Errorf("relunet: lbfgs state: replaying %d iterations did not reproduce the saved weights", st.Iter)
-		}
-	}
-	l.history, l.done, l.err = st.History, st.Done, textErr(st.Err)
+	mem.Resumed = st.Started
+	l := &LBFGS{opts: o, pr: pr, mem: &mem, evals: st.Evals, history: hist,
+		loc: &optimize.Location{X: st.X, Gradient: st.Grad, F: st.F}}
+	l.setup(st.X)
 	return l, nil
-}
-
-// LoadLBFGSFile loads a solver saved with SaveFile.
-func LoadLBFGSFile(path string, X, Y mat.Matrix) (*LBFGS, error) {
-	return loadFile(path, func(r io.Reader) (*LBFGS, error) { return LoadLBFGS(r, X, Y) })
 }

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,176 +13,204 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/relunet/relunet/relunet"
+	"github.com/relunet/relunet/relunet/experiment"
 	"github.com/relunet/relunet/relunet/plots"
 )
 
-func compare(args []string, stdout, stderr io.Writer) error {
+func compare(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c := newCommon("compare")
-	runs := c.fs.Int("runs", 5, "seeded splits per method, seeds -seed … -seed+R-1")
-	list := c.fs.String("methods", "analytic,sgd,adam,lbfgs", "comma-separated methods (analytic-safeguard too)")
-	out := c.fs.String("out", "", "directory for runs.csv, runs.json and PNG plots")
+	runs := c.fs.Int("runs", 5, "seeded splits per method: seeds -seed … -seed+`R`-1")
+	list := c.fs.String("methods", "analytic,sgd,adam,lbfgs", "comma-separated `labels`: a method, with +safeguard for analytic")
+	out := c.fs.String("out", "", "`directory` for runs.csv, runs.json and the PNG figures")
 	if err := c.parse(args); err != nil {
 		return err
 	}
 	if *runs <= 0 {
-		return usagef("compare: -runs must be positive, have %d", *runs)
+		return c.usagef("-runs must be positive, have %d", *runs)
 	}
-	var ms []string
-	for _, m := range strings.Split(*list, ",") {
-		m = strings.TrimSpace(m)
-		if !methods[m] {
-			return usagef("compare: unknown method %q in -methods", m)
+	var cfgs []experiment.Config
+	for _, label := range strings.Split(*list, ",") {
+		cfg, err := c.config(strings.TrimSpace(label))
+		if err != nil {
+			return err
 		}
-		ms = append(ms, m)
+		cfgs = append(cfgs, cfg)
 	}
-	ds, err := c.open(stderr)
+	if err := c.checkMethods(cfgs); err != nil {
+		return err
+	}
+	ds, err := c.open(ctx, stderr)
 	if err != nil {
 		return err
 	}
-	var recs []record
-	for _, m := range ms {
-		for k := 0; k < *runs; k++ {
-			seed := c.seed + uint64(k)
-			sp, err := c.prepare(ds, seed)
-			if err != nil {
+	var results []*experiment.Result
+	for _, seed := range experiment.Seeds(c.seed, *runs) {
+		sp, err := c.prepare(ds, seed, stderr)
+		if err != nil {
+			return err
+		}
+		for _, cfg := range cfgs {
+			if err := ctx.Err(); err != nil {
 				return err
 			}
-			cfg := c.config(m, seed)
-			b := newBar(stderr, fmt.Sprintf("%s seed %d", m, seed))
+			cfg.Seed = seed
+			b := newBar(stderr, fmt.Sprintf("%s seed %d", cfg.Label(), seed))
 			cfg.Progress = b.update
-			res, err := relunet.Train(sp, cfg)
+			r, err := experiment.Run(sp, cfg)
 			b.finish()
-			if err != nil {
-				// A diverging method is a result of the comparison, not a failure of it.
-				fmt.Fprintf(stderr, "relunet: %s, seed %d: %v\n", m, seed, err)
-				continue
+			if r == nil {
+				return err
 			}
-			rec := newRecord(ds.Name, sp, res)
-			recs = append(recs, rec)
+			results = append(results, r)
 			if c.json {
-				if err := json.NewEncoder(stdout).Encode(rec); err != nil {
+				if err := json.NewEncoder(stdout).Encode(newRecord(r)); err != nil {
 					return err
 				}
 			}
 		}
 	}
+	sums := experiment.Summarize(results)
 	if !c.json {
-		printTable(stdout, ms, recs)
+		if err := experiment.WriteTable(stdout, sums); err != nil {
+			return err
+		}
 	}
 	if *out != "" {
-		if err := writeOutputs(*out, recs); err != nil {
+		if err := writeOutputs(*out, results); err != nil {
 			return err
 		}
 		if !c.json {
 			fmt.Fprintf(stdout, "wrote runs.csv, runs.json, loss_vs_iteration.png, loss_vs_time.png to %s\n", *out)
 		}
 	}
-	if len(recs) == 0 {
-		return fmt.Errorf("compare: every run failed")
-	}
-	return nil
-}
-
-// label names a record's method, with the safeguard.
-func (r record) label() string {
-	if r.Safeguard {
-		return r.Method + "-safeguard"
-	}
-	return r.Method
-}
-
-func printTable(w io.Writer, ms []string, recs []record) {
-	ms2 := func(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) }
-	cell := func(v []float64) string {
-		if len(v) == 0 {
-			return "-"
+	for _, r := range results {
+		if !r.Failed() {
+			return nil
 		}
-		m, sd := relunet.MeanSD(v)
-		return ms2(m) + " ± " + ms2(sd)
 	}
-	fmt.Fprintf(w, "%-20s %4s  %-22s %-22s %-22s %-22s %-20s\n", "method", "runs", "train MSE", "test MSE", "train R²", "test R²", "seconds")
-	for _, m := range ms {
-		var trm, tem, trr, ter, sec []float64
-		for _, r := range recs {
-			if r.label() != m {
-				continue
-			}
-			trm, trr, sec = append(trm, r.TrainMSE), append(trr, r.TrainR2), append(sec, r.Seconds)
-			if r.TestMSE != nil {
-				tem, ter = append(tem, *r.TestMSE), append(ter, *r.TestR2)
-			}
-		}
-		fmt.Fprintf(w, "%-20s %4d  %-22s %-22s %-22s %-22s %-20s\n", m, len(trm), cell(trm), cell(tem), cell(trr), cell(ter), cell(sec))
-	}
+	return errors.New("compare: every run failed")
 }
 
-func writeOutputs(dir string, recs []record) error {
+// writeOutputs writes the runs and their figures into dir. Every file is
+// rendered first and written to a temporary file beside its place, and only
+// then are they all renamed into place: a failure leaves the previous
+// outputs as they were, never a part of them or a mix of two runs.
+func writeOutputs(dir string, results []*experiment.Result) error {
+	files, err := renderOutputs(results)
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	var buf strings.Builder
+	var tmps []string
+	defer func() {
+		for _, t := range tmps {
+			os.Remove(t)
+		}
+	}()
+	names := []string{"runs.csv", "runs.json", "loss_vs_iteration.png", "loss_vs_time.png"}
+	for _, name := range names {
+		tmp, err := os.CreateTemp(dir, "."+name+".*")
+		if err != nil {
+			return err
+		}
+		tmps = append(tmps, tmp.Name())
+		_, err = tmp.Write(files[name])
+		if err == nil {
+			err = tmp.Sync()
+		}
+		if cerr := tmp.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Chmod(tmp.Name(), 0o644)
+		}
+		if err != nil {
+			return fmt.Errorf("writing %s: %w", filepath.Join(dir, name), err)
+		}
+	}
+	for i, name := range names {
+		if err := os.Rename(tmps[i], filepath.Join(dir, name)); err != nil {
+			return err
+		}
+	}
+	tmps = nil
+	return nil
+}
+
+// renderOutputs returns the contents of the output files by name.
+func renderOutputs(results []*experiment.Result) (map[string][]byte, error) {
+	files := map[string][]byte{}
+	var buf bytes.Buffer
 	cw := csv.NewWriter(&buf)
-	cw.Write([]string{"dataset", "method", "safeguard", "seed", "hidden", "n_train", "n_test", "train_mse", "test_mse", "train_r2", "test_r2", "seconds"})
+	cw.Write([]string{"dataset", "method", "safeguard", "seed", "hidden", "n_train", "n_test", "train_mse", "test_mse",
+		"train_r2", "test_r2", "seconds", "status", "error"})
 	opt := func(v *float64) string {
 		if v == nil {
 			return ""
 		}
 		return strconv.FormatFloat(*v, 'g', -1, 64)
 	}
-	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
-	for _, r := range recs {
-		cw.Write([]string{r.Dataset, r.Method, strconv.FormatBool(r.Safeguard), strconv.FormatUint(r.Seed, 10), strconv.Itoa(r.Hidden),
-			strconv.Itoa(r.NTrain), strconv.Itoa(r.NTest), f(r.TrainMSE), opt(r.TestMSE), f(r.TrainR2), opt(r.TestR2), f(r.Seconds)})
+	recs := make([]record, 0, len(results))
+	for _, r := range results {
+		rec := newRecord(r)
+		recs = append(recs, rec)
+		cw.Write([]string{rec.Dataset, rec.Method, strconv.FormatBool(rec.Safeguard), strconv.FormatUint(rec.Seed, 10),
+			strconv.Itoa(rec.Hidden), strconv.Itoa(rec.NTrain), strconv.Itoa(rec.NTest), opt(rec.TrainMSE), opt(rec.TestMSE),
+			opt(rec.TrainR2), opt(rec.TestR2), strconv.FormatFloat(rec.Seconds, 'g', -1, 64), rec.Status, rec.Error})
 	}
 	cw.Flush()
-	if err := os.WriteFile(filepath.Join(dir, "runs.csv"), []byte(buf.String()), 0o644); err != nil {
-		return err
+	if err := cw.Error(); err != nil {
+		return nil, err
 	}
+	files["runs.csv"] = buf.Bytes()
 	js, err := json.MarshalIndent(recs, "", "  ")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "runs.json"), js, 0o644); err != nil {
-		return err
+	files["runs.json"] = append(js, '\n')
+	byIter, byTime := curves(results)
+	name := ""
+	if len(results) > 0 {
+		name = results[0].Dataset + ": "
 	}
-	// One curve per method: the run with the lowest seed.
-	var byIter, byTime []plots.Series
+	for _, p := range []struct {
+		file string
+		ax   plots.Axes
+		s    []plots.Series
+	}{
+		{"loss_vs_iteration.png", plots.Axes{Title: name + "training MSE per iteration or epoch", X: "iteration or epoch + 1 (1 = the initial network)", Y: "training MSE", LogX: true, LogY: true}, byIter},
+		{"loss_vs_time.png", plots.Axes{Title: name + "training MSE against wall time", X: "seconds", Y: "training MSE", LogX: true, LogY: true}, byTime},
+	} {
+		fig, err := plots.Lines(p.ax, p.s...)
+		if err != nil {
+			return nil, err
+		}
+		if files[p.file], err = fig.Render("png"); err != nil {
+			return nil, err
+		}
+	}
+	return files, nil
+}
+
+// curves returns one training curve per configuration, of its run with the
+// first seed, against iterations and against wall time; failed runs are
+// marked as diverged.
+func curves(results []*experiment.Result) (byIter, byTime []plots.Series) {
 	seen := map[string]bool{}
-	for _, r := range recs {
-		if seen[r.label()] {
+	for _, r := range results {
+		l := r.Config.Label()
+		if seen[l] {
 			continue
 		}
-		seen[r.label()] = true
+		seen[l] = true
 		it := make([]float64, len(r.Curve))
 		for i := range it {
 			it[i] = float64(i + 1)
 		}
-		byIter = append(byIter, plots.Series{Name: r.label(), X: it, Y: r.Curve})
-		byTime = append(byTime, plots.Series{Name: r.label(), X: r.CurveSeconds[1:], Y: r.Curve[1:]})
+		byIter = append(byIter, plots.Series{Name: l, X: it, Y: r.Curve, Diverged: r.Failed()})
+		byTime = append(byTime, plots.Series{Name: l, X: r.CurveSeconds[1:], Y: r.Curve[1:], Diverged: r.Failed()})
 	}
-	name := ""
-	if len(recs) > 0 {
-		name = recs[0].Dataset + ": "
-	}
-	for _, p := range []struct {
-		file, title, x string
-		s              []plots.Series
-	}{
-		{"loss_vs_iteration.png", name + "training MSE per iteration/epoch (1 = initial)", "iteration or epoch", byIter},
-		{"loss_vs_time.png", name + "training MSE vs wall time", "seconds", byTime},
-	} {
-		pl, err := plots.Lines(p.title, p.x, "training MSE", true, true, p.s...)
-		if err != nil {
-			return err
-		}
-		png, err := plots.Render(pl, plots.Width, plots.Height, "png")
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(filepath.Join(dir, p.file), png, 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
+	return byIter, byTime
 }

@@ -2,110 +2,61 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
+	"text/tabwriter"
 
-	"github.com/relunet/relunet/relunet"
+	"github.com/relunet/relunet/relunet/data"
 )
 
-// envDataURL overrides the base URL of the reference files, for a mirror
-// (and for tests).
-const envDataURL = "RELUNET_DATA_URL"
-
-func data(args []string, stdout, stderr io.Writer) error {
+func dataCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch {
 	case len(args) == 1 && args[0] == "list":
 		return dataList(stdout)
-	case len(args) == 2 && args[0] == "fetch":
-		r, ok := relunet.LookupReference(args[1])
-		if !ok {
-			return usagef("data fetch: %q is not a reference data set (%s)", args[1], strings.Join(relunet.ReferenceNames(), ", "))
+	case len(args) >= 2 && args[0] == "fetch":
+		names := args[1:]
+		if len(names) == 1 && names[0] == "all" {
+			names = data.Names(data.Reference)
 		}
-		dir, err := fetch(r, stderr)
-		if err != nil {
-			return err
+		for _, name := range names {
+			s, ok := data.Lookup(name)
+			if !ok || s.Kind != data.Reference {
+				return usagef("data fetch: %q is not a reference data set (%s, or all)", name, strings.Join(data.Names(data.Reference), ", "))
+			}
 		}
-		fmt.Fprintf(stdout, "%s: in %s\n", r.Name, dir)
+		l := &data.Loader{Log: prefixed{stderr}}
+		for _, name := range names {
+			s, _ := data.Lookup(name)
+			dir, err := l.Ensure(ctx, s)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "%s: in %s (verified)\n", name, dir)
+		}
 		return nil
 	}
-	return usagef("data: want 'data list' or 'data fetch NAME'")
+	return usagef("data: want 'data list' or 'data fetch NAME... | all'")
 }
 
 func dataList(w io.Writer) error {
-	dirs := relunet.DataDirs()
-	for _, r := range relunet.References() {
-		where := "missing (relunet data fetch " + r.Name + ")"
-		if dir, ok := r.Locate(dirs...); ok {
-			where = "in " + dir
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "name\tkind\twhere\tabout")
+	l := &data.Loader{}
+	for _, s := range data.Sources() {
+		where := "generated, no download"
+		if s.Kind == data.Reference {
+			where = "missing: relunet data fetch " + s.Name
+			if dir, ok := l.Locate(s); ok {
+				where = "in " + dir
+			}
 		}
-		fmt.Fprintf(w, "%-10s reference  %s; %s\n", r.Name, r.About, where)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, s.Kind, where, s.About)
 	}
-	for _, name := range relunet.SyntheticNames() {
-		fmt.Fprintf(w, "%-10s synthetic  generated, no download\n", name)
+	if err := tw.Flush(); err != nil {
+		return err
 	}
+	fmt.Fprintf(w, "\nReference files come from their public sources at pinned revisions, each checked against its published\n"+
+		"size and SHA-256 before use; $%s is searched first, then the cache; $%s names a mirror.\n", data.EnvDir, data.EnvURL)
 	return nil
-}
-
-// fetch makes sure r's files are in one of the data directories, downloading
-// them into the cache directory when they are not, and returns the directory.
-func fetch(r relunet.Reference, stderr io.Writer) (string, error) {
-	if dir, ok := r.Locate(relunet.DataDirs()...); ok {
-		return dir, nil
-	}
-	dir, err := relunet.CacheDir()
-	if err != nil {
-		return "", err
-	}
-	wrote, err := r.Fetch(context.Background(), nil, os.Getenv(envDataURL), dir)
-	for _, p := range wrote {
-		fmt.Fprintf(stderr, "relunet: fetched %s (SHA-256 verified)\n", p)
-	}
-	return dir, err
-}
-
-// openData returns the data set named by the -data flag: a CSV file, a
-// reference set (fetched on first use) or a synthetic set. target is the
-// 1-based target column of a CSV file, 0 for its last.
-func openData(name string, target int, seed uint64, stderr io.Writer) (*relunet.Dataset, error) {
-	if strings.HasSuffix(strings.ToLower(name), ".csv") {
-		tab, err := relunet.ReadCSVFile(name, relunet.HeaderAuto)
-		if err != nil {
-			return nil, err
-		}
-		_, cols := tab.Data.Dims()
-		if target == 0 {
-			target = cols
-		}
-		if target < 1 || target > cols {
-			return nil, usagef("-target %d: %s has columns 1 to %d", target, name, cols)
-		}
-		if cols < 2 {
-			return nil, fmt.Errorf("%s: needs at least two columns, an input and a target", name)
-		}
-		return tab.Dataset(strings.TrimSuffix(filepath.Base(name), filepath.Ext(name)), []int{target - 1})
-	}
-	if target != 0 {
-		return nil, usagef("-target applies to CSV files only, not to %q", name)
-	}
-	if r, ok := relunet.LookupReference(name); ok {
-		ds, err := relunet.LoadReference(name)
-		if !errors.Is(err, relunet.ErrNoData) {
-			return ds, err
-		}
-		dir, err := fetch(r, stderr)
-		if err != nil {
-			return nil, err
-		}
-		return r.Load(dir)
-	}
-	ds, err := relunet.Synthetic(name, seed)
-	if errors.Is(err, relunet.ErrUnknownData) {
-		return nil, usagef("-data %q: not a CSV file nor one of %s, %s", name,
-			strings.Join(relunet.ReferenceNames(), ", "), strings.Join(relunet.SyntheticNames(), ", "))
-	}
-	return ds, err
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -55,8 +56,8 @@ func checkRecord(t *testing.T, line string, nTrain, nTest, iters int) map[string
 	if err := json.Unmarshal([]byte(line), &rec); err != nil {
 		t.Fatalf("not JSON: %v: %s", err, line)
 	}
-	for _, k := range []string{"dataset", "method", "hidden", "seed", "n_train", "n_test", "train_mse", "test_mse",
-		"train_r2", "test_r2", "seconds", "curve", "curve_seconds"} {
+	for _, k := range []string{"dataset", "method", "safeguard", "hidden", "seed", "alpha", "ridge", "iterations", "n_train", "n_test",
+		"train_mse", "test_mse", "train_r2", "test_r2", "seconds", "status", "curve", "curve_seconds"} {
 		if _, ok := rec[k]; !ok {
 			t.Errorf("field %s missing", k)
 		}
@@ -66,16 +67,16 @@ func checkRecord(t *testing.T, line string, nTrain, nTest, iters int) map[string
 	}
 	curve, _ := rec["curve"].([]any)
 	secs, _ := rec["curve_seconds"].([]any)
-	if len(curve) != iters+1 || len(secs) != len(curve) {
-		t.Fatalf("curve of %d points and %d times, want %d", len(curve), len(secs), iters+1)
+	if iters >= 0 && len(curve) != iters+1 || len(secs) != len(curve) || rec["iterations"] != float64(len(curve)-1) {
+		t.Fatalf("curve of %d points and %d times for %v iterations, want %d", len(curve), len(secs), rec["iterations"], iters+1)
 	}
 	for i := 1; i < len(secs); i++ {
 		if secs[i].(float64) < secs[i-1].(float64) {
 			t.Errorf("curve_seconds decreases at %d", i)
 		}
 	}
-	if mse := rec["train_mse"].(float64); !(mse > 0 && mse == curve[len(curve)-1].(float64)) {
-		t.Errorf("train_mse %v, last curve value %v", mse, curve[len(curve)-1])
+	if mse, ok := rec["train_mse"].(float64); !ok || mse != curve[len(curve)-1].(float64) {
+		t.Errorf("train_mse %v, last curve value %v", rec["train_mse"], curve[len(curve)-1])
 	}
 	return rec
 }
@@ -85,7 +86,7 @@ func TestTrainJSONOnSin(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	rec := checkRecord(t, strings.TrimSpace(out), 161, 40, 30)
+	rec := checkRecord(t, strings.TrimSpace(out), 161, 40, -1)
 	if rec["method"] != "analytic" || rec["safeguard"] != true || rec["dataset"] != "sin" {
 		t.Errorf("record %v", rec)
 	}
@@ -94,9 +95,6 @@ func TestTrainJSONOnSin(t *testing.T) {
 		if curve[i].(float64) > curve[i-1].(float64) {
 			t.Errorf("safeguarded curve rises at %d", i)
 		}
-	}
-	if r2 := rec["train_r2"].(float64); !(r2 > 0.3 && r2 <= 1) {
-		t.Errorf("train R² %v", r2)
 	}
 }
 
@@ -113,13 +111,13 @@ func TestTrainJSONOnCSV(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	rec := checkRecord(t, strings.TrimSpace(out), 40, 10, 40)
+	rec := checkRecord(t, strings.TrimSpace(out), 40, 10, -1)
 	if rec["dataset"] != "small" || rec["train_r2"].(float64) < 0.99 {
 		t.Errorf("a linear target is not fitted: %v", rec["train_r2"])
 	}
-	// Without -json: a one-line summary.
-	out, _, code = cli(t, nil, "train", "-data", path, "-target", "1", "-hidden", "4", "-method", "sgd", "-epochs", "5")
-	if code != 0 || !strings.HasPrefix(out, "sgd on small, h=4, seed 0: train MSE") {
+	// Without -json: a one-line summary, in epochs for a gradient method.
+	out, _, code = cli(t, nil, "train", "-data", path, "-target", "1", "-hidden", "4", "-method", "sgd", "-epochs", "5", "-lr", "0.01", "-batch", "8")
+	if code != 0 || !strings.HasPrefix(out, "sgd on small, h=4, seed 0: train MSE") || !strings.Contains(out, "; 5 epochs in") {
 		t.Errorf("summary %q (exit %d)", out, code)
 	}
 }
@@ -129,13 +127,13 @@ func ftoa(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 func TestCompareWritesFiles(t *testing.T) {
 	dir := t.TempDir()
 	out, errOut, code := cli(t, nil, "compare", "-data", "sin", "-hidden", "8", "-runs", "2",
-		"-methods", "analytic,analytic-safeguard,lbfgs,adam", "-iters", "10", "-epochs", "10", "-out", dir)
+		"-methods", "analytic,analytic+safeguard,lbfgs,adam", "-iters", "10", "-epochs", "10", "-out", dir)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, m := range []string{"analytic ", "analytic-safeguard ", "lbfgs ", "adam "} {
-		if !strings.Contains(out, "\n"+m) {
-			t.Errorf("table has no row for %s:\n%s", m, out)
+	for _, m := range []string{"sin   analytic ", "sin   analytic+safeguard ", "sin   lbfgs ", "sin   adam "} {
+		if !strings.Contains(out, m) {
+			t.Errorf("table has no row for %q:\n%s", m, out)
 		}
 	}
 	csv, _ := os.ReadFile(filepath.Join(dir, "runs.csv"))
@@ -149,9 +147,14 @@ func TestCompareWritesFiles(t *testing.T) {
 	}
 	for _, png := range []string{"loss_vs_iteration.png", "loss_vs_time.png"} {
 		b, err := os.ReadFile(filepath.Join(dir, png))
-		if err != nil || !bytes.HasPrefix(b, []byte("\x89PNG")) {
+		info, _ := os.Stat(filepath.Join(dir, png))
+		if err != nil || !bytes.HasPrefix(b, []byte("\x89PNG")) || info.Mode().Perm() != 0o644 {
 			t.Errorf("%s: %v", png, err)
 		}
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 4 {
+		t.Errorf("%d files in the output directory, want 4", len(entries))
 	}
 	// -json: one object per run.
 	out, _, code = cli(t, nil, "compare", "-data", "sin", "-hidden", "4", "-runs", "2", "-methods", "analytic", "-iters", "3", "-json")
@@ -164,6 +167,8 @@ func TestCompareWritesFiles(t *testing.T) {
 	}
 }
 
+// Every mistake on the command line exits 2 with the usage text; a bad
+// value of a flag names the flag and lists the flags with their defaults.
 func TestUsageErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{},
@@ -173,17 +178,41 @@ func TestUsageErrors(t *testing.T) {
 		{"train", "-data", "sin", "-method", "newton"},
 		{"train", "-data", "sin", "-method", "sgd", "-safeguard"},
 		{"train", "-data", "sin", "-method", "sgd", "-iters", "5"},
+		{"train", "-data", "sin", "-method", "analytic", "-lr", "0.1"},
 		{"train", "-data", "sin", "-test", "1.5"},
 		{"train", "-data", "sin", "-hidden", "0"},
+		{"train", "-data", "sin", "-alpha", "1"},
+		{"train", "-data", "sin", "-alpha", "-0.1"},
+		{"train", "-data", "sin", "-ridge", "Inf"},
+		{"train", "-data", "sin", "-ridge", "NaN"},
+		{"train", "-data", "sin", "-method", "sgd", "-lr", "0"},
+		{"train", "-data", "sin", "-method", "sgd", "-batch", "-3"},
+		{"train", "-data", "x.csv", "-target", "0"},
 		{"train", "-data", "nowhere"},
 		{"train", "-data", "sin", "-target", "2"},
 		{"compare", "-data", "sin", "-methods", "analytic,bfgs"},
+		{"compare", "-data", "sin", "-methods", "sgd+safeguard"},
+		{"compare", "-data", "sin", "-runs", "0"},
 		{"data", "fetch", "sin"},
+		{"data", "fetch"},
 		{"data"},
 	} {
 		_, errOut, code := cli(t, nil, args...)
-		if code != 2 || !strings.Contains(errOut, "usage:") {
+		if code != 2 || !strings.Contains(errOut, "usage:") || strings.Contains(errOut, "goroutine") {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
+		}
+		if len(args) > 3 && args[0] != "data" && !strings.Contains(errOut, "flags of "+args[0]) {
+			t.Errorf("%v: the flags are not listed: %q", args, errOut)
+		}
+	}
+}
+
+// -h lists every flag with its default.
+func TestFlagHelp(t *testing.T) {
+	out, _, code := cli(t, nil, "train", "-h")
+	for _, want := range []string{"-hidden h", "(default 32)", "-ridge λ", "(default 0.001)", "-lr rate", "-batch size", "-method method", "(default \"analytic\")"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("train -h (exit %d) lacks %q:\n%s", code, want, out)
 		}
 	}
 }
@@ -197,6 +226,50 @@ func TestBadCSVField(t *testing.T) {
 	}
 }
 
+// A constant target makes R² undefined: the run is reported, with "n/a" in
+// text and null in JSON, never a crash or a lost run.
+func TestUndefinedMetrics(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c5.csv")
+	os.WriteFile(path, []byte("1,5\n2,5\n3,5\n4,5\n5,5\n"), 0o644)
+	out, errOut, code := cli(t, nil, "train", "-data", path, "-hidden", "2")
+	if code != 0 || !strings.Contains(out, "R² n/a") {
+		t.Errorf("text: exit %d, %q %q", code, out, errOut)
+	}
+	out, errOut, code = cli(t, nil, "train", "-data", path, "-hidden", "2", "-method", "sgd", "-epochs", "3", "-json")
+	var rec map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &rec) != nil || rec["train_r2"] != nil || rec["test_r2"] != nil {
+		t.Errorf("json: exit %d, %q %q", code, out, errOut)
+	}
+	out, errOut, code = cli(t, nil, "compare", "-data", path, "-hidden", "2", "-runs", "1", "-methods", "analytic")
+	if code != 0 || !strings.Contains(out, "n/a") {
+		t.Errorf("compare: exit %d, %q %q", code, out, errOut)
+	}
+}
+
+// When every run fails, compare still writes what it has (the failures and
+// empty figures) and exits 1 with one line; a diverged run is in the table.
+func TestCompareEveryRunFails(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "big.csv")
+	var b strings.Builder
+	for i := 0; i < 40; i++ {
+		fmt.Fprintf(&b, "%d,%g\n", i, float64(i%5)*1e200)
+	}
+	os.WriteFile(path, []byte(b.String()), 0o644)
+	dir := t.TempDir()
+	out, errOut, code := cli(t, nil, "compare", "-data", path, "-hidden", "2", "-runs", "1", "-methods", "sgd", "-epochs", "3", "-lr", "1", "-out", dir)
+	if code != 1 || !strings.Contains(errOut, "every run failed") || strings.Contains(errOut, "goroutine") {
+		t.Errorf("exit %d: %q", code, errOut)
+	}
+	if !strings.Contains(out, "1 (1 failed)") {
+		t.Errorf("table: %s", out)
+	}
+	var recs []map[string]any
+	js, _ := os.ReadFile(filepath.Join(dir, "runs.json"))
+	if err := json.Unmarshal(js, &recs); err != nil || len(recs) != 1 || recs[0]["status"] != "failure" {
+		t.Errorf("runs.json %s: %v", js, err)
+	}
+}
+
 // TestFetchOnFirstUse serves the reference files from $RELUNET_DATA over a
 // local HTTP server and checks that train and data fetch put them in the cache.
 func TestFetchOnFirstUse(t *testing.T) {
@@ -207,23 +280,29 @@ func TestFetchOnFirstUse(t *testing.T) {
 	srv := httptest.NewServer(http.FileServer(http.Dir(src)))
 	defer srv.Close()
 	cache := t.TempDir()
-	env := []string{"RELUNET_DATA=", "XDG_CACHE_HOME=" + cache, "RELUNET_DATA_URL=" + srv.URL + "/"}
+	env := []string{"RELUNET_DATA=", "XDG_CACHE_HOME=" + cache, "RELUNET_DATA_URL=" + srv.URL} // no trailing slash
 	out, errOut, code := cli(t, env, "train", "-data", "abalone", "-hidden", "4", "-iters", "2")
-	if code != 0 || !strings.Contains(errOut, "fetched "+filepath.Join(cache, "relunet", "abalone.csv")) || !strings.HasPrefix(out, "analytic on abalone") {
+	if code != 0 || !strings.Contains(errOut, "fetched abalone.csv (SHA-256 verified)") || !strings.HasPrefix(out, "analytic on abalone") {
 		t.Fatalf("exit %d: %s / %s", code, out, errOut)
 	}
 	out, _, _ = cli(t, env, "data", "list")
-	if !strings.Contains(out, "in "+filepath.Join(cache, "relunet")) || !strings.Contains(out, "bike") {
+	if !strings.Contains(out, "in "+filepath.Join(cache, "relunet")) || !strings.Contains(out, "missing: relunet data fetch bike") {
 		t.Errorf("data list: %s", out)
 	}
-	_, errOut, code = cli(t, env, "data", "fetch", "sdf")
-	if code != 0 || !strings.Contains(errOut, "SDF/Y.csv") {
-		t.Errorf("data fetch sdf: exit %d, %s", code, errOut)
+	out, errOut, code = cli(t, env, "data", "fetch", "all")
+	if code != 0 || !strings.Contains(errOut, "SDF/Y.csv") || strings.Count(out, "(verified)") != 3 {
+		t.Errorf("data fetch all: exit %d, %s %s", code, out, errOut)
+	}
+	// A cached file cut short is found out, with the fix named.
+	os.Truncate(filepath.Join(cache, "relunet", "abalone.csv"), 1000)
+	_, errOut, code = cli(t, env, "train", "-data", "abalone", "-hidden", "4", "-iters", "2")
+	if code != 1 || !strings.Contains(errOut, "has 1000 bytes, want 183519") || !strings.Contains(errOut, "relunet data fetch abalone") {
+		t.Errorf("truncated cache: exit %d, %s", code, errOut)
 	}
 	// Offline: a clear error with the URL and where to put the file.
 	env = []string{"RELUNET_DATA=", "XDG_CACHE_HOME=" + t.TempDir(), "RELUNET_DATA_URL=http://127.0.0.1:1/"}
 	_, errOut, code = cli(t, env, "data", "fetch", "bike")
-	if code != 1 || !strings.Contains(errOut, "http://127.0.0.1:1/bike-sharing_hour.csv") || !strings.Contains(errOut, "download it by hand to") {
+	if code != 1 || !strings.Contains(errOut, "http://127.0.0.1:1/bike-sharing_hour.csv") || !strings.Contains(errOut, "offline, put the file at") {
 		t.Errorf("offline: exit %d, %s", code, errOut)
 	}
 }

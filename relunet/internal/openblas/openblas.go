@@ -1,7 +1,9 @@
 //go:build openblas
 
-// Package openblas sets OpenBLAS's thread count. It is apart from relunet
-// because a package that uses cgo cannot also hold Go assembly.
+// Package openblas routes gonum's BLAS and LAPACK to OpenBLAS when relunet
+// is built with the openblas tag, and sets OpenBLAS's thread count. It is a
+// package of its own because a package that uses cgo cannot also hold Go
+// assembly.
 package openblas
 
 /*

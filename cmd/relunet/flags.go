@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+	"strings"
+
+	"github.com/relunet/relunet/relunet"
+	"github.com/relunet/relunet/relunet/data"
+	"github.com/relunet/relunet/relunet/experiment"
+)
+
+// common holds the flags that train and compare share.
+type common struct {
+	fs     *flag.FlagSet
+	data   string
+	target int
+	hidden int
+	seed   uint64
+	alpha  float64
+	ridge  float64
+	iters  int
+	epochs int
+	lr     float64
+	batch  int
+	test   float64
+	json   bool
+	set    map[string]bool
+}
+
+func newCommon(name string) *common {
+	c := &common{fs: flag.NewFlagSet(name, flag.ContinueOnError)}
+	fs := c.fs
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&c.data, "data", "", "data set `NAME` or FILE.csv (required)")
+	fs.IntVar(&c.target, "target", 0, "1-based target `column` of a CSV file (default: the last)")
+	fs.IntVar(&c.hidden, "hidden", 32, "hidden units `h`")
+	fs.Uint64Var(&c.seed, "seed", 0, "`seed` of the split and the initial weights")
+	fs.Float64Var(&c.alpha, "alpha", 0, "leaky slope `α` in [0, 1) (0: ReLU)")
+	fs.Float64Var(&c.ridge, "ridge", relunet.DefaultAnalyticOptions(1).Ridge, "ridge `λ` ≥ 0 of the analytic method")
+	fs.IntVar(&c.iters, "iters", 0, "iterations `N` of analytic (default 30) and lbfgs (default 500)")
+	fs.IntVar(&c.epochs, "epochs", 0, "epochs `N` of sgd and adam (default 300; the learning rate drops ×0.1 at 1/3 and 2/3 for sgd)")
+	fs.Float64Var(&c.lr, "lr", 0, "learning `rate` of sgd and adam (default: sgd 0.03, adam 0.001)")
+	fs.IntVar(&c.batch, "batch", 0, "mini-batch `size` of sgd and adam (default: sgd 2048, adam 256)")
+	fs.Float64Var(&c.test, "test", 0.2, "`share` of rows held out for testing, in [0, 1)")
+	fs.BoolVar(&c.json, "json", false, "one JSON object per run on standard output")
+	return c
+}
+
+// flagHelp returns the flag set's flags with their defaults, for -h and
+// usage errors.
+func (c *common) flagHelp() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nflags of %s:\n", c.fs.Name())
+	c.fs.SetOutput(&b)
+	c.fs.PrintDefaults()
+	c.fs.SetOutput(io.Discard)
+	return b.String()
+}
+
+// usagef returns a usage error that lists the command's flags.
+func (c *common) usagef(format string, args ...any) error {
+	return &usageError{msg: c.fs.Name() + ": " + fmt.Sprintf(format, args...), flags: c.flagHelp()}
+}
+
+func (c *common) parse(args []string) error {
+	if err := c.fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errHelp{text: c.flagHelp()}
+		}
+		return c.usagef("%v", err)
+	}
+	if c.fs.NArg() > 0 {
+		return c.usagef("unexpected argument %q", c.fs.Arg(0))
+	}
+	c.set = map[string]bool{}
+	c.fs.Visit(func(f *flag.Flag) { c.set[f.Name] = true })
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	switch {
+	case c.data == "":
+		return c.usagef("-data is required")
+	case c.hidden <= 0:
+		return c.usagef("-hidden must be positive, have %d", c.hidden)
+	case !(c.test >= 0 && c.test < 1):
+		return c.usagef("-test must be in [0, 1), have %v", c.test)
+	case !(c.alpha >= 0 && c.alpha < 1):
+		return c.usagef("-alpha must be in [0, 1), have %v", c.alpha)
+	case !finite(c.ridge) || c.ridge < 0:
+		return c.usagef("-ridge must be finite and not negative, have %v", c.ridge)
+	case c.set["iters"] && c.iters <= 0, c.set["epochs"] && c.epochs <= 0:
+		return c.usagef("-iters and -epochs must be positive")
+	case c.set["lr"] && (!finite(c.lr) || c.lr <= 0):
+		return c.usagef("-lr must be positive and finite, have %v", c.lr)
+	case c.set["batch"] && c.batch <= 0:
+		return c.usagef("-batch must be positive, have %d", c.batch)
+	case c.set["target"] && c.target <= 0:
+		return c.usagef("-target %d: columns are numbered from 1", c.target)
+	}
+	return nil
+}
+
+// config returns the run configuration of a method's label with the flags
+// applied.
+func (c *common) config(label string) (experiment.Config, error) {
+	cfg, err := experiment.ParseConfig(label, c.hidden)
+	if err != nil {
+		return cfg, c.usagef("%v", err)
+	}
+	cfg.Seed, cfg.Alpha, cfg.Ridge = c.seed, c.alpha, c.ridge
+	switch cfg.Method {
+	case relunet.MethodSGD, relunet.MethodAdam:
+		cfg.Iterations, cfg.LR, cfg.Batch = c.epochs, c.lr, c.batch
+	default:
+		cfg.Iterations = c.iters
+	}
+	return cfg, nil
+}
+
+// checkMethods reports flags that apply to none of the methods.
+func (c *common) checkMethods(cfgs []experiment.Config) error {
+	has := map[relunet.Method]bool{}
+	for _, cfg := range cfgs {
+		has[cfg.Method] = true
+	}
+	gradient := has[relunet.MethodSGD] || has[relunet.MethodAdam]
+	switch {
+	case c.set["iters"] && !has[relunet.MethodAnalytic] && !has[relunet.MethodLBFGS]:
+		return c.usagef("-iters applies to analytic and lbfgs; use -epochs for sgd and adam")
+	case !gradient && (c.set["epochs"] || c.set["lr"] || c.set["batch"]):
+		return c.usagef("-epochs, -lr and -batch apply to sgd and adam; use -iters for analytic and lbfgs")
+	}
+	return nil
+}
+
+// prepare prepares ds by the reference protocol with the split seed, and
+// tells of input columns that carry nothing.
+func (c *common) prepare(ds *data.Dataset, seed uint64, stderr io.Writer) (*experiment.Split, error) {
+	opts := experiment.Reference()
+	opts.Seed, opts.TestFraction = seed, c.test
+	sp, err := experiment.Prepare(ds, opts)
+	if err != nil {
+		return nil, err
+	}
+	if len(sp.Constant) > 0 {
+		fmt.Fprintf(stderr, "relunet: %s: input column %s is constant: it carries nothing and is set to 0\n",
+			ds.Name, strings.Join(sp.Constant, ", "))
+	}
+	return sp, nil
+}
+
+// open returns the data set named by -data: a CSV file, or a named set
+// (fetched on first use, saying so on stderr). Synthetic sets are generated
+// with -seed.
+func (c *common) open(ctx context.Context, stderr io.Writer) (*data.Dataset, error) {
+	if strings.HasSuffix(strings.ToLower(c.data), ".csv") {
+		tab, err := data.ReadCSVFile(c.data, data.HeaderAuto)
+		if err != nil {
+			return nil, err
+		}
+		_, cols := tab.Data.Dims()
+		if cols < 2 {
+			return nil, fmt.Errorf("%s: needs at least two columns, an input and a target", c.data)
+		}
+		target := c.target
+		if target == 0 {
+			target = cols
+		}
+		if target > cols {
+			return nil, c.usagef("-target %d: %s has columns 1 to %d", target, c.data, cols)
+		}
+		return tab.Dataset(strings.TrimSuffix(filepath.Base(c.data), filepath.Ext(c.data)), []int{target - 1})
+	}
+	if c.set["target"] {
+		return nil, c.usagef("-target applies to CSV files only, not to %q", c.data)
+	}
+	l := &data.Loader{Log: prefixed{stderr}, Seed: c.seed}
+	ds, err := l.Load(ctx, c.data)
+	if errors.Is(err, data.ErrUnknown) {
+		return nil, c.usagef("-data %q: not a CSV file nor one of %s, %s", c.data,
+			strings.Join(data.Names(data.Reference), ", "), strings.Join(data.Names(data.Synthetic), ", "))
+	}
+	return ds, err
+}
+
+// prefixed writes each line with the command's name in front.
+type prefixed struct{ w io.Writer }
+
+func (p prefixed) Write(b []byte) (int, error) {
+	if _, err := fmt.Fprintf(p.w, "relunet: %s", b); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}

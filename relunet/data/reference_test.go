@@ -1,0 +1,50 @@
+package data
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The published sizes and digests are those of the files in $RELUNET_DATA.
+func TestReferenceTableMatchesData(t *testing.T) {
+	dir := os.Getenv(EnvDir)
+	if dir == "" {
+		t.Skip("skipping: " + EnvDir + " is not set")
+	}
+	for _, s := range Sources() {
+		for _, f := range s.Files {
+			sum, n, err := fileDigest(filepath.Join(dir, f.Path))
+			if errors.Is(err, os.ErrNotExist) {
+				t.Logf("%s: not in %s", f.Path, dir)
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.SHA256 != "" && sum != f.SHA256 || f.Size > 0 && n != f.Size {
+				t.Errorf("%s: %d bytes, SHA-256 %s; the table says %d, %s", f.Path, n, sum, f.Size, f.SHA256)
+			}
+		}
+	}
+}
+
+// With fetching off, a missing reference set is ErrNoData naming the
+// command that fetches it.
+func TestMissingReferenceData(t *testing.T) {
+	l := &Loader{Dirs: []string{t.TempDir()}, Cache: t.TempDir(), NoFetch: true}
+	_, err := l.Load(context.Background(), "bike")
+	if !errors.Is(err, ErrNoData) || !strings.Contains(err.Error(), "relunet data fetch bike") {
+		t.Errorf("missing file: error %v, want ErrNoData naming the fetch command", err)
+	}
+	if _, err := l.Load(context.Background(), "iris"); !errors.Is(err, ErrUnknown) {
+		t.Errorf("unknown name: %v", err)
+	}
+	// Synthetic sets need no files.
+	if ds, err := l.Load(context.Background(), "sinx2"); err != nil || ds.Name != "sinx2" {
+		t.Errorf("synthetic: %v", err)
+	}
+}

@@ -1,0 +1,426 @@
+package data
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// File is one published file of a data set.
+type File struct {
+	Path   string // where it goes in a data directory, slash separated
+	URL    string // its public address, at a pinned revision where there is one
+	Size   int64  // bytes; 0 when not published
+	SHA256 string // hex digest; "" when not published (recorded on first download)
+}
+
+// Kind says where a data set comes from.
+type Kind int
+
+const (
+	Reference Kind = iota // files of the paper's experiments, fetched on first use
+	Synthetic             // generated, no download
+)
+
+func (k Kind) String() string {
+	if k == Synthetic {
+		return "synthetic"
+	}
+	return "reference"
+}
+
+// Source describes a named data set.
+type Source struct {
+	Name    string
+	Kind    Kind
+	About   string
+	Licence string
+	Files   []File
+	load    func(l *Loader, dir string) (*Dataset, error)
+}
+
+// Reference repository of the paper's code, whose data/ folder holds the
+// abalone, bike and SDF files.
+const (
+	RefRepository = "barbua/ANMIN"
+	RefCommit     = "5a57d85552d5c059353014a85823bbc5df1f5435"
+	RefBaseURL    = "https://raw.githubusercontent.com/" + RefRepository + "/" + RefCommit + "/data/"
+)
+
+func refFile(path string, size int64, sum string) File {
+	return File{Path: path, URL: RefBaseURL + path, Size: size, SHA256: sum}
+}
+
+// Sources returns every named data set: the reference sets, then the
+// synthetic ones.
+func Sources() []Source {
+	return []Source{
+		{
+			Name: "abalone", Kind: Reference, Licence: "MIT (barbua/ANMIN); data from the UCI repository",
+			About: "UCI abalone without sex: 4177 rows, 7 inputs, target rings",
+			Files: []File{refFile("abalone.csv", 183519, "c05c9c9294084e7c704cc23b38b8cb273e951d8530a5427ec7be2d60697d0c12")},
+			load: func(_ *Loader, dir string) (*Dataset, error) {
+				return loadTable(dir, "abalone", "abalone.csv", 7, nil,
+					[]string{"length", "diameter", "height", "whole", "shucked", "viscera", "shell", "rings"})
+			},
+		},
+		{
+			Name: "bike", Kind: Reference, Licence: "MIT (barbua/ANMIN); data from the UCI repository",
+			About: "UCI bike sharing, hourly: 17379 rows, 13 inputs, target cnt (registered dropped)",
+			Files: []File{refFile("bike-sharing_hour.csv", 872280, "ba8af1670144a12a3233f6141ce25ae859f2dcaf790ce9b8331111e01acabacf")},
+			load: func(_ *Loader, dir string) (*Dataset, error) {
+				return loadTable(dir, "bike", "bike-sharing_hour.csv", 14, []int{13},
+					[]string{"season", "yr", "mnth", "hr", "holiday", "weekday", "workingday", "weathersit",
+						"temp", "atemp", "hum", "windspeed", "casual", "registered", "cnt"})
+			},
+		},
+		{
+			Name: "sdf", Kind: Reference, Licence: "MIT (barbua/ANMIN)",
+			About: "signed distance field of a 232×315 horse mask: 73080 rows, inputs pixel row and column",
+			Files: []File{
+				refFile("SDF/X.csv", 889870, "b4e73e90f40a9f08c354596b1d9e07fbb02107ba65d2233a6e44374b826c6cd4"),
+				refFile("SDF/Y.csv", 577876, "28c01cbd221cf94f5539060cba57961534b7ba9394abebf18e2d437d36fc63c8"),
+			},
+			load: loadSDF,
+		},
+		synthetic("sin", "y = sin(x) on [-10, 10] in steps of 0.1: 201 rows", func(uint64) (*Dataset, error) { return Sin(), nil }),
+		synthetic("sinx2", "y = sin(|x|²), x ~ N(0, I₄): 5000 rows", func(seed uint64) (*Dataset, error) { return SinNorm2(5000, 4, seed) }),
+		synthetic("teacher", "a planted ReLU network (d = 5, h = 8) plus noise 0.1: 5000 rows", func(seed uint64) (*Dataset, error) {
+			ds, _, err := Teacher(5000, 5, 8, 0.1, seed)
+			return ds, err
+		}),
+		synthetic("shape-sdf", "signed distance field of a built-in shape on an 80×110 grid", func(uint64) (*Dataset, error) { return ShapeSDF(80, 110) }),
+	}
+}
+
+func synthetic(name, about string, gen func(seed uint64) (*Dataset, error)) Source {
+	return Source{Name: name, Kind: Synthetic, About: about, Licence: "generated",
+		load: func(l *Loader, _ string) (*Dataset, error) { return gen(l.Seed) }}
+}
+
+// Lookup returns the data set of the given name.
+func Lookup(name string) (Source, bool) {
+	srcs := Sources()
+	i := slices.IndexFunc(srcs, func(s Source) bool { return s.Name == name })
+	if i < 0 {
+		return Source{}, false
+	}
+	return srcs[i], true
+}
+
+// Names returns the names of the data sets of the given kind.
+func Names(kind Kind) []string {
+	var names []string
+	for _, s := range Sources() {
+		if s.Kind == kind {
+			names = append(names, s.Name)
+		}
+	}
+	return names
+}
+
+// Errors of Load.
+var (
+	ErrUnknown = errors.New("unknown data set")
+	ErrNoData  = errors.New("data set not found")
+)
+
+// Loader finds, fetches, verifies and reads named data sets. Its zero value
+// looks in Dirs(), fetches a missing file into CacheDir() from its public
+// source (or the mirror in $RELUNET_DATA_URL), and says nothing.
+type Loader struct {
+	// Dirs are searched in order; nil means Dirs().
+	Dirs []string
+	// Cache is where missing files are fetched to and where digests are
+	// recorded; "" means CacheDir().
+	Cache string
+	// NoFetch makes a missing file an error instead of a download.
+	NoFetch bool
+	// BaseURL replaces every file's own source (file f comes from BaseURL
+	// joined with f.Path); "" means $RELUNET_DATA_URL, or each file's URL.
+	BaseURL string
+	// Client makes the downloads; nil means a client with Limits.
+	Client *http.Client
+	// Limits bound each download.
+	Limits Limits
+	// Log, when not nil, is told of every file fetched.
+	Log io.Writer
+	// Seed drives the synthetic sets.
+	Seed uint64
+}
+
+func (l *Loader) dirs() []string {
+	if l.Dirs != nil {
+		return l.Dirs
+	}
+	return Dirs()
+}
+
+func (l *Loader) cache() (string, error) {
+	if l.Cache != "" {
+		return l.Cache, nil
+	}
+	return CacheDir()
+}
+
+// Load returns the named data set, fetching its files on first use.
+func Load(name string) (*Dataset, error) { return (&Loader{}).Load(context.Background(), name) }
+
+// Load returns the named data set: generated, or read from the first
+// directory that holds all its files, after checking each file's size and
+// SHA-256 (an unchanged file is hashed once). Missing files are fetched
+// into the cache unless NoFetch is set. Cancelling ctx stops a download and
+// leaves no partial file.
+func (l *Loader) Load(ctx context.Context, name string) (*Dataset, error) {
+	src, ok := Lookup(name)
+	if !ok {
+		var all []string
+		for _, s := range Sources() {
+			all = append(all, s.Name)
+		}
+		return nil, fmt.Errorf("data: %w %q (have %s)", ErrUnknown, name, strings.Join(all, ", "))
+	}
+	dir := ""
+	if len(src.Files) > 0 {
+		var err error
+		if dir, err = l.Ensure(ctx, src); err != nil {
+			return nil, err
+		}
+	}
+	return src.load(l, dir)
+}
+
+// Ensure makes sure all files of src are in one directory, verified,
+// fetching them into the cache when they are nowhere, and returns that
+// directory.
+func (l *Loader) Ensure(ctx context.Context, src Source) (string, error) {
+	cache, cerr := l.cache()
+	var recorded *digests
+	if cerr == nil {
+		recorded = readDigests(cache)
+	} else {
+		recorded = &digests{Verified: map[string]stamp{}, Recorded: map[string]string{}}
+	}
+	dirs := l.dirs()
+	for _, dir := range dirs {
+		if dir == "" || !src.present(dir) {
+			continue
+		}
+		err := l.verifyAll(src, dir, recorded)
+		if cerr == nil {
+			_ = recorded.write(cache) // the record only saves time; see digests.write
+		}
+		if err != nil {
+			return "", err
+		}
+		return dir, nil
+	}
+	if l.NoFetch {
+		return "", l.missing(src, dirs)
+	}
+	if cerr != nil {
+		return "", fmt.Errorf("data: %s: cannot fetch: %w", src.Name, cerr)
+	}
+	if err := l.fetch(ctx, src, cache, recorded); err != nil {
+		return "", err
+	}
+	return cache, nil
+}
+
+// Fetch is Ensure for the named data sets, each once.
+func (l *Loader) Fetch(ctx context.Context, names ...string) error {
+	for _, name := range names {
+		src, ok := Lookup(name)
+		if !ok {
+			return fmt.Errorf("data: %w %q", ErrUnknown, name)
+		}
+		if len(src.Files) == 0 {
+			continue
+		}
+		if _, err := l.Ensure(ctx, src); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Locate returns the first directory that holds all of src's files,
+// without verifying them.
+func (l *Loader) Locate(src Source) (string, bool) {
+	for _, dir := range l.dirs() {
+		if dir != "" && src.present(dir) {
+			return dir, true
+		}
+	}
+	return "", false
+}
+
+// Recorded returns the digest recorded in the cache for a file published
+// without one, and whether there is one.
+func (l *Loader) Recorded(f File) (string, bool) {
+	cache, err := l.cache()
+	if err != nil {
+		return "", false
+	}
+	sum, ok := readDigests(cache).Recorded[f.Path]
+	return sum, ok
+}
+
+func (s Source) present(dir string) bool {
+	for _, f := range s.Files {
+		if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(f.Path))); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+func (l *Loader) missing(src Source, dirs []string) error {
+	where := "no data directory (set " + EnvDir + ")"
+	if len(dirs) > 0 {
+		where = strings.Join(dirs, " or ")
+	}
+	return fmt.Errorf("data: %s: %w in %s, and fetching is off: run `relunet data fetch %s` (or download %s)",
+		src.Name, ErrNoData, where, src.Name, src.Files[0].URL)
+}
+
+// verifyAll checks every file of src in dir against its published (or
+// recorded) size and digest.
+func (l *Loader) verifyAll(src Source, dir string, d *digests) error {
+	for _, f := range src.Files {
+		if err := verify(src.Name, f, filepath.Join(dir, filepath.FromSlash(f.Path)), d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// verify checks the file at path; a digest for an unchanged file (same size
+// and modification time) is taken from d, and d is updated. A file
+// published without a digest gets the one recorded on its first download or
+// first use.
+func verify(name string, f File, path string, d *digests) error {
+	info, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	abs, _ := filepath.Abs(path)
+	st, ok := d.Verified[abs]
+	if !ok || st.Size != info.Size() || st.ModTime != info.ModTime().UnixNano() {
+		sum, n, err := fileDigest(path)
+		if err != nil {
+			return fmt.Errorf("data: %s: %w", name, err)
+		}
+		st = stamp{Size: n, ModTime: info.ModTime().UnixNano(), SHA256: sum}
+		d.Verified[abs] = st
+	}
+	want := f.SHA256
+	if want == "" {
+		if rec, ok := d.Recorded[f.Path]; ok {
+			want = rec
+		} else {
+			d.Recorded[f.Path] = st.SHA256 // first use: record it
+			return nil
+		}
+	}
+	switch {
+	case f.Size > 0 && st.Size != f.Size:
+		delete(d.Verified, abs)
+		return fmt.Errorf("data: %s: %s has %d bytes, want %d (%w; truncated?): remove it and run `relunet data fetch %s`",
+			name, path, st.Size, f.Size, ErrBadFile, name)
+	case st.SHA256 != want:
+		delete(d.Verified, abs)
+		return fmt.Errorf("data: %s: %s has SHA-256 %s, want %s (%w): remove it and run `relunet data fetch %s`",
+			name, path, st.SHA256, want, ErrBadFile, name)
+	}
+	return nil
+}
+
+// fetch downloads the files of src that cache lacks.
+func (l *Loader) fetch(ctx context.Context, src Source, cache string, d *digests) error {
+	lim := l.Limits.withDefaults()
+	client := l.Client
+	if client == nil {
+		client = newClient(lim)
+	}
+	base := l.BaseURL
+	if base == "" {
+		base = os.Getenv(EnvURL)
+	}
+	for _, f := range src.Files {
+		path := filepath.Join(cache, filepath.FromSlash(f.Path))
+		if _, err := os.Stat(path); err == nil {
+			if err := verify(src.Name, f, path, d); err != nil {
+				return err
+			}
+			continue
+		}
+		url := f.URL
+		if base != "" {
+			url = joinURL(base, f.Path)
+		}
+		want := f.SHA256
+		if want == "" {
+			want = d.Recorded[f.Path]
+		}
+		sum, err := download(ctx, client, lim, url, path, f.Size, want)
+		if err != nil {
+			return fmt.Errorf("data: fetching %s: %w; offline, put the file at %s (or set %s)", src.Name, err, path, EnvDir)
+		}
+		note := "SHA-256 verified"
+		if f.SHA256 == "" {
+			if _, ok := d.Recorded[f.Path]; ok {
+				note = "SHA-256 matches the one recorded on first download"
+			} else {
+				d.Recorded[f.Path] = sum
+				note = "no published SHA-256: recorded " + sum + " for later loads"
+			}
+		}
+		if info, err := os.Stat(path); err == nil {
+			abs, _ := filepath.Abs(path)
+			d.Verified[abs] = stamp{Size: info.Size(), ModTime: info.ModTime().UnixNano(), SHA256: sum}
+		}
+		if err := d.write(cache); err != nil && f.SHA256 == "" {
+			return fmt.Errorf("data: %s: recording the digest of %s: %w", src.Name, f.Path, err)
+		}
+		if l.Log != nil {
+			fmt.Fprintf(l.Log, "fetched %s (%s) from %s to %s\n", f.Path, note, url, path)
+		}
+	}
+	return nil
+}
+
+func loadTable(dir, name, file string, target int, drop []int, names []string) (*Dataset, error) {
+	t, err := ReadCSVFile(filepath.Join(dir, file), HeaderNo)
+	if err != nil {
+		return nil, err
+	}
+	if _, c := t.Data.Dims(); c == len(names) {
+		t.Names = names
+	}
+	return t.Dataset(name, []int{target}, drop...)
+}
+
+func loadSDF(_ *Loader, dir string) (*Dataset, error) {
+	x, err := ReadCSVFile(filepath.Join(dir, "SDF", "X.csv"), HeaderNo)
+	if err != nil {
+		return nil, err
+	}
+	y, err := ReadCSVFile(filepath.Join(dir, "SDF", "Y.csv"), HeaderNo)
+	if err != nil {
+		return nil, err
+	}
+	if xr, _ := x.Data.Dims(); xr != 73080 {
+		return nil, fmt.Errorf("data: sdf: X.csv has %d rows, want 73080", xr)
+	}
+	if yr, yc := y.Data.Dims(); yr != 73080 || yc != 1 {
+		return nil, fmt.Errorf("data: sdf: Y.csv is %d×%d, want 73080×1", yr, yc)
+	}
+	return &Dataset{Name: "sdf", X: x.Data, Y: y.Data, XNames: []string{"row", "col"}, YNames: []string{"sdf"}}, nil
+}

@@ -1,0 +1,122 @@
+package experiment
+
+import (
+	"math"
+	"strconv"
+
+	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/stat"
+)
+
+// Metrics are the errors of a network on a split. An undefined value is
+// NaN: the test errors without test rows, R² when the targets do not vary.
+type Metrics struct {
+	TrainMSE, TestMSE float64
+	TrainR2, TestR2   float64 // relative to the training mean
+}
+
+// MSE returns the mean squared error over all entries of pred and y. It
+// panics with mat.ErrShape when their dimensions differ, as gonum's own
+// element-wise functions do.
+func MSE(pred, y mat.Matrix) float64 {
+	r, c := y.Dims()
+	if pr, pc := pred.Dims(); pr != r || pc != c {
+		panic(mat.ErrShape)
+	}
+	var s float64
+	for i := 0; i < r; i++ {
+		for j := 0; j < c; j++ {
+			e := pred.At(i, j) - y.At(i, j)
+			s += e * e
+		}
+	}
+	return s / float64(r*c)
+}
+
+// R2 returns the coefficient of determination of pred for y relative to the
+// constant prediction mean (one value per column, as the reference does with
+// the training mean): 1 - Σ(y - pred)² / Σ(y - mean)². It is NaN when the
+// targets equal the mean everywhere, where R² is not defined. It panics
+// with mat.ErrShape when the dimensions of pred, y and mean disagree.
+func R2(pred, y mat.Matrix, mean []float64) float64 {
+	r, c := y.Dims()
+	if pr, pc := pred.Dims(); pr != r || pc != c || len(mean) != c {
+		panic(mat.ErrShape)
+	}
+	var sse, sst float64
+	for i := 0; i < r; i++ {
+		for j := 0; j < c; j++ {
+			e := y.At(i, j) - pred.At(i, j)
+			t := y.At(i, j) - mean[j]
+			sse += e * e
+			sst += t * t
+		}
+	}
+	if sst == 0 || math.IsInf(sst, 0) || math.IsNaN(sse) {
+		return math.NaN()
+	}
+	return 1 - sse/sst
+}
+
+func colMeans(a *mat.Dense) []float64 {
+	r, c := a.Dims()
+	out := make([]float64, c)
+	col := make([]float64, r)
+	for j := range out {
+		mat.Col(col, j, a)
+		out[j] = stat.Mean(col, nil)
+	}
+	return out
+}
+
+// Stat is the mean and sample standard deviation of a quantity over runs,
+// over the N runs where it is defined (finite).
+type Stat struct {
+	Mean, SD float64
+	N        int
+}
+
+// NewStat returns the Stat of the finite values of v.
+func NewStat(v []float64) Stat {
+	var ok []float64
+	for _, x := range v {
+		if !math.IsNaN(x) && !math.IsInf(x, 0) {
+			ok = append(ok, x)
+		}
+	}
+	switch len(ok) {
+	case 0:
+		return Stat{Mean: math.NaN(), SD: math.NaN()}
+	case 1:
+		return Stat{Mean: ok[0], N: 1}
+	}
+	mean, sd := stat.MeanStdDev(ok, nil)
+	return Stat{Mean: mean, SD: sd, N: len(ok)}
+}
+
+// String formats the stat as "mean ± sd" with four significant digits, or
+// "n/a" when no run defines it.
+func (s Stat) String() string {
+	if s.N == 0 {
+		return "n/a"
+	}
+	return Format(s.Mean) + " ± " + strconv.FormatFloat(s.SD, 'g', 2, 64)
+}
+
+// Format formats v with four significant digits, or "n/a" when it is NaN:
+// an undefined metric.
+func Format(v float64) string {
+	if math.IsNaN(v) {
+		return "n/a"
+	}
+	return strconv.FormatFloat(v, 'g', 4, 64)
+}
+
+// Finite returns a pointer to v, or nil when v is NaN or infinite: the form
+// of an optional number in JSON, where an undefined metric is null.
+func Finite(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
+}

@@ -1,0 +1,162 @@
+package experiment
+
+import (
+	"bytes"
+	"math"
+	"strings"
+	"testing"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/relunet/relunet/relunet"
+	"github.com/relunet/relunet/relunet/data"
+)
+
+func teacherSplit(t *testing.T) *Split {
+	t.Helper()
+	ds, _, err := data.Teacher(300, 2, 3, 0.01, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := Prepare(ds, Reference())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sp
+}
+
+// A run's curve has one point per step, ends at the evaluated training MSE,
+// and its metrics are those of the final network.
+func TestRunContract(t *testing.T) {
+	sp := teacherSplit(t)
+	for _, label := range []string{"analytic", "analytic+safeguard", "sgd", "adam", "lbfgs"} {
+		cfg, err := ParseConfig(label, 8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Iterations = 12
+		var calls int
+		cfg.Progress = func(r relunet.Record, done, total int) {
+			calls++
+			if done != calls || total != 12 || r.Iter != done {
+				t.Errorf("%s: progress %d of %d at record %d", label, done, total, r.Iter)
+			}
+		}
+		r, err := Run(sp, cfg)
+		if err != nil {
+			t.Fatalf("%s: %v", label, err)
+		}
+		if cfg.Label() != label || r.Config.Label() != label {
+			t.Errorf("label %q, want %q", r.Config.Label(), label)
+		}
+		if len(r.Curve) != r.Iterations+1 || len(r.CurveSeconds) != len(r.Curve) || calls != r.Iterations {
+			t.Errorf("%s: curve of %d points for %d steps, %d progress calls", label, len(r.Curve), r.Iterations, calls)
+		}
+		if r.Curve[len(r.Curve)-1] != r.TrainMSE {
+			t.Errorf("%s: curve ends at %g, metrics say %g", label, r.Curve[len(r.Curve)-1], r.TrainMSE)
+		}
+		if math.IsNaN(r.TestMSE) || r.NTrain != 240 || r.NTest != 60 {
+			t.Errorf("%s: test MSE %g, %d/%d rows", label, r.TestMSE, r.NTrain, r.NTest)
+		}
+		for i := 1; i < len(r.CurveSeconds); i++ {
+			if r.CurveSeconds[i] < r.CurveSeconds[i-1] {
+				t.Errorf("%s: time goes back at %d", label, i)
+			}
+		}
+	}
+	if _, err := ParseConfig("newton", 2); err == nil {
+		t.Error("unknown method accepted")
+	}
+	if _, err := ParseConfig("sgd+safeguard", 2); err == nil {
+		t.Error("the safeguard accepted for sgd")
+	}
+}
+
+// A diverging run is a result with Status Failure, its curve up to the
+// failure, and undefined metrics.
+func TestRunFailureIsAResult(t *testing.T) {
+	sp := teacherSplit(t)
+	cfg := DefaultConfig(relunet.MethodSGD, 4)
+	cfg.LR, cfg.Batch, cfg.Iterations = 1e6, 16, 20
+	r, err := Run(sp, cfg)
+	if err == nil || r == nil || r.Status != relunet.Failure || r.Err != err || !r.Failed() {
+		t.Fatalf("result %+v, error %v", r, err)
+	}
+	if !math.IsNaN(r.TrainMSE) || len(r.Curve) < 2 {
+		t.Errorf("metrics %+v, curve %v", r.Metrics, r.Curve)
+	}
+	sums := Summarize([]*Result{r})
+	if sums[0].Failed != 1 || sums[0].TrainMSE.N != 0 || sums[0].TrainMSE.String() != "n/a" {
+		t.Errorf("summary %+v", sums[0])
+	}
+}
+
+// Undefined metrics (a constant target) are NaN, never a crash, and print
+// as "n/a".
+func TestUndefinedMetrics(t *testing.T) {
+	X := mat.NewDense(5, 1, []float64{1, 2, 3, 4, 5})
+	Y := mat.NewDense(5, 1, []float64{5, 5, 5, 5, 5})
+	sp, err := Prepare(&data.Dataset{Name: "c5", X: X, Y: Y}, Reference())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Run(sp, DefaultConfig(relunet.MethodAnalytic, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !math.IsNaN(r.TrainR2) || !math.IsNaN(r.TestR2) || r.TrainMSE != 0 {
+		t.Errorf("metrics %+v", r.Metrics)
+	}
+	if Finite(r.TrainR2) != nil || Format(r.TrainR2) != "n/a" {
+		t.Error("an undefined R² is not null / n/a")
+	}
+	var b bytes.Buffer
+	if err := WriteTable(&b, Summarize([]*Result{r})); err != nil || !strings.Contains(b.String(), "n/a") {
+		t.Errorf("table %q, %v", b.String(), err)
+	}
+}
+
+// Compare runs every configuration on the same split per seed, and
+// Summarize gives each its mean ± sd, computed from the runs.
+func TestCompareAndSummarize(t *testing.T) {
+	ds, _, err := data.Teacher(200, 2, 3, 0.05, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfgs []Config
+	for _, l := range []string{"analytic", "lbfgs"} {
+		c, _ := ParseConfig(l, 4)
+		c.Iterations = 5
+		cfgs = append(cfgs, c)
+	}
+	done := 0
+	res, err := Compare(ds, Reference(), cfgs, Seeds(3, 3), func(d, total int, _ *Result) {
+		done++
+		if d != done || total != 6 {
+			t.Errorf("progress %d of %d", d, total)
+		}
+	})
+	if err != nil || len(res) != 6 {
+		t.Fatalf("%d results, %v", len(res), err)
+	}
+	for i, r := range res {
+		if want := uint64(3 + i/2); r.Config.Seed != want {
+			t.Errorf("result %d has seed %d, want %d", i, r.Config.Seed, want)
+		}
+	}
+	sums := Summarize(res)
+	if len(sums) != 2 || sums[0].Label != "analytic" || sums[1].Label != "lbfgs" || sums[0].Runs != 3 {
+		t.Fatalf("summaries %+v", sums)
+	}
+	var v []float64
+	for _, r := range res {
+		if r.Config.Label() == "analytic" {
+			v = append(v, r.TrainMSE)
+		}
+	}
+	mean := (v[0] + v[1] + v[2]) / 3
+	sd := math.Sqrt(((v[0]-mean)*(v[0]-mean) + (v[1]-mean)*(v[1]-mean) + (v[2]-mean)*(v[2]-mean)) / 2)
+	if s := sums[0].TrainMSE; math.Abs(s.Mean-mean) > 1e-15*mean || math.Abs(s.SD-sd) > 1e-12*sd || s.N != 3 {
+		t.Errorf("train MSE %+v, want %v ± %v", s, mean, sd)
+	}
+}

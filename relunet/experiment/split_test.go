@@ -1,0 +1,144 @@
+package experiment
+
+import (
+	"math"
+	"testing"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/relunet/relunet/relunet/data"
+)
+
+func TestPrepare(t *testing.T) {
+	X := mat.NewDense(10, 2, nil)
+	Y := mat.NewDense(10, 1, nil)
+	for i := 0; i < 10; i++ {
+		X.Set(i, 0, float64(i))
+		X.Set(i, 1, 5) // constant column
+		Y.Set(i, 0, float64(2*i))
+	}
+	ds := &data.Dataset{Name: "toy", X: X, Y: Y, XNames: []string{"a", "b"}}
+	sp, err := Prepare(ds, Reference())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sp.TrainRows) != 8 || len(sp.TestRows) != 2 {
+		t.Fatalf("split %d/%d", len(sp.TrainRows), len(sp.TestRows))
+	}
+	if !sp.Scaler.Constant[1] || sp.Scaler.Mean[0] != 4.5 || math.Abs(sp.Scaler.Std[0]-math.Sqrt(82.5/9)) > 1e-12 {
+		t.Errorf("scaler %+v", sp.Scaler)
+	}
+	if len(sp.Constant) != 1 || sp.Constant[0] != "2 (b)" {
+		t.Errorf("constant columns reported: %q", sp.Constant)
+	}
+	if sp.YShift[0] != 9 {
+		t.Errorf("target shift %v, want 9", sp.YShift)
+	}
+	for i := 0; i < 8; i++ {
+		if v := sp.XTrain.At(i, 1); v != 0 {
+			t.Errorf("constant column became %v", v)
+		}
+		if i0 := sp.TrainRows[i]; sp.YTrain.At(i, 0) != float64(2*i0)-9 {
+			t.Errorf("row %d target %v", i, sp.YTrain.At(i, 0))
+		}
+	}
+	again, _ := Prepare(ds, Reference())
+	for i := range sp.TrainRows {
+		if sp.TrainRows[i] != again.TrainRows[i] {
+			t.Fatal("same seed, different split")
+		}
+	}
+	train, err := Prepare(ds, Options{TestFraction: 0.2, FitOnTrain: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := colMeans(train.YTrain)[0]; math.Abs(m) > 1e-12 {
+		t.Errorf("fit on train: training targets have mean %v", m)
+	}
+	if _, err := Prepare(ds, Options{TestFraction: 1}); err == nil {
+		t.Error("test fraction 1 accepted")
+	}
+	if _, err := Prepare(&data.Dataset{}, Reference()); err == nil {
+		t.Error("an empty data set accepted")
+	}
+	if _, err := Prepare(nil, Reference()); err == nil {
+		t.Error("nil accepted")
+	}
+}
+
+// A column's information does not depend on its units: scaled by 1e-13,
+// 1e154 or 1e-160 it standardises to the same values (within rounding),
+// where its square would underflow or overflow; only a column whose spread
+// is rounding-level relative to its size is constant.
+func TestScalerIsScaleFree(t *testing.T) {
+	const n = 50
+	base := mat.NewDense(n, 1, nil)
+	for i := range n {
+		base.Set(i, 0, math.Sin(float64(i)))
+	}
+	want := FitScaler(base, nil).Transform(base)
+	for _, s := range []float64{1e-13, 1e154, 1e-160, 1e300, 1e-300} {
+		X := mat.NewDense(n, 1, nil)
+		X.Scale(s, base)
+		sc := FitScaler(X, nil)
+		if sc.Constant[0] || math.IsInf(sc.Std[0], 0) || sc.Std[0] == 0 {
+			t.Errorf("scale %g: scaler %+v", s, sc)
+			continue
+		}
+		if got := sc.Transform(X); !mat.EqualApprox(got, want, 1e-12) {
+			t.Errorf("scale %g: standardised column differs", s)
+		}
+	}
+	// 1e6 plus rounding-level noise is constant; 1e6 plus 1e-3 is not.
+	X := mat.NewDense(n, 2, nil)
+	for i := range n {
+		X.Set(i, 0, 1e6+float64(i%2)*1e-11)
+		X.Set(i, 1, 1e6+float64(i%2)*1e-3)
+	}
+	sc := FitScaler(X, nil)
+	if !sc.Constant[0] || sc.Constant[1] {
+		t.Errorf("constant %v", sc.Constant)
+	}
+}
+
+// Predict works in the data's own units: it undoes the scaling of the
+// inputs and the centring of the targets.
+func TestPredictInDataUnits(t *testing.T) {
+	ds, teacher, err := data.Teacher(200, 2, 3, 0, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds.X.Scale(100, ds.X) // inputs in other units
+	for j := 0; j < 3; j++ {
+		for a := 1; a <= 2; a++ {
+			teacher.W.Set(j, a, teacher.W.At(j, a)/100)
+		}
+	}
+	sp, err := Prepare(ds, Reference())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The network that maps standardised inputs to centred targets as the
+	// teacher maps raw inputs to raw targets.
+	net := teacher.Clone()
+	for j := 0; j < 3; j++ {
+		b := net.W.At(j, 0)
+		for a := 1; a <= 2; a++ {
+			w := net.W.At(j, a)
+			b += w * sp.Scaler.Mean[a-1]
+			net.W.Set(j, a, w*sp.Scaler.Std[a-1])
+		}
+		net.W.Set(j, 0, b)
+	}
+	net.Beta0[0] -= sp.YShift[0]
+	pred, err := sp.Predict(net, ds.X)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !mat.EqualApprox(pred, ds.Y, 1e-9) {
+		t.Error("predictions in data units differ from the targets")
+	}
+	if _, err := sp.Predict(net, mat.NewDense(3, 5, nil)); err == nil {
+		t.Error("inputs of the wrong width accepted")
+	}
+}

@@ -1,0 +1,182 @@
+package plots
+
+import (
+	"bytes"
+	"fmt"
+	"image/color"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
+)
+
+// Default figure size: about the width of a notebook cell.
+const (
+	Width  = 17 * vg.Centimeter
+	Height = 9.5 * vg.Centimeter
+)
+
+// Figure is a plot with an optional panel on its right (a legend or a
+// colour bar), outside the data, and the size it is best drawn at.
+type Figure struct {
+	Plot *plot.Plot
+	// Side is drawn in a column of SideWidth on the right of the plot.
+	Side      func(c draw.Canvas)
+	SideWidth vg.Length
+	// Width and Height are the preferred size; images keep their aspect
+	// ratio at it.
+	Width, Height vg.Length
+}
+
+// Draw draws the figure on c.
+func (f *Figure) Draw(c draw.Canvas) {
+	if f.Side == nil {
+		f.Plot.Draw(c)
+		return
+	}
+	main := c
+	main.Max.X -= f.SideWidth
+	f.Plot.Draw(main)
+	side := c
+	side.Min.X = main.Max.X
+	f.Side(side)
+}
+
+// Render returns the figure drawn at its preferred size as "png" (at 144
+// dots per inch, sharp on high-density screens) or "svg".
+func (f *Figure) Render(format string) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := f.WriteTo(&buf, format); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// WriteTo writes the figure in the format "png" or "svg" to w.
+func (f *Figure) WriteTo(w io.Writer, format string) error {
+	var (
+		c   vg.CanvasWriterTo
+		err error
+	)
+	switch format {
+	case "png":
+		c = vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(f.Width, f.Height), vgimg.UseDPI(144))}
+	case "svg":
+		c = vgsvg.New(f.Width, f.Height)
+	default:
+		return fmt.Errorf("plots: unknown format %q (want png or svg)", format)
+	}
+	f.Draw(draw.New(c))
+	_, err = c.WriteTo(w)
+	return err
+}
+
+// Format returns the image format of a file name: "png" or "svg".
+func Format(path string) (string, error) {
+	switch ext := strings.ToLower(filepath.Ext(path)); ext {
+	case ".png", ".svg":
+		return ext[1:], nil
+	default:
+		return "", fmt.Errorf("plots: %s: unknown image format %q (want .png or .svg)", path, ext)
+	}
+}
+
+// newPlot returns a plot in the package's style: titles and labels a little
+// larger than gonum/plot's defaults, a light grid.
+func newPlot(title, x, y string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text, p.X.Label.Text, p.Y.Label.Text = title, x, y
+	p.Title.TextStyle.Font.Size = 12
+	p.Title.Padding = vg.Points(6)
+	for _, a := range []*plot.Axis{&p.X, &p.Y} {
+		a.Label.TextStyle.Font.Size = 11
+		a.Tick.Label.Font.Size = 9.5
+		a.Tick.Marker = linTicks{}
+	}
+	return p
+}
+
+// grid adds a light grid behind the data.
+func grid(p *plot.Plot) {
+	g := plotterGrid()
+	p.Add(g)
+}
+
+// Style is how a series is drawn.
+type Style struct {
+	Color  color.Color
+	Dashes []vg.Length
+	Glyph  draw.GlyphDrawer
+}
+
+// The Okabe–Ito palette: distinguishable with every common form of colour
+// blindness.
+var (
+	black     = color.RGBA{0, 0, 0, 255}
+	orange    = color.RGBA{230, 159, 0, 255}
+	skyBlue   = color.RGBA{86, 180, 233, 255}
+	green     = color.RGBA{0, 158, 115, 255}
+	yellow    = color.RGBA{240, 228, 66, 255}
+	blue      = color.RGBA{0, 114, 178, 255}
+	vermilion = color.RGBA{213, 94, 0, 255}
+	purple    = color.RGBA{204, 121, 167, 255}
+	grey      = color.RGBA{120, 120, 120, 255}
+)
+
+// methodStyles fixes each method's look in every figure: the same colour
+// and marker for a method on every data set, and the two analytic variants
+// told apart by dashes and markers so that neither hides the other.
+var methodStyles = map[string]Style{
+	"analytic":           {Color: blue, Glyph: draw.CircleGlyph{}},
+	"analytic+safeguard": {Color: skyBlue, Dashes: []vg.Length{vg.Points(5), vg.Points(3)}, Glyph: draw.TriangleGlyph{}},
+	"sgd":                {Color: vermilion, Glyph: draw.BoxGlyph{}},
+	"adam":               {Color: green, Glyph: draw.PyramidGlyph{}},
+	"lbfgs":              {Color: purple, Glyph: draw.CrossGlyph{}},
+	"lm":                 {Color: orange, Glyph: draw.PlusGlyph{}},
+}
+
+// others are the styles of series that are not methods, by position.
+var others = []Style{
+	{Color: blue, Glyph: draw.CircleGlyph{}},
+	{Color: vermilion, Dashes: []vg.Length{vg.Points(5), vg.Points(3)}, Glyph: draw.BoxGlyph{}},
+	{Color: green, Dashes: []vg.Length{vg.Points(2), vg.Points(2)}, Glyph: draw.PyramidGlyph{}},
+	{Color: purple, Glyph: draw.CrossGlyph{}},
+	{Color: orange, Glyph: draw.PlusGlyph{}},
+	{Color: black, Glyph: draw.RingGlyph{}},
+	{Color: skyBlue, Glyph: draw.TriangleGlyph{}},
+	{Color: grey, Glyph: draw.SquareGlyph{}},
+}
+
+// MethodStyle returns the style of a method's label ("analytic",
+// "analytic+safeguard", "sgd", ...): the method's own for a known one, and
+// that of the longest known prefix for a variant ("analytic+restarts").
+func MethodStyle(label string) (Style, bool) {
+	if s, ok := methodStyles[label]; ok {
+		return s, true
+	}
+	best := ""
+	for name := range methodStyles {
+		if strings.HasPrefix(label, name+"+") && len(name) > len(best) {
+			best = name
+		}
+	}
+	if best == "" {
+		return Style{}, false
+	}
+	s := methodStyles[best]
+	s.Dashes = []vg.Length{vg.Points(2), vg.Points(2)}
+	return s, true
+}
+
+// legendFont is the font of legends and notes.
+func legendFont() font.Font {
+	f := plot.DefaultFont
+	f.Size = 9.5
+	return f
+}

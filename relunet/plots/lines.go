@@ -1,0 +1,213 @@
+package plots
+
+import (
+	"fmt"
+	"image/color"
+	"math"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/text"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+)
+
+// Axes are the title and axes of a line or scatter plot.
+type Axes struct {
+	Title, X, Y string
+	LogX, LogY  bool // logarithmic axes; values ≤ 0 are left out
+	// SymLogY, when positive, gives Y a symmetric logarithmic scale,
+	// linear within ±SymLogY: for values of both signs over many decades.
+	SymLogY float64
+}
+
+// Series is one named curve.
+type Series struct {
+	Name string
+	X, Y []float64
+	// Style, when nil, is the method's style for a method's label (see
+	// MethodStyle), and otherwise one by the series' position.
+	Style *Style
+	// Diverged marks a run that failed: it is drawn to its last finite
+	// point, marked × there, and the legend says so.
+	Diverged bool
+}
+
+func plotterGrid() *plotter.Grid {
+	g := plotter.NewGrid()
+	g.Vertical.Color = color.Gray{Y: 225}
+	g.Horizontal.Color = color.Gray{Y: 225}
+	return g
+}
+
+// setAxes applies the scales of ax to p.
+func setAxes(p *plot.Plot, ax Axes) {
+	if ax.LogX {
+		p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, logTicks{}
+	}
+	switch {
+	case ax.SymLogY > 0:
+		s := SymLog{Linear: ax.SymLogY}
+		p.Y.Scale, p.Y.Tick.Marker = s, s
+	case ax.LogY:
+		p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, logTicks{}
+	}
+}
+
+// keep reports whether (x, y) can be drawn on the axes.
+func (ax Axes) keep(x, y float64) bool {
+	ok := !math.IsNaN(x) && !math.IsNaN(y) && !math.IsInf(x, 0) && !math.IsInf(y, 0)
+	return ok && (!ax.LogX || x > 0) && (!ax.LogY || ax.SymLogY > 0 || y > 0)
+}
+
+// Lines returns a figure of the series as lines with a few markers each (so
+// that curves of the same colour in print, or on top of each other, stay
+// apart), and the legend beside the plot.
+func Lines(ax Axes, series ...Series) (*Figure, error) {
+	return draw2D(ax, series, true)
+}
+
+// Points returns a scatter plot of the series, markers only.
+func Points(ax Axes, series ...Series) (*Figure, error) {
+	return draw2D(ax, series, false)
+}
+
+func draw2D(ax Axes, series []Series, lines bool) (*Figure, error) {
+	p := newPlot(ax.Title, ax.X, ax.Y)
+	setAxes(p, ax)
+	grid(p)
+	leg := plot.NewLegend()
+	leg.TextStyle.Font = legendFont()
+	leg.Top, leg.Left = true, true
+	any := false
+	for i, s := range series {
+		if len(s.X) != len(s.Y) {
+			return nil, fmt.Errorf("plots: series %q has %d x and %d y values", s.Name, len(s.X), len(s.Y))
+		}
+		st := styleOf(s, i)
+		var xy plotter.XYs
+		for k := range s.X {
+			if ax.keep(s.X[k], s.Y[k]) {
+				xy = append(xy, plotter.XY{X: s.X[k], Y: s.Y[k]})
+			}
+		}
+		name := s.Name
+		if s.Diverged {
+			name += " — diverged (×)"
+		}
+		var thumbs []plot.Thumbnailer
+		if lines && len(xy) > 0 {
+			l, err := plotter.NewLine(xy)
+			if err != nil {
+				return nil, fmt.Errorf("plots: series %q: %w", s.Name, err)
+			}
+			l.Color, l.Dashes, l.Width = st.Color, st.Dashes, vg.Points(1.6)
+			p.Add(l)
+			thumbs = append(thumbs, l)
+		}
+		if len(xy) > 0 {
+			marks := xy
+			if lines {
+				marks = spaced(xy, ax.LogX, 10)
+			}
+			sc, err := plotter.NewScatter(marks)
+			if err != nil {
+				return nil, fmt.Errorf("plots: series %q: %w", s.Name, err)
+			}
+			sc.Color, sc.Shape, sc.Radius = st.Color, st.Glyph, vg.Points(2.6)
+			if !lines {
+				sc.Radius = vg.Points(1.6)
+			}
+			p.Add(sc)
+			thumbs = append(thumbs, sc)
+			any = true
+		}
+		if s.Diverged && len(xy) > 0 {
+			end, _ := plotter.NewScatter(xy[len(xy)-1:])
+			end.Color, end.Shape, end.Radius = st.Color, draw.CrossGlyph{}, vg.Points(7)
+			p.Add(end)
+		}
+		if len(thumbs) == 0 {
+			name += " (nothing to show)"
+			thumbs = append(thumbs, swatch{st.Color})
+		}
+		leg.Add(name, thumbs...)
+	}
+	if !any {
+		// Nothing drawable (every run failed, say): an empty frame with
+		// valid ranges, rather than a scale that cannot be drawn.
+		p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 1, 10, 1, 10
+		p.Title.Text += " (no finite values)"
+	}
+	return withLegend(p, leg), nil
+}
+
+// styleOf returns the style a series is drawn in.
+func styleOf(s Series, i int) Style {
+	if s.Style != nil {
+		return *s.Style
+	}
+	if st, ok := MethodStyle(s.Name); ok {
+		return st
+	}
+	return others[i%len(others)]
+}
+
+// spaced returns about n of the points, evenly spaced along x (in log x
+// when logX), always the first and the last.
+func spaced(xy plotter.XYs, logX bool, n int) plotter.XYs {
+	if len(xy) <= n+2 {
+		return xy
+	}
+	pos := func(x float64) float64 {
+		if logX {
+			return math.Log(x)
+		}
+		return x
+	}
+	lo, hi := pos(xy[0].X), pos(xy[len(xy)-1].X)
+	out := plotter.XYs{xy[0]}
+	next := 1
+	for _, q := range xy[1 : len(xy)-1] {
+		if hi > lo && (pos(q.X)-lo)/(hi-lo) >= float64(next)/float64(n) {
+			out = append(out, q)
+			next++
+		}
+	}
+	return append(out, xy[len(xy)-1])
+}
+
+// withLegend returns the figure of p with the legend in a column on its
+// right, as wide as its longest entry.
+func withLegend(p *plot.Plot, leg plot.Legend) *Figure {
+	f := &Figure{Plot: p, Width: Width, Height: Height}
+	r := leg.Rectangle(draw.Canvas{Rectangle: vg.Rectangle{Max: vg.Point{X: Width, Y: Height}}})
+	if w := r.Size().X; w > 0 {
+		f.SideWidth = w + vg.Points(14)
+		f.Width += f.SideWidth / 2 // the plot gives up half, the figure grows by half
+		pad := vg.Points(8)
+		f.Side = func(c draw.Canvas) {
+			c.Min.X += pad
+			c.Max.Y -= vg.Points(26) // level with the plot's top
+			leg.Draw(c)
+		}
+	}
+	return f
+}
+
+// swatch is a legend thumbnail: a filled square.
+type swatch struct{ c color.Color }
+
+func (s swatch) Thumbnail(c *draw.Canvas) {
+	c.FillPolygon(s.c, []vg.Point{c.Min, {X: c.Max.X, Y: c.Min.Y}, c.Max, {X: c.Min.X, Y: c.Max.Y}})
+}
+
+// Note returns text to put in a plot, at (x, y) in data coordinates.
+func Note(x, y float64, s string) (*plotter.Labels, error) {
+	l, err := plotter.NewLabels(plotter.XYLabels{XYs: plotter.XYs{{X: x, Y: y}}, Labels: []string{s}})
+	if err != nil {
+		return nil, err
+	}
+	l.TextStyle[0] = text.Style{Color: black, Font: legendFont(), Handler: plot.DefaultTextHandler}
+	return l, nil
+}

@@ -1,0 +1,147 @@
+package plots
+
+import (
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"gonum.org/v1/plot"
+)
+
+// logTicks marks a logarithmic axis with plain labels at enough values to
+// read it: 1, 2 and 5 times each power of ten when the axis spans fewer than
+// two decades, every power of ten up to eight decades, and every second or
+// third beyond; the other integer multiples are minor ticks.
+type logTicks struct{}
+
+func (logTicks) Ticks(min, max float64) []plot.Tick {
+	if !(min > 0) || !(max > min) {
+		return nil
+	}
+	decades := math.Log10(max) - math.Log10(min)
+	if decades < 1 {
+		// Within a decade a log axis is nearly linear: nice linear values
+		// (0.09, 0.1, 0.11, ...) read better than powers of ten.
+		return linTicks{}.Ticks(min, max)
+	}
+	lo, hi := int(math.Floor(math.Log10(min))), int(math.Ceil(math.Log10(max)))
+	step := 1
+	switch {
+	case decades > 16:
+		step = 4
+	case decades > 8:
+		step = 2
+	}
+	var ticks []plot.Tick
+	// The sparsest labelling with at least three labels: powers of ten,
+	// then 1 and 3, then 1, 2 and 5.
+	for _, mantissas := range [][]int{{1}, {1, 3}, {1, 2, 5}} {
+		ticks = ticks[:0]
+		for k := lo; k <= hi; k++ {
+			for m := 1; m <= 9; m++ {
+				v := float64(m) * math.Pow(10, float64(k))
+				if v < min*(1-1e-12) || v > max*(1+1e-12) {
+					continue
+				}
+				t := plot.Tick{Value: v}
+				if (k-lo)%step == 0 && slices.Contains(mantissas, m) {
+					t.Label = decimal(m, k)
+				}
+				ticks = append(ticks, t)
+			}
+		}
+		if labelled(ticks) >= 3 {
+			break
+		}
+	}
+	return ticks
+}
+
+func labelled(ticks []plot.Tick) int {
+	n := 0
+	for _, t := range ticks {
+		if t.Label != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// decimal formats m·10^k exactly, without the rounding of m*math.Pow10(k):
+// "0.002", "500", "1e-06", "3e+08".
+func decimal(m, k int) string {
+	if m < 0 {
+		return "-" + decimal(-m, k)
+	}
+	switch {
+	case k >= 0 && k <= 5:
+		return strconv.Itoa(m) + strings.Repeat("0", k)
+	case k < 0 && k >= -4:
+		return "0." + strings.Repeat("0", -k-1) + strconv.Itoa(m)
+	}
+	return strconv.FormatFloat(float64(m)*math.Pow10(k), 'g', 1, 64)
+}
+
+// short formats v with three significant digits.
+func short(v float64) string { return strconv.FormatFloat(v, 'g', 3, 64) }
+
+// linTicks is gonum/plot's default ticker with labels of at most four
+// significant digits, so that rounding never shows (0.30000000000000004).
+type linTicks struct{}
+
+func (linTicks) Ticks(min, max float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(min, max)
+	for i, t := range ticks {
+		if t.Label != "" {
+			ticks[i].Label = strconv.FormatFloat(t.Value, 'g', 4, 64)
+			if math.Abs(t.Value) < 1e-12*math.Max(math.Abs(min), math.Abs(max)) {
+				ticks[i].Label = "0"
+			}
+		}
+	}
+	return ticks
+}
+
+// SymLog is a symmetric logarithmic scale: linear within ±Linear of zero and
+// logarithmic beyond, so that values of both signs over many decades show
+// together: x ↦ sign(x)·log10(1 + |x|/Linear).
+type SymLog struct{ Linear float64 }
+
+func (s SymLog) f(x float64) float64 {
+	return math.Copysign(math.Log10(1+math.Abs(x)/s.Linear), x)
+}
+
+// Normalize implements plot.Normalizer.
+func (s SymLog) Normalize(min, max, x float64) float64 {
+	a, b := s.f(min), s.f(max)
+	return (s.f(x) - a) / (b - a)
+}
+
+// Ticks implements plot.Ticker: zero, and ±Linear·10^k, labelled where they
+// do not crowd.
+func (s SymLog) Ticks(min, max float64) []plot.Tick {
+	ticks := []plot.Tick{{Value: 0, Label: "0"}}
+	k0 := int(math.Floor(math.Log10(s.Linear)))
+	big := math.Max(math.Abs(min), math.Abs(max))
+	kmax := int(math.Ceil(math.Log10(big)))
+	step := 1
+	if kmax-k0 > 6 {
+		step = 2
+	}
+	for k := k0; k <= kmax; k++ {
+		for _, sign := range []float64{-1, 1} {
+			v := sign * math.Pow10(k)
+			if v < min || v > max {
+				continue
+			}
+			t := plot.Tick{Value: v}
+			// ±Linear itself would crowd the label of zero.
+			if k > k0 && (k-k0)%step == 0 {
+				t.Label = decimal(int(sign), k)
+			}
+			ticks = append(ticks, t)
+		}
+	}
+	return ticks
+}

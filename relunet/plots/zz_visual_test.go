@@ -1,0 +1,108 @@
+package plots
+
+import (
+	"math"
+	"os"
+	"testing"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+func TestVisualDump(t *testing.T) {
+	if os.Getenv("FIGDUMP") == "" {
+		t.Skip()
+	}
+	save := func(name string, f *Figure, err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := f.Render("png")
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile("/tmp/figs/"+name+".png", b, 0o644)
+	}
+	var it, a, s, sgd, adam, lb []float64
+	for i := 0; i <= 300; i++ {
+		x := float64(i + 1)
+		it = append(it, x)
+		if i <= 30 {
+			a = append(a, 0.2*math.Exp(-float64(i)/8)+0.011+0.002*math.Sin(float64(i)))
+			s = append(s, 0.2*math.Exp(-float64(i)/8)+0.0105)
+		}
+		adam = append(adam, 0.25/(1+x/10)+0.012)
+		lb = append(lb, 0.25/(1+x/3)+0.0115)
+		if i < 40 {
+			sgd = append(sgd, 0.3+float64(i)*0.1)
+		} else if i == 40 {
+			sgd = append(sgd, math.Inf(1))
+		}
+	}
+	{
+		f, err := Lines(Axes{Title: "bike: training MSE per iteration or epoch", X: "iteration or epoch (1 = initial)", Y: "training MSE", LogX: true, LogY: true},
+		Series{Name: "analytic", X: it[:31], Y: a}, Series{Name: "analytic+safeguard", X: it[:31], Y: s},
+		Series{Name: "sgd", X: it[:41], Y: sgd, Diverged: true}, Series{Name: "adam", X: it, Y: adam}, Series{Name: "lbfgs", X: it, Y: lb})
+		save("lines", f, err)
+	}
+	{
+		f, err := Lines(Axes{Title: "all failed", X: "x", Y: "y", LogX: true, LogY: true}, Series{Name: "sgd", X: []float64{1, 2}, Y: []float64{math.NaN(), math.Inf(1)}, Diverged: true})
+		save("empty", f, err)
+	}
+	narrow := []float64{0.15, 0.12, 0.1, 0.095, 0.09, 0.088, 0.087}
+	{
+		f, err := Lines(Axes{Title: "narrow log range", X: "iteration", Y: "MSE", LogY: true}, Series{Name: "true loss", X: []float64{0, 1, 2, 3, 4, 5, 6}, Y: narrow}, Series{Name: "surrogate", X: []float64{1, 2, 3, 4, 5, 6}, Y: []float64{0.11, 0.095, 0.09, 0.088, 0.086, 0.0865}})
+		save("narrow", f, err)
+	}
+	ev := []float64{-3e-3, -2e-5, -1e-9, 1e-12, 3e-8, 1e-6, 4e-4, 2e-2, 0.3, 1.5, 7}
+	idx := make([]float64, len(ev))
+	for i := range idx {
+		idx[i] = float64(i + 1)
+	}
+	{
+		f, err := Points(Axes{Title: "eigenvalues", X: "index", Y: "eigenvalue λ", SymLogY: 1e-6}, Series{Name: "analytic", X: idx, Y: ev}, Series{Name: "adam", X: idx, Y: ev})
+		save("symlog", f, err)
+	}
+	// normal matrix with blocks
+	n := mat.NewDense(18, 18, nil)
+	for i := 0; i < 18; i++ {
+		for j := 0; j < 18; j++ {
+			n.Set(i, j, math.Cos(float64(i/3-j/3))*float64((i%3+1)*(j%3+1))*math.Pow(-1, float64(i/3+j/3)))
+		}
+	}
+	{
+		f, err := Heatmap(n, HeatOptions{Title: "normal matrix N (h = 6 blocks of D = 3)", X: "unknown (j, a)", Y: "unknown (j, a)", Blocks: 3, Label: "N entry", Aspect: true})
+		save("normal", f, err)
+	}
+	g := mat.NewDense(60, 6, nil)
+	for i := 0; i < 60; i++ {
+		for j := 0; j < 6; j++ {
+			if math.Sin(float64(i*j+i)) > 0 {
+				g.Set(i, j, 1)
+			}
+		}
+	}
+	{
+		f, err := Heatmap(g, HeatOptions{Title: "activation pattern G, first 60 rows", X: "neuron j", Y: "row i", Categories: []string{"inactive (G = α)", "active (G = 1)"}})
+		save("pattern", f, err)
+	}
+	// SDF like image
+	rows, cols := 80, 110
+	v := make([]float64, rows*cols)
+	for r := 0; r < rows; r++ {
+		for c := 0; c < cols; c++ {
+			d := math.Hypot(float64(r-40), float64(c-55)*0.8) - 20
+			if d > 0 {
+				d *= 3
+			}
+			v[r*cols+c] = d
+		}
+	}
+	{
+		f, err := Image(v, rows, cols, HeatOptions{Title: "signed distance", Label: "distance (pixels)", Contours: []float64{0}})
+		save("sdf", f, err)
+	}
+	{
+		f, err := Image(v, rows, cols, HeatOptions{Title: "gray", Gray: true})
+		save("gray", f, err)
+	}
+}
