@@ -176,4 +176,3 @@ func (b *bar) finish() {
 		b.pb.Finish()
 	}
 }
-

@@ -1,26 +1,42 @@
 package plots
 
 import (
+	"bytes"
+	"image/png"
 	"math"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
 )
 
-func TestVisualDump(t *testing.T) {
-	if os.Getenv("FIGDUMP") == "" {
-		t.Skip()
-	}
+// TestFigures draws one figure of every kind, edge cases included (a
+// diverged run, nothing drawable on log axes, a narrow log range, signed
+// values over many decades), and checks that each is a PNG of its
+// preferred size. With $RELUNET_FIGURES set to a directory, it writes them
+// there to be looked at.
+func TestFigures(t *testing.T) {
+	dir := os.Getenv("RELUNET_FIGURES")
 	save := func(name string, f *Figure, err error) {
+		t.Helper()
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s: %v", name, err)
 		}
 		b, err := f.Render("png")
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s: %v", name, err)
 		}
-		os.WriteFile("/tmp/figs/"+name+".png", b, 0o644)
+		img, err := png.Decode(bytes.NewReader(b))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if w, h := img.Bounds().Dx(), img.Bounds().Dy(); math.Abs(float64(w)-f.Width.Points()*2) > 2 || math.Abs(float64(h)-f.Height.Points()*2) > 2 {
+			t.Errorf("%s: %d×%d pixels for %v×%v points at 144 dpi", name, w, h, f.Width, f.Height)
+		}
+		if dir != "" {
+			os.WriteFile(filepath.Join(dir, name+".png"), b, 0o644)
+		}
 	}
 	var it, a, s, sgd, adam, lb []float64
 	for i := 0; i <= 300; i++ {
