@@ -63,7 +63,7 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			}
 			results = append(results, r)
 			if c.json {
-				if err := json.NewEncoder(stdout).Encode(newRecord(r)); err != nil {
+				if err := json.NewEncoder(stdout).Encode(experiment.NewRecord(r)); err != nil {
 					return err
 				}
 			}
@@ -152,10 +152,8 @@ func renderOutputs(results []*experiment.Result) (map[string][]byte, error) {
 		}
 		return strconv.FormatFloat(*v, 'g', -1, 64)
 	}
-	recs := make([]record, 0, len(results))
 	for _, r := range results {
-		rec := newRecord(r)
-		recs = append(recs, rec)
+		rec := experiment.NewRecord(r)
 		cw.Write([]string{rec.Dataset, rec.Method, strconv.FormatBool(rec.Safeguard), strconv.FormatUint(rec.Seed, 10),
 			strconv.Itoa(rec.Hidden), strconv.Itoa(rec.NTrain), strconv.Itoa(rec.NTest), opt(rec.TrainMSE), opt(rec.TestMSE),
 			opt(rec.TrainR2), opt(rec.TestR2), strconv.FormatFloat(rec.Seconds, 'g', -1, 64), rec.Status, rec.Error})
@@ -165,11 +163,11 @@ func renderOutputs(results []*experiment.Result) (map[string][]byte, error) {
 		return nil, err
 	}
 	files["runs.csv"] = buf.Bytes()
-	js, err := json.MarshalIndent(recs, "", "  ")
-	if err != nil {
+	var js bytes.Buffer
+	if err := experiment.WriteJSON(&js, results); err != nil {
 		return nil, err
 	}
-	files["runs.json"] = append(js, '\n')
+	files["runs.json"] = js.Bytes()
 	byIter, byTime := curves(results)
 	name := ""
 	if len(results) > 0 {

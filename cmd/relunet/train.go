@@ -54,70 +54,19 @@ func train(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if res == nil {
 		return err
 	}
-	rec := newRecord(res)
+	rec := experiment.NewRecord(res)
 	if c.json {
 		if err := json.NewEncoder(stdout).Encode(rec); err != nil {
 			return err
 		}
 	} else {
-		fmt.Fprintln(stdout, rec.summary())
+		fmt.Fprintln(stdout, summary(rec))
 	}
 	return err
 }
 
-// record is the JSON contract of one run; keep its fields stable. An
-// undefined metric (no test rows, R² of a constant target) and a curve
-// value that is not finite (a diverged run) are null.
-type record struct {
-	Dataset      string     `json:"dataset"`
-	Method       string     `json:"method"`
-	Safeguard    bool       `json:"safeguard"`
-	Hidden       int        `json:"hidden"`
-	Seed         uint64     `json:"seed"`
-	Alpha        float64    `json:"alpha"`
-	Ridge        float64    `json:"ridge"`
-	Iterations   int        `json:"iterations"`
-	NTrain       int        `json:"n_train"`
-	NTest        int        `json:"n_test"`
-	TrainMSE     *float64   `json:"train_mse"`
-	TestMSE      *float64   `json:"test_mse"`
-	TrainR2      *float64   `json:"train_r2"`
-	TestR2       *float64   `json:"test_r2"`
-	Seconds      float64    `json:"seconds"`
-	Status       string     `json:"status"`
-	Error        string     `json:"error,omitempty"`
-	Curve        []*float64 `json:"curve"`
-	CurveSeconds []float64  `json:"curve_seconds"`
-}
-
-func newRecord(r *experiment.Result) record {
-	rec := record{
-		Dataset: r.Dataset, Method: r.Config.Method.String(), Safeguard: r.Config.Safeguard,
-		Hidden: r.Config.Hidden, Seed: r.Config.Seed, Alpha: r.Config.Alpha, Ridge: r.Config.Ridge,
-		Iterations: r.Iterations, NTrain: r.NTrain, NTest: r.NTest,
-		TrainMSE: experiment.Finite(r.TrainMSE), TestMSE: experiment.Finite(r.TestMSE),
-		TrainR2: experiment.Finite(r.TrainR2), TestR2: experiment.Finite(r.TestR2),
-		Seconds: r.Seconds, Status: r.Status.String(), CurveSeconds: r.CurveSeconds,
-	}
-	if r.Err != nil {
-		rec.Error = oneLine(r.Err)
-	}
-	for _, v := range r.Curve {
-		rec.Curve = append(rec.Curve, experiment.Finite(v))
-	}
-	return rec
-}
-
-// label is the record's configuration label, as experiment.Config.Label.
-func (r record) label() string {
-	if r.Safeguard {
-		return r.Method + "+safeguard"
-	}
-	return r.Method
-}
-
-// summary is the record in one line of text.
-func (r record) summary() string {
+// summary returns the record in one line of text.
+func summary(r experiment.Record) string {
 	name := r.Method
 	if r.Safeguard {
 		name += " (safeguard)"

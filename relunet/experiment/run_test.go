@@ -160,3 +160,36 @@ func TestCompareAndSummarize(t *testing.T) {
 		t.Errorf("train MSE %+v, want %v ± %v", s, mean, sd)
 	}
 }
+
+// Results survive the JSON round trip, failures and undefined values
+// included.
+func TestJSONRoundTrip(t *testing.T) {
+	sp := teacherSplit(t)
+	ok, err := Run(sp, Config{Method: relunet.MethodAnalytic, Hidden: 3, Ridge: 1e-3, Iterations: 4, Safeguard: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad, _ := Run(sp, Config{Method: relunet.MethodSGD, Hidden: 3, LR: 1e6, Batch: 8, Iterations: 5})
+	var b bytes.Buffer
+	if err := WriteJSON(&b, []*Result{ok, bad}); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadJSON(&b)
+	if err != nil || len(back) != 2 {
+		t.Fatalf("%d results, %v", len(back), err)
+	}
+	for i, r := range []*Result{ok, bad} {
+		g := back[i]
+		if g.Config.Label() != r.Config.Label() || g.Status != r.Status || g.Failed() != r.Failed() || g.Iterations != r.Iterations ||
+			len(g.Curve) != len(r.Curve) || !sameFloat(g.TrainMSE, r.TrainMSE) || !sameFloat(g.TestR2, r.TestR2) || g.Config.LR != r.Config.LR {
+			t.Errorf("result %d: %+v, want %+v", i, g, r)
+		}
+		for k := range r.Curve {
+			if !sameFloat(g.Curve[k], r.Curve[k]) && !(math.IsInf(r.Curve[k], 0) && math.IsNaN(g.Curve[k])) {
+				t.Errorf("result %d: curve[%d] %v, want %v", i, k, g.Curve[k], r.Curve[k])
+			}
+		}
+	}
+}
+
+func sameFloat(a, b float64) bool { return a == b || math.IsNaN(a) && math.IsNaN(b) }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"math"
 	"path/filepath"
 	"strings"
 
@@ -36,16 +37,35 @@ type Figure struct {
 
 // Draw draws the figure on c.
 func (f *Figure) Draw(c draw.Canvas) {
-	if f.Side == nil {
-		f.Plot.Draw(c)
-		return
-	}
 	main := c
 	main.Max.X -= f.SideWidth
+	// gonum/plot centres an axis label at the data midpoint, which on a
+	// logarithmic axis lies near one end and squeezes the data area; the
+	// figure draws the labels itself, centred in their margins.
+	x, y := f.Plot.X.Label, f.Plot.Y.Label
+	f.Plot.X.Label.Text, f.Plot.Y.Label.Text = "", ""
+	defer func() { f.Plot.X.Label.Text, f.Plot.Y.Label.Text = x.Text, y.Text }()
+	if y.Text != "" {
+		h := y.TextStyle.Height(y.Text)
+		sty := y.TextStyle
+		sty.Rotation, sty.XAlign, sty.YAlign = math.Pi/2, draw.XCenter, draw.YCenter
+		mid := (main.Min.Y + main.Max.Y - f.Plot.Title.TextStyle.Height(f.Plot.Title.Text)) / 2
+		main.FillText(sty, vg.Point{X: main.Min.X + h/2 + vg.Points(2), Y: mid}, y.Text)
+		main.Min.X += h + vg.Points(4)
+	}
+	if x.Text != "" {
+		h := x.TextStyle.Height(x.Text)
+		sty := x.TextStyle
+		sty.XAlign, sty.YAlign = draw.XCenter, draw.YBottom
+		main.FillText(sty, vg.Point{X: (main.Min.X + main.Max.X) / 2, Y: main.Min.Y + vg.Points(2)}, x.Text)
+		main.Min.Y += h + vg.Points(4)
+	}
 	f.Plot.Draw(main)
-	side := c
-	side.Min.X = main.Max.X
-	f.Side(side)
+	if f.Side != nil {
+		side := c
+		side.Min.X = c.Max.X - f.SideWidth
+		f.Side(side)
+	}
 }
 
 // Render returns the figure drawn at its preferred size as "png" (at 144
@@ -99,6 +119,11 @@ func newPlot(title, x, y string) *plot.Plot {
 		a.Tick.Label.Font.Size = 9.5
 		a.Tick.Marker = linTicks{}
 	}
+	// A y label longer than the room beside the data would run off the
+	// figure: shrink it.
+	for room := 0.7 * Height; p.Y.Label.TextStyle.Width(y) > room && p.Y.Label.TextStyle.Font.Size > 7; {
+		p.Y.Label.TextStyle.Font.Size -= 0.5
+	}
 	return p
 }
 
@@ -115,18 +140,32 @@ type Style struct {
 	Glyph  draw.GlyphDrawer
 }
 
-// The Okabe–Ito palette: distinguishable with every common form of colour
-// blindness.
+// The colours of the Okabe–Ito palette, distinguishable with every common
+// form of colour blindness, and gray; the figures use no others.
 var (
-	black     = color.RGBA{0, 0, 0, 255}
-	orange    = color.RGBA{230, 159, 0, 255}
-	skyBlue   = color.RGBA{86, 180, 233, 255}
-	green     = color.RGBA{0, 158, 115, 255}
-	yellow    = color.RGBA{240, 228, 66, 255}
-	blue      = color.RGBA{0, 114, 178, 255}
-	vermilion = color.RGBA{213, 94, 0, 255}
-	purple    = color.RGBA{204, 121, 167, 255}
-	grey      = color.RGBA{120, 120, 120, 255}
+	Black     color.Color = color.RGBA{0, 0, 0, 255}
+	Orange    color.Color = color.RGBA{230, 159, 0, 255}
+	SkyBlue   color.Color = color.RGBA{86, 180, 233, 255}
+	Green     color.Color = color.RGBA{0, 158, 115, 255}
+	Yellow    color.Color = color.RGBA{240, 228, 66, 255}
+	Blue      color.Color = color.RGBA{0, 114, 178, 255}
+	Vermilion color.Color = color.RGBA{213, 94, 0, 255}
+	Purple    color.Color = color.RGBA{204, 121, 167, 255}
+	Grey      color.Color = color.RGBA{120, 120, 120, 255}
+)
+
+// Markers for Style.Glyph.
+var (
+	Dot    draw.GlyphDrawer = draw.CircleGlyph{}
+	Ring   draw.GlyphDrawer = draw.RingGlyph{}
+	Cross  draw.GlyphDrawer = draw.CrossGlyph{}
+	Plus   draw.GlyphDrawer = draw.PlusGlyph{}
+	Square draw.GlyphDrawer = draw.BoxGlyph{}
+)
+
+var (
+	black, orange, skyBlue, green, yellow = Black, Orange, SkyBlue, Green, Yellow
+	blue, vermilion, purple, grey         = Blue, Vermilion, Purple, Grey
 )
 
 // methodStyles fixes each method's look in every figure: the same colour
@@ -155,14 +194,16 @@ var others = []Style{
 
 // MethodStyle returns the style of a method's label ("analytic",
 // "analytic+safeguard", "sgd", ...): the method's own for a known one, and
-// that of the longest known prefix for a variant ("analytic+restarts").
+// for a variant of one (the longest known label followed by "+", "," or a
+// space: "analytic+restarts", "adam, polished") the method's colour with
+// dots and a hollow marker.
 func MethodStyle(label string) (Style, bool) {
 	if s, ok := methodStyles[label]; ok {
 		return s, true
 	}
 	best := ""
 	for name := range methodStyles {
-		if strings.HasPrefix(label, name+"+") && len(name) > len(best) {
+		if len(label) > len(name) && strings.HasPrefix(label, name) && strings.ContainsRune("+, (", rune(label[len(name)])) && len(name) > len(best) {
 			best = name
 		}
 	}
@@ -171,7 +212,23 @@ func MethodStyle(label string) (Style, bool) {
 	}
 	s := methodStyles[best]
 	s.Dashes = []vg.Length{vg.Points(2), vg.Points(2)}
+	s.Glyph = hollow(s.Glyph)
 	return s, true
+}
+
+// hollow returns the outline form of a filled marker.
+func hollow(g draw.GlyphDrawer) draw.GlyphDrawer {
+	switch g.(type) {
+	case draw.CircleGlyph:
+		return draw.RingGlyph{}
+	case draw.BoxGlyph:
+		return draw.SquareGlyph{}
+	case draw.PyramidGlyph:
+		return draw.TriangleGlyph{}
+	case draw.CrossGlyph:
+		return draw.PlusGlyph{}
+	}
+	return draw.RingGlyph{}
 }
 
 // legendFont is the font of legends and notes.

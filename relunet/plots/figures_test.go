@@ -56,8 +56,8 @@ func TestFigures(t *testing.T) {
 	}
 	{
 		f, err := Lines(Axes{Title: "bike: training MSE per iteration or epoch", X: "iteration or epoch (1 = initial)", Y: "training MSE", LogX: true, LogY: true},
-		Series{Name: "analytic", X: it[:31], Y: a}, Series{Name: "analytic+safeguard", X: it[:31], Y: s},
-		Series{Name: "sgd", X: it[:41], Y: sgd, Diverged: true}, Series{Name: "adam", X: it, Y: adam}, Series{Name: "lbfgs", X: it, Y: lb})
+			Series{Name: "analytic", X: it[:31], Y: a}, Series{Name: "analytic+safeguard", X: it[:31], Y: s},
+			Series{Name: "sgd", X: it[:41], Y: sgd, Diverged: true}, Series{Name: "adam", X: it, Y: adam}, Series{Name: "lbfgs", X: it, Y: lb})
 		save("lines", f, err)
 	}
 	{

@@ -2,6 +2,7 @@ package plots
 
 import (
 	"fmt"
+	"image"
 	"image/color"
 	"math"
 	"strconv"
@@ -115,21 +116,6 @@ func (t twoSlope) Ticks(min, max float64) []plot.Tick {
 	return append(out, pos...)
 }
 
-// mappedPalette is a colour map indexed through a normaliser, for
-// plotter.HeatMap, which takes a palette of evenly spaced colours.
-func mappedPalette(cm palette.ColorMap, n int, norm func(float64) float64, lo, hi float64) palette.Palette {
-	cols := make([]color.Color, n)
-	for i := range cols {
-		v := lo + (hi-lo)*float64(i)/float64(n-1)
-		c, err := cm.At(cm.Min() + (cm.Max()-cm.Min())*norm(v))
-		if err != nil {
-			c = color.Black
-		}
-		cols[i] = c
-	}
-	return palette.Palette(plainPalette(cols))
-}
-
 type plainPalette []color.Color
 
 func (p plainPalette) Colors() []color.Color { return p }
@@ -166,14 +152,16 @@ func Heatmap(m mat.Matrix, o HeatOptions) (*Figure, error) {
 		lo, hi = lo-0.5, hi+0.5
 	}
 	f := &Figure{Plot: p, Width: Width, Height: Height}
-	const n = 255
 	switch {
 	case o.Categories != nil:
 		k := len(o.Categories)
 		cols := categoryColors(k)
-		h := plotter.NewHeatMap(matGrid{m}, palette.Palette(plainPalette(cols)))
-		h.Min, h.Max, h.Rasterized = -0.5, float64(k)-0.5, true
-		p.Add(h)
+		p.Add(newCells(m, func(v float64) color.Color {
+			if i := int(v); i >= 0 && i < len(cols) && float64(i) == v {
+				return cols[i]
+			}
+			return color.Black
+		}))
 		leg := plot.NewLegend()
 		leg.TextStyle.Font = legendFont()
 		leg.Top, leg.Left = true, true
@@ -198,9 +186,13 @@ func Heatmap(m mat.Matrix, o HeatOptions) (*Figure, error) {
 		}
 		cm.SetMin(0)
 		cm.SetMax(1)
-		h := plotter.NewHeatMap(matGrid{m}, mappedPalette(cm, n, scale, lo, hi))
-		h.Min, h.Max, h.Rasterized = lo, hi, true
-		p.Add(h)
+		p.Add(newCells(m, func(v float64) color.Color {
+			c, err := cm.At(cm.Min() + (cm.Max()-cm.Min())*math.Max(0, math.Min(1, scale(v))))
+			if err != nil || math.IsNaN(v) {
+				return color.Black
+			}
+			return c
+		}))
 		f.Side, f.SideWidth = colorBar(cm, norm, scale, lo, hi, o.Label)
 	}
 	for _, lv := range o.Contours {
@@ -223,10 +215,47 @@ func Heatmap(m mat.Matrix, o HeatOptions) (*Figure, error) {
 		dataH := Height - margin
 		dataW := dataH * vg.Length(cols) / vg.Length(rows)
 		f.Width = dataW + margin + f.SideWidth
+		// Never narrower than the title.
+		f.Width = max(f.Width, p.Title.TextStyle.Width(p.Title.Text)+vg.Centimeter+f.SideWidth)
 	} else {
 		f.Width = Width
 	}
 	return f, nil
+}
+
+// cells draws a matrix as an image of one colour per entry, row 0 at the
+// top, each entry blown up to a block of pixels so that scaling the image
+// to the plot keeps sharp cell edges (gonum's rasterized heat map is one
+// pixel per entry and blurs when scaled, its vector one shows seams).
+type cells struct {
+	img        *image.RGBA
+	rows, cols int
+}
+
+func newCells(m mat.Matrix, col func(float64) color.Color) *cells {
+	rows, cols := m.Dims()
+	kx, ky := max(1, 1200/cols), max(1, 1200/rows)
+	img := image.NewRGBA(image.Rect(0, 0, cols*kx, rows*ky))
+	for i := 0; i < rows; i++ {
+		for j := 0; j < cols; j++ {
+			c := color.RGBAModel.Convert(col(m.At(i, j))).(color.RGBA)
+			for y := i * ky; y < (i+1)*ky; y++ {
+				row := img.Pix[y*img.Stride:]
+				for x := j * kx; x < (j+1)*kx; x++ {
+					row[4*x], row[4*x+1], row[4*x+2], row[4*x+3] = c.R, c.G, c.B, c.A
+				}
+			}
+		}
+	}
+	return &cells{img: img, rows: rows, cols: cols}
+}
+
+func (c *cells) Plot(dc draw.Canvas, p *plot.Plot) {
+	plotter.NewImage(c.img, -0.5, -0.5, float64(c.cols)-0.5, float64(c.rows)-0.5).Plot(dc, p)
+}
+
+func (c *cells) DataRange() (xmin, xmax, ymin, ymax float64) {
+	return -0.5, float64(c.cols) - 0.5, -0.5, float64(c.rows) - 0.5
 }
 
 // categoryColors returns k colours that are easy to tell apart: a light

@@ -33,6 +33,11 @@ type Series struct {
 	Diverged bool
 }
 
+var (
+	variantDashes = [][]vg.Length{{vg.Points(5), vg.Points(3)}, {vg.Points(1.5), vg.Points(2)}, {vg.Points(8), vg.Points(3), vg.Points(2), vg.Points(3)}}
+	variantGlyphs = []draw.GlyphDrawer{draw.SquareGlyph{}, draw.TriangleGlyph{}, draw.RingGlyph{}}
+)
+
 func plotterGrid() *plotter.Grid {
 	g := plotter.NewGrid()
 	g.Vertical.Color = color.Gray{Y: 225}
@@ -80,11 +85,12 @@ func draw2D(ax Axes, series []Series, lines bool) (*Figure, error) {
 	leg.TextStyle.Font = legendFont()
 	leg.Top, leg.Left = true, true
 	any := false
+	styles := seriesStyles(series)
 	for i, s := range series {
 		if len(s.X) != len(s.Y) {
 			return nil, fmt.Errorf("plots: series %q has %d x and %d y values", s.Name, len(s.X), len(s.Y))
 		}
-		st := styleOf(s, i)
+		st := styles[i]
 		var xy plotter.XYs
 		for k := range s.X {
 			if ax.keep(s.X[k], s.Y[k]) {
@@ -142,15 +148,52 @@ func draw2D(ax Axes, series []Series, lines bool) (*Figure, error) {
 	return withLegend(p, leg), nil
 }
 
-// styleOf returns the style a series is drawn in.
-func styleOf(s Series, i int) Style {
-	if s.Style != nil {
-		return *s.Style
+// seriesStyles returns the style of each series: its own, its method's,
+// or else the next of others whose colour no method series of the figure
+// has.
+func seriesStyles(series []Series) []Style {
+	out := make([]Style, len(series))
+	taken := map[color.Color]bool{}
+	known := make([]bool, len(series))
+	for i, s := range series {
+		switch st, ok := MethodStyle(s.Name); {
+		case s.Style != nil:
+			out[i], known[i] = *s.Style, true
+		case ok:
+			out[i], known[i] = st, true
+		default:
+			continue
+		}
+		taken[out[i].Color] = true
 	}
-	if st, ok := MethodStyle(s.Name); ok {
-		return st
+	// Several series of one method (a method at several settings) keep
+	// its colour and differ in dashes and markers.
+	uses := map[color.Color]int{}
+	for i := range series {
+		if !known[i] || series[i].Style != nil {
+			continue
+		}
+		k := uses[out[i].Color]
+		uses[out[i].Color]++
+		if k > 0 {
+			out[i].Dashes = variantDashes[(k-1)%len(variantDashes)]
+			out[i].Glyph = variantGlyphs[(k-1)%len(variantGlyphs)]
+		}
 	}
-	return others[i%len(others)]
+	next := 0
+	for i := range series {
+		if known[i] {
+			continue
+		}
+		for k := 0; k < len(others); k++ {
+			st := others[(next+k)%len(others)]
+			if !taken[st.Color] || k == len(others)-1 {
+				out[i], next = st, (next+k+1)%len(others)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // spaced returns about n of the points, evenly spaced along x (in log x

@@ -94,13 +94,23 @@ func (linTicks) Ticks(min, max float64) []plot.Tick {
 	ticks := plot.DefaultTicks{}.Ticks(min, max)
 	for i, t := range ticks {
 		if t.Label != "" {
-			ticks[i].Label = strconv.FormatFloat(t.Value, 'g', 4, 64)
+			ticks[i].Label = plain(t.Value)
 			if math.Abs(t.Value) < 1e-12*math.Max(math.Abs(min), math.Abs(max)) {
 				ticks[i].Label = "0"
 			}
 		}
 	}
 	return ticks
+}
+
+// plain formats v rounded to four significant digits, without an exponent
+// between 1e-4 and 1e6 ("30000", "0.0025"), with one beyond.
+func plain(v float64) string {
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 4, 64), 64)
+	if a := math.Abs(r); a != 0 && (a < 1e-4 || a >= 1e6) {
+		return strconv.FormatFloat(r, 'g', 4, 64)
+	}
+	return strconv.FormatFloat(r, 'f', -1, 64)
 }
 
 // SymLog is a symmetric logarithmic scale: linear within ±Linear of zero and
