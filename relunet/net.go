@@ -88,8 +88,8 @@ func (n *Net) copyFrom(src *Net) {
 
 // validate reports whether n is well formed for d inputs and m outputs.
 func (n *Net) validate(d, m int) error {
-	if n == nil || n.W == nil || n.Beta == nil {
-		return fmt.Errorf("relunet: network is incomplete")
+	if err := n.check(); err != nil {
+		return err
 	}
 	h, dd := n.W.Dims()
 	hb, mb := n.Beta.Dims()
@@ -113,9 +113,28 @@ func (n *Net) validate(d, m int) error {
 	return checkFinite("network Beta0", mat.NewDense(1, m, n.Beta0))
 }
 
+// check reports whether n is a well-formed network of any size.
+func (n *Net) check() error {
+	if n == nil || n.W == nil || n.Beta == nil {
+		return fmt.Errorf("relunet: network is incomplete")
+	}
+	h, _ := n.W.Dims()
+	hb, m := n.Beta.Dims()
+	if hb != h || len(n.Beta0) != m {
+		return fmt.Errorf("relunet: network has %d rows in W, %d in Beta and %d output biases for %d outputs", h, hb, len(n.Beta0), m)
+	}
+	return checkAlpha(n.Alpha)
+}
+
 // Predict returns the n×m outputs of the network for the n×d inputs X
 // (without the ones column).
 func (n *Net) Predict(X mat.Matrix) (*mat.Dense, error) {
+	if err := n.check(); err != nil {
+		return nil, err
+	}
+	if isNil(X) {
+		return nil, fmt.Errorf("relunet: Predict: X is nil")
+	}
 	h, d, m := n.Dims()
 	r, c := X.Dims()
 	if c != d {
@@ -135,6 +154,12 @@ func (n *Net) Predict(X mat.Matrix) (*mat.Dense, error) {
 // activation pattern G (n×h, entries α or 1) frozen: β₀ + (G ⊙ X̃Wᵀ)β. It is
 // the surrogate model of the hidden step, linear in W.
 func (n *Net) PredictPattern(X, G mat.Matrix) (*mat.Dense, error) {
+	if err := n.check(); err != nil {
+		return nil, err
+	}
+	if isNil(X) || isNil(G) {
+		return nil, fmt.Errorf("relunet: PredictPattern: X or G is nil")
+	}
 	h, d, m := n.Dims()
 	r, c := X.Dims()
 	if gr, gc := G.Dims(); c != d || gr != r || gc != h {

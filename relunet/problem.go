@@ -55,9 +55,24 @@ func withOnes(X mat.Matrix) *mat.Dense {
 }
 
 // CheckData reports whether X (n×d) and Y (n×m) are training data: at least
-// one row, the same number of rows, at least one target column and only
-// finite values. The error names the first offending row and column.
+// one row, the same number of rows, at least one target column, only finite
+// values, and none so large that sums of their squares overflow (see
+// CheckMagnitude). The error names the first offending row and column.
 func CheckData(X, Y mat.Matrix) error {
+	if err := CheckFinite(X, Y); err != nil {
+		return err
+	}
+	n, _ := X.Dims()
+	_, m := Y.Dims()
+	if err := CheckMagnitude("X", X, n); err != nil {
+		return err
+	}
+	return CheckMagnitude("Y", Y, n*m)
+}
+
+// CheckFinite is CheckData without the test of magnitudes: for data that
+// are yet to be scaled.
+func CheckFinite(X, Y mat.Matrix) error {
 	if isNil(X) || isNil(Y) {
 		return fmt.Errorf("relunet: data: X and Y must not be nil")
 	}
@@ -75,6 +90,22 @@ func CheckData(X, Y mat.Matrix) error {
 		return err
 	}
 	return checkFinite("Y", Y)
+}
+
+// CheckMagnitude returns an error naming the first entry of the matrix a,
+// called name, whose square, summed over terms such entries, would overflow
+// float64: the solvers form sums of squares of the data.
+func CheckMagnitude(name string, a mat.Matrix, terms int) error {
+	limit := math.Sqrt(math.MaxFloat64 / float64(16*max(terms, 1)))
+	r, c := a.Dims()
+	for i := 0; i < r; i++ {
+		for j := 0; j < c; j++ {
+			if v := a.At(i, j); math.Abs(v) > limit {
+				return fmt.Errorf("relunet: %s is %.3g at row %d, column %d: sums of squares of the data overflow float64 beyond about %.0e; rescale it", name, v, i+1, j+1, limit)
+			}
+		}
+	}
+	return nil
 }
 
 // isNil reports whether m is nil or holds a nil pointer, such as a

@@ -193,3 +193,25 @@ func TestPredictPattern(t *testing.T) {
 		t.Error("pattern of the wrong width accepted")
 	}
 }
+
+// Library edges: nil and malformed networks and inputs are errors.
+func TestNetEdges(t *testing.T) {
+	X, _ := randomProblem(1, 5, 2, 1)
+	var nilNet *Net
+	var nilX *mat.Dense
+	good, _ := NewNet(2, 2, 1, 0)
+	bad := good.Clone()
+	bad.Beta0 = nil
+	for _, tc := range []struct {
+		name string
+		net  *Net
+		X    mat.Matrix
+	}{{"nil net", nilNet, X}, {"empty net", &Net{}, X}, {"no output biases", bad, X}, {"nil X", good, nil}, {"typed nil X", good, nilX}, {"wide X", good, mat.NewDense(5, 3, nil)}} {
+		if _, err := tc.net.Predict(tc.X); err == nil {
+			t.Errorf("%s: Predict accepted it", tc.name)
+		}
+		if _, err := tc.net.PredictPattern(tc.X, mat.NewDense(5, 2, nil)); err == nil {
+			t.Errorf("%s: PredictPattern accepted it", tc.name)
+		}
+	}
+}

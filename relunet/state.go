@@ -18,26 +18,35 @@ import (
 	"gonum.org/v1/gonum/optimize"
 )
 
-// A state file is one gob value, an envelope: a magic string, the format
-// version, the solver's kind, a fingerprint of the training data, and the
-// solver's own state as gob-encoded bytes with their SHA-256. Data are not
-// stored: the loader is given them again and checks them against the
-// fingerprint. Every size, index and option of a state is checked against
-// the others and against the data before use, so that a damaged or crafted
-// state is an error, never a panic.
+// A state file is a fixed binary header, then the solver's own state as
+// gob-encoded bytes:
+//
+//	magic       "relunet solver state\n"
+//	version     uint32
+//	kind        uint8 length, then the method's name
+//	data        n, d, m int64 and a hash of the values (fingerprint)
+//	length      uint64, the payload's
+//	sum         [32]byte, the payload's SHA-256
+//	payload     gob
+//
+// all little-endian. The header is read and the payload's length and digest
+// checked before any byte is decoded, so a damaged file is an error before
+// gob (which is not meant for untrusted input) sees it. Data are not stored:
+// the loader is given them again and checks them against the fingerprint.
+// Every size, index and option of a decoded state is checked against the
+// others and against the data before use, so that a crafted state is an
+// error too, never a panic.
 
 const (
-	stateMagic   = "relunet solver state"
-	stateVersion = 2
+	stateMagic   = "relunet solver state\n"
+	stateVersion = 3
+	maxKind      = 32
 )
 
 type envelope struct {
-	Magic   string
-	Version int
 	Kind    string // a Method's name
 	Data    fingerprint
 	Payload []byte
-	Sum     []byte // SHA-256 of Payload
 }
 
 // ErrCorrupt reports a state that is damaged or inconsistent.
@@ -138,53 +147,103 @@ func (s historyState) restore(h, d, m int, alpha float64) (history, error) {
 	return hist, nil
 }
 
-// writeState writes the envelope of a solver of the given kind.
+// writeState writes the state of a solver of the given kind.
 func writeState(w io.Writer, kind Method, pr *problem, state any) error {
 	var payload bytes.Buffer
 	if err := gob.NewEncoder(&payload).Encode(state); err != nil {
 		return fmt.Errorf("relunet: saving %v state: %w", kind, err)
 	}
-	sum := sha256.Sum256(payload.Bytes())
-	env := envelope{Magic: stateMagic, Version: stateVersion, Kind: kind.String(), Data: pr.fingerprint(),
-		Payload: payload.Bytes(), Sum: sum[:]}
-	if err := gob.NewEncoder(w).Encode(env); err != nil {
+	if err := writeEnvelope(w, envelope{Kind: kind.String(), Data: pr.fingerprint(), Payload: payload.Bytes()}); err != nil {
 		return fmt.Errorf("relunet: saving %v state: %w", kind, err)
 	}
 	return nil
 }
 
-// readEnvelope reads and checks an envelope for the data pr.
-func readEnvelope(r io.Reader, pr *problem) (env envelope, err error) {
-	defer func() {
-		// encoding/gob reports malformed input as errors; a decoder of
-		// untrusted bytes still turns any panic into one.
-		if p := recover(); p != nil {
-			err = fmt.Errorf("relunet: %w: %v", ErrCorrupt, p)
-		}
-	}()
-	if err := gob.NewDecoder(r).Decode(&env); err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return env, fmt.Errorf("relunet: not a solver state, or truncated: %w", io.ErrUnexpectedEOF)
-		}
-		return env, fmt.Errorf("relunet: not a solver state (%v)", err)
-	}
-	switch {
-	case env.Magic != stateMagic:
-		return env, errors.New("relunet: not a solver state file")
-	case env.Version != stateVersion:
-		return env, fmt.Errorf("relunet: solver state has format version %d, this build reads version %d", env.Version, stateVersion)
-	}
+// writeEnvelope writes the header and the payload.
+func writeEnvelope(w io.Writer, env envelope) error {
+	var h bytes.Buffer
+	h.WriteString(stateMagic)
+	name, fp := env.Kind, env.Data
+	binary.Write(&h, binary.LittleEndian, uint32(stateVersion))
+	h.WriteByte(byte(len(name)))
+	h.WriteString(name)
+	binary.Write(&h, binary.LittleEndian, [4]uint64{uint64(fp.N), uint64(fp.D), uint64(fp.M), fp.Hash})
+	binary.Write(&h, binary.LittleEndian, uint64(len(env.Payload)))
 	sum := sha256.Sum256(env.Payload)
-	if !bytes.Equal(sum[:], env.Sum) {
-		return env, fmt.Errorf("relunet: %v state: %w: checksum mismatch", env.Kind, ErrCorrupt)
+	h.Write(sum[:])
+	if _, err := w.Write(h.Bytes()); err != nil {
+		return err
 	}
-	fp := pr.fingerprint()
-	if env.Data.N != fp.N || env.Data.D != fp.D || env.Data.M != fp.M {
+	_, err := w.Write(env.Payload)
+	return err
+}
+
+// readEnvelope reads a state's header and payload, checks the payload's
+// length and digest, and checks the header against the data pr.
+func readEnvelope(r io.Reader, pr *problem) (envelope, error) {
+	var env envelope
+	truncated := func(what string) error {
+		return fmt.Errorf("relunet: not a solver state, or truncated (in its %s): %w", what, io.ErrUnexpectedEOF)
+	}
+	magic := make([]byte, len(stateMagic))
+	if _, err := io.ReadFull(r, magic); err != nil {
+		return env, truncated("magic")
+	}
+	if string(magic) != stateMagic {
+		return env, errors.New("relunet: not a solver state file")
+	}
+	var version uint32
+	if err := binary.Read(r, binary.LittleEndian, &version); err != nil {
+		return env, truncated("header")
+	}
+	if version != stateVersion {
+		return env, fmt.Errorf("relunet: solver state has format version %d, this build reads version %d", version, stateVersion)
+	}
+	var n [1]byte
+	if _, err := io.ReadFull(r, n[:]); err != nil {
+		return env, truncated("header")
+	}
+	if n[0] == 0 || n[0] > maxKind {
+		return env, fmt.Errorf("relunet: %w: a solver kind of %d bytes", ErrCorrupt, n[0])
+	}
+	kind := make([]byte, n[0])
+	var fp [4]uint64
+	var size uint64
+	var sum [32]byte
+	if _, err := io.ReadFull(r, kind); err != nil {
+		return env, truncated("header")
+	}
+	if err := binary.Read(r, binary.LittleEndian, &fp); err != nil {
+		return env, truncated("header")
+	}
+	if err := binary.Read(r, binary.LittleEndian, &size); err != nil {
+		return env, truncated("header")
+	}
+	if _, err := io.ReadFull(r, sum[:]); err != nil {
+		return env, truncated("header")
+	}
+	env.Kind = string(kind)
+	env.Data = fingerprint{N: int(fp[0]), D: int(fp[1]), M: int(fp[2]), Hash: fp[3]}
+	// The payload grows as it arrives: a length that lies costs no memory.
+	var payload bytes.Buffer
+	got, err := io.Copy(&payload, io.LimitReader(r, int64(min(size, math.MaxInt64))))
+	if err != nil {
+		return env, fmt.Errorf("relunet: reading the %s state: %w", env.Kind, err)
+	}
+	if uint64(got) != size {
+		return env, fmt.Errorf("relunet: %s state is truncated: %d of its %d bytes: %w", env.Kind, got, size, io.ErrUnexpectedEOF)
+	}
+	if sha256.Sum256(payload.Bytes()) != sum {
+		return env, fmt.Errorf("relunet: %s state: %w: checksum mismatch", env.Kind, ErrCorrupt)
+	}
+	env.Payload = payload.Bytes()
+	want := pr.fingerprint()
+	if env.Data.N != want.N || env.Data.D != want.D || env.Data.M != want.M {
 		return env, fmt.Errorf("relunet: %s state was saved for data of %d rows × %d inputs × %d outputs, given %d × %d × %d",
-			env.Kind, env.Data.N, env.Data.D, env.Data.M, fp.N, fp.D, fp.M)
+			env.Kind, env.Data.N, env.Data.D, env.Data.M, want.N, want.D, want.M)
 	}
-	if env.Data.Hash != fp.Hash {
-		return env, fmt.Errorf("relunet: %s state was saved for other data of the same size (%d × %d × %d)", env.Kind, fp.N, fp.D, fp.M)
+	if env.Data.Hash != want.Hash {
+		return env, fmt.Errorf("relunet: %s state was saved for other data of the same size (%d × %d × %d)", env.Kind, want.N, want.D, want.M)
 	}
 	return env, nil
 }

@@ -2,7 +2,6 @@ package relunet
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/gob"
 	"errors"
 	"math"
@@ -180,12 +179,12 @@ func TestLoadRejectsOtherData(t *testing.T) {
 	}
 }
 
-// rewrite decodes a saved analytic state, lets edit change it, and encodes
-// it again with a valid checksum: a crafted state.
-func rewrite[S any](t *testing.T, saved []byte, edit func(env *envelope, st *S)) []byte {
+// rewrite decodes a saved state, lets edit change it, and encodes it again
+// with a valid checksum: a crafted state.
+func rewrite[S any](t *testing.T, saved []byte, pr *problem, edit func(env *envelope, st *S)) []byte {
 	t.Helper()
-	var env envelope
-	if err := gob.NewDecoder(bytes.NewReader(saved)).Decode(&env); err != nil {
+	env, err := readEnvelope(bytes.NewReader(saved), pr)
+	if err != nil {
 		t.Fatal(err)
 	}
 	var st S
@@ -198,9 +197,7 @@ func rewrite[S any](t *testing.T, saved []byte, edit func(env *envelope, st *S))
 		t.Fatal(err)
 	}
 	env.Payload = p.Bytes()
-	sum := sha256.Sum256(env.Payload)
-	env.Sum = sum[:]
-	if err := gob.NewEncoder(&out).Encode(env); err != nil {
+	if err := writeEnvelope(&out, env); err != nil {
 		t.Fatal(err)
 	}
 	return out.Bytes()
@@ -209,6 +206,7 @@ func rewrite[S any](t *testing.T, saved []byte, edit func(env *envelope, st *S))
 // Crafted states whose parts disagree are errors, never panics.
 func TestLoadRejectsInconsistentStates(t *testing.T) {
 	X, Y := randomProblem(4, 60, 3, 1)
+	pr := newProblem(X, Y)
 	a := newAnalytic(t, X, Y, DefaultAnalyticOptions(8))
 	a.Step()
 	var ab bytes.Buffer
@@ -227,23 +225,23 @@ func TestLoadRejectsInconsistentStates(t *testing.T) {
 		state []byte
 		want  string
 	}{
-		{"options say 7 hidden units, the network has 8", rewrite(t, ab.Bytes(), func(_ *envelope, st *analyticState) { st.Opts.Hidden = 7 }), "network is 8×3×1"},
-		{"alpha 5", rewrite(t, ab.Bytes(), func(_ *envelope, st *analyticState) { st.Opts.Alpha = 5 }), "leaky slope"},
-		{"network alpha differs", rewrite(t, ab.Bytes(), func(_ *envelope, st *analyticState) { st.Net.Alpha = 0.5 }), "leaky slope"},
-		{"short pattern", rewrite(t, ab.Bytes(), func(_ *envelope, st *analyticState) { st.Act = st.Act[:10] }), "activation pattern"},
-		{"no records", rewrite(t, ab.Bytes(), func(_ *envelope, st *analyticState) { st.History.Records = nil }), "0 records"},
-		{"best at -1", rewrite(t, ab.Bytes(), func(_ *envelope, st *analyticState) { st.History.BestAt = -1 }), "best at -1"},
-		{"NaN weight", rewrite(t, ab.Bytes(), func(_ *envelope, st *analyticState) { st.Net.W[0] = math.NaN() }), "NaN"},
-		{"bad RNG", rewrite(t, ab.Bytes(), func(_ *envelope, st *analyticState) { st.RNG = []byte("x") }), "random-number state"},
-		{"unknown kind", rewrite(t, ab.Bytes(), func(env *envelope, _ *analyticState) { env.Kind = "newton" }), "unknown solver kind"},
-		{"permutation out of range", rewrite(t, sb.Bytes(), func(_ *envelope, st *descentState) { st.Perm[3] = 1000 }), "not a permutation"},
-		{"permutation repeats", rewrite(t, sb.Bytes(), func(_ *envelope, st *descentState) { st.Perm[3] = st.Perm[4] }), "not a permutation"},
-		{"sgd state says adam", rewrite(t, sb.Bytes(), func(_ *envelope, st *descentState) {
+		{"options say 7 hidden units, the network has 8", rewrite(t, ab.Bytes(), pr, func(_ *envelope, st *analyticState) { st.Opts.Hidden = 7 }), "network is 8×3×1"},
+		{"alpha 5", rewrite(t, ab.Bytes(), pr, func(_ *envelope, st *analyticState) { st.Opts.Alpha = 5 }), "leaky slope"},
+		{"network alpha differs", rewrite(t, ab.Bytes(), pr, func(_ *envelope, st *analyticState) { st.Net.Alpha = 0.5 }), "leaky slope"},
+		{"short pattern", rewrite(t, ab.Bytes(), pr, func(_ *envelope, st *analyticState) { st.Act = st.Act[:10] }), "activation pattern"},
+		{"no records", rewrite(t, ab.Bytes(), pr, func(_ *envelope, st *analyticState) { st.History.Records = nil }), "0 records"},
+		{"best at -1", rewrite(t, ab.Bytes(), pr, func(_ *envelope, st *analyticState) { st.History.BestAt = -1 }), "best at -1"},
+		{"NaN weight", rewrite(t, ab.Bytes(), pr, func(_ *envelope, st *analyticState) { st.Net.W[0] = math.NaN() }), "NaN"},
+		{"bad RNG", rewrite(t, ab.Bytes(), pr, func(_ *envelope, st *analyticState) { st.RNG = []byte("x") }), "random-number state"},
+		{"unknown kind", rewrite(t, ab.Bytes(), pr, func(env *envelope, _ *analyticState) { env.Kind = "newton" }), "unknown solver kind"},
+		{"permutation out of range", rewrite(t, sb.Bytes(), pr, func(_ *envelope, st *descentState) { st.Perm[3] = 1000 }), "not a permutation"},
+		{"permutation repeats", rewrite(t, sb.Bytes(), pr, func(_ *envelope, st *descentState) { st.Perm[3] = st.Perm[4] }), "not a permutation"},
+		{"sgd state says adam", rewrite(t, sb.Bytes(), pr, func(_ *envelope, st *descentState) {
 			st.Opts.Method, st.Opts.Beta1, st.Opts.Beta2, st.Opts.Eps = MethodAdam, 0.9, 0.999, 1e-8
 		}), "holds options for adam"},
-		{"short velocity", rewrite(t, sb.Bytes(), func(_ *envelope, st *descentState) { st.Vel = st.Vel[:1] }), "parameter vectors"},
-		{"lbfgs memory", rewrite(t, lb.Bytes(), func(_ *envelope, st *lbfgsState) { st.Memory.S = st.Memory.S[:2] }), "quasi-Newton memory"},
-		{"lbfgs oldest", rewrite(t, lb.Bytes(), func(_ *envelope, st *lbfgsState) { st.Memory.Oldest = 99 }), "quasi-Newton memory"},
+		{"short velocity", rewrite(t, sb.Bytes(), pr, func(_ *envelope, st *descentState) { st.Vel = st.Vel[:1] }), "parameter vectors"},
+		{"lbfgs memory", rewrite(t, lb.Bytes(), pr, func(_ *envelope, st *lbfgsState) { st.Memory.S = st.Memory.S[:2] }), "quasi-Newton memory"},
+		{"lbfgs oldest", rewrite(t, lb.Bytes(), pr, func(_ *envelope, st *lbfgsState) { st.Memory.Oldest = 99 }), "quasi-Newton memory"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			defer func() {

@@ -17,26 +17,39 @@ import (
 	"github.com/relunet/relunet/relunet/plots"
 )
 
-func compare(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// compareFlags are compare's own flags.
+type compareFlags struct {
+	runs int
+	out  string
+}
+
+// parseCompare reads the command line of compare.
+func parseCompare(args []string) (*common, compareFlags, []experiment.Config, error) {
 	c := newCommon("compare")
-	runs := c.fs.Int("runs", 5, "seeded splits per method: seeds -seed … -seed+`R`-1")
+	var f compareFlags
+	c.fs.IntVar(&f.runs, "runs", 5, "seeded splits per method: seeds -seed … -seed+`R`-1")
 	list := c.fs.String("methods", "analytic,sgd,adam,lbfgs", "comma-separated `labels`: a method, with +safeguard for analytic")
-	out := c.fs.String("out", "", "`directory` for runs.csv, runs.json and the PNG figures")
+	c.fs.StringVar(&f.out, "out", "", "`directory` for runs.csv, runs.json and the PNG figures")
 	if err := c.parse(args); err != nil {
-		return err
+		return nil, f, nil, err
 	}
-	if *runs <= 0 {
-		return c.usagef("-runs must be positive, have %d", *runs)
+	if f.runs <= 0 {
+		return nil, f, nil, c.usagef("-runs must be positive, have %d", f.runs)
 	}
 	var cfgs []experiment.Config
 	for _, label := range strings.Split(*list, ",") {
 		cfg, err := c.config(strings.TrimSpace(label))
 		if err != nil {
-			return err
+			return nil, f, nil, err
 		}
 		cfgs = append(cfgs, cfg)
 	}
-	if err := c.checkMethods(cfgs); err != nil {
+	return c, f, cfgs, c.checkMethods(cfgs)
+}
+
+func compare(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c, f, cfgs, err := parseCompare(args)
+	if err != nil {
 		return err
 	}
 	ds, err := c.open(ctx, stderr)
@@ -44,7 +57,7 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	var results []*experiment.Result
-	for _, seed := range experiment.Seeds(c.seed, *runs) {
+	for _, seed := range experiment.Seeds(c.seed, f.runs) {
 		sp, err := c.prepare(ds, seed, stderr)
 		if err != nil {
 			return err
@@ -75,12 +88,12 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 	}
-	if *out != "" {
-		if err := writeOutputs(*out, results); err != nil {
+	if f.out != "" {
+		if err := writeOutputs(f.out, results); err != nil {
 			return err
 		}
 		if !c.json {
-			fmt.Fprintf(stdout, "wrote runs.csv, runs.json, loss_vs_iteration.png, loss_vs_time.png to %s\n", *out)
+			fmt.Fprintf(stdout, "wrote runs.csv, runs.json, loss_vs_iteration.png, loss_vs_time.png to %s\n", f.out)
 		}
 	}
 	for _, r := range results {

@@ -29,6 +29,7 @@ type common struct {
 	lr     float64
 	batch  int
 	test   float64
+	scaleY bool
 	json   bool
 	set    map[string]bool
 }
@@ -48,6 +49,7 @@ func newCommon(name string) *common {
 	fs.Float64Var(&c.lr, "lr", 0, "learning `rate` of sgd and adam (default: sgd 0.03, adam 0.001)")
 	fs.IntVar(&c.batch, "batch", 0, "mini-batch `size` of sgd and adam (default: sgd 2048, adam 256)")
 	fs.Float64Var(&c.test, "test", 0.2, "`share` of rows held out for testing, in [0, 1)")
+	fs.BoolVar(&c.scaleY, "scale-targets", false, "divide the centred targets by their root mean square for training (the reference only centres them)")
 	fs.BoolVar(&c.json, "json", false, "one JSON object per run on standard output")
 	return c
 }
@@ -141,10 +143,13 @@ func (c *common) checkMethods(cfgs []experiment.Config) error {
 // tells of input columns that carry nothing.
 func (c *common) prepare(ds *data.Dataset, seed uint64, stderr io.Writer) (*experiment.Split, error) {
 	opts := experiment.Reference()
-	opts.Seed, opts.TestFraction = seed, c.test
+	opts.Seed, opts.TestFraction, opts.ScaleTargets = seed, c.test, c.scaleY
 	sp, err := experiment.Prepare(ds, opts)
 	if err != nil {
 		return nil, err
+	}
+	for _, w := range sp.Warnings {
+		fmt.Fprintf(stderr, "relunet: %s\n", w)
 	}
 	if len(sp.Constant) > 0 {
 		fmt.Fprintf(stderr, "relunet: %s: input column %s is constant: it carries nothing and is set to 0\n",

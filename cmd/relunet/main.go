@@ -75,6 +75,7 @@ func oneLine(err error) string {
 	s := err.Error()
 	for _, p := range []string{"relunet: ", "data: ", "experiment: "} {
 		s = strings.TrimPrefix(s, p)
+		s = strings.ReplaceAll(s, ": "+p, ": ")
 	}
 	return strings.ReplaceAll(s, "\n", " ")
 }

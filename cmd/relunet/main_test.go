@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 var bin string
@@ -248,6 +249,7 @@ func TestUndefinedMetrics(t *testing.T) {
 
 // When every run fails, compare still writes what it has (the failures and
 // empty figures) and exits 1 with one line; a diverged run is in the table.
+// Targets whose squares overflow stop it before any run, naming the remedy.
 func TestCompareEveryRunFails(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "big.csv")
 	var b strings.Builder
@@ -256,16 +258,23 @@ func TestCompareEveryRunFails(t *testing.T) {
 	}
 	os.WriteFile(path, []byte(b.String()), 0o644)
 	dir := t.TempDir()
-	out, errOut, code := cli(t, nil, "compare", "-data", path, "-hidden", "2", "-runs", "1", "-methods", "sgd", "-epochs", "3", "-lr", "1", "-out", dir)
-	if code != 1 || !strings.Contains(errOut, "every run failed") || strings.Contains(errOut, "goroutine") {
-		t.Errorf("exit %d: %q", code, errOut)
+	_, errOut, code := cli(t, nil, "compare", "-data", path, "-hidden", "2", "-runs", "1", "-methods", "sgd", "-out", dir)
+	if code != 1 || !strings.Contains(errOut, "overflow") || !strings.Contains(errOut, "-scale-targets") || strings.Contains(errOut, "goroutine") {
+		t.Errorf("targets near 1e200: exit %d: %q", code, errOut)
 	}
-	if !strings.Contains(out, "1 (1 failed)") {
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("%d files written for a comparison that did not start", len(entries))
+	}
+	out, errOut, code := cli(t, nil, "compare", "-data", "sin", "-hidden", "2", "-runs", "2", "-methods", "sgd", "-epochs", "3", "-lr", "1e6", "-batch", "8", "-out", dir)
+	if code != 1 || !strings.Contains(errOut, "every run failed") || strings.Contains(errOut, "goroutine") {
+		t.Errorf("every run diverges: exit %d: %q", code, errOut)
+	}
+	if !strings.Contains(out, "2 (2 failed)") {
 		t.Errorf("table: %s", out)
 	}
 	var recs []map[string]any
 	js, _ := os.ReadFile(filepath.Join(dir, "runs.json"))
-	if err := json.Unmarshal(js, &recs); err != nil || len(recs) != 1 || recs[0]["status"] != "failure" {
+	if err := json.Unmarshal(js, &recs); err != nil || len(recs) != 2 || recs[0]["status"] != "failure" || recs[0]["train_mse"] != nil {
 		t.Errorf("runs.json %s: %v", js, err)
 	}
 }
@@ -305,4 +314,69 @@ func TestFetchOnFirstUse(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, "http://127.0.0.1:1/bike-sharing_hour.csv") || !strings.Contains(errOut, "offline, put the file at") {
 		t.Errorf("offline: exit %d, %s", code, errOut)
 	}
+}
+
+// Targets far from unit scale: a warning, or an error for squares that
+// overflow, each naming -scale-targets, which then fits them; an input of
+// 1e308 is standardised away.
+func TestExtremeScales(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, s float64, xs float64) string {
+		var b strings.Builder
+		for i := 0; i < 200; i++ {
+			x := float64(i%17) - 8 + float64(i%5)/7
+			fmt.Fprintf(&b, "%g,%g,%g\n", x*xs, float64(i%3), x*s)
+		}
+		p := filepath.Join(dir, name+".csv")
+		os.WriteFile(p, []byte(b.String()), 0o644)
+		return p
+	}
+	tiny, huge, bigX := write("tiny", 1e-13, 1), write("huge", 1e154, 1), write("bigx", 1, 1e307)
+	_, errOut, code := cli(t, nil, "train", "-data", tiny, "-hidden", "4")
+	if code != 0 || !strings.Contains(errOut, "root mean square is") || !strings.Contains(errOut, "-scale-targets") {
+		t.Errorf("tiny: exit %d, %q", code, errOut)
+	}
+	_, errOut, code = cli(t, nil, "train", "-data", huge, "-hidden", "4")
+	if code != 1 || !strings.Contains(errOut, "overflow") || !strings.Contains(errOut, "-scale-targets") || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+		t.Errorf("huge: exit %d, %q", code, errOut)
+	}
+	for _, p := range []string{tiny, huge, bigX} {
+		out, errOut, code := cli(t, nil, "train", "-data", p, "-hidden", "4", "-scale-targets", "-json")
+		var rec map[string]any
+		if code != 0 || json.Unmarshal([]byte(out), &rec) != nil || !(rec["train_r2"].(float64) > 0.99) {
+			t.Errorf("%s with -scale-targets: exit %d, %s %s", filepath.Base(p), code, out, errOut)
+		}
+	}
+}
+
+// Ctrl-C during a fetch stops it with exit 1 and leaves nothing in the cache.
+func TestFetchInterrupted(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "183519")
+		w.Write([]byte("1,2,3\n"))
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	cache := t.TempDir()
+	cmd := exec.Command(bin, "data", "fetch", "abalone")
+	cmd.Env = append(os.Environ(), "RELUNET_DATA=", "XDG_CACHE_HOME="+cache, "RELUNET_DATA_URL="+srv.URL)
+	var e bytes.Buffer
+	cmd.Stderr = &e
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(e.String(), "fetching abalone: stopped: interrupt signal received") {
+		t.Errorf("exit %v, stderr %q", err, e.String())
+	}
+	filepath.Walk(cache, func(p string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() && info.Name() != "digests.json" {
+			t.Errorf("left %s behind", p)
+		}
+		return nil
+	})
 }

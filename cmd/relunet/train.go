@@ -14,31 +14,38 @@ import (
 	"github.com/relunet/relunet/relunet/experiment"
 )
 
-func train(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// parseTrain reads the command line of train.
+func parseTrain(args []string) (*common, experiment.Config, error) {
 	c := newCommon("train")
 	method := c.fs.String("method", "analytic", "`method`: analytic, sgd, adam or lbfgs")
 	safeguard := c.fs.Bool("safeguard", false, "analytic: never accept a step that raises the training loss")
 	if err := c.parse(args); err != nil {
-		return err
+		return nil, experiment.Config{}, err
 	}
 	m, err := relunet.ParseMethod(*method)
 	if err != nil {
-		return c.usagef("-method must be analytic, sgd, adam or lbfgs, have %q", *method)
+		return nil, experiment.Config{}, c.usagef("-method must be analytic, sgd, adam or lbfgs, have %q", *method)
 	}
 	label := m.String()
 	if *safeguard {
 		if m != relunet.MethodAnalytic {
-			return c.usagef("-safeguard applies to -method analytic only")
+			return nil, experiment.Config{}, c.usagef("-safeguard applies to -method analytic only")
 		}
 		label += "+safeguard"
 	}
 	cfg, err := c.config(label)
 	if err != nil {
+		return nil, cfg, err
+	}
+	return c, cfg, c.checkMethods([]experiment.Config{cfg})
+}
+
+func train(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c, cfg, err := parseTrain(args)
+	if err != nil {
 		return err
 	}
-	if err := c.checkMethods([]experiment.Config{cfg}); err != nil {
-		return err
-	}
+	label := cfg.Label()
 	ds, err := c.open(ctx, stderr)
 	if err != nil {
 		return err

@@ -370,6 +370,9 @@ func (l *Loader) fetch(ctx context.Context, src Source, cache string, d *digests
 			want = d.Recorded[f.Path]
 		}
 		sum, err := download(ctx, client, lim, url, path, f.Size, want)
+		if ctx.Err() != nil {
+			return fmt.Errorf("data: fetching %s: stopped: %w", src.Name, context.Cause(ctx))
+		}
 		if err != nil {
 			return fmt.Errorf("data: fetching %s: %w; offline, put the file at %s (or set %s)", src.Name, err, path, EnvDir)
 		}

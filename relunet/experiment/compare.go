@@ -17,6 +17,9 @@ import (
 // returns an error only when ds cannot be prepared or a configuration
 // cannot start.
 func Compare(ds *data.Dataset, opts Options, configs []Config, seeds []uint64, progress func(done, total int, r *Result)) ([]*Result, error) {
+	if len(configs) == 0 || len(seeds) == 0 {
+		return nil, fmt.Errorf("experiment: Compare: %d configurations and %d seeds: nothing to run", len(configs), len(seeds))
+	}
 	var out []*Result
 	total := len(configs) * len(seeds)
 	for _, seed := range seeds {

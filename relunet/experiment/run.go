@@ -1,7 +1,6 @@
 package experiment
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -150,6 +149,9 @@ type Result struct {
 // relunet.Failure and the same error in Err and as its error. Run returns
 // a nil result only when the run cannot start (bad settings or data).
 func Run(sp *Split, cfg Config) (*Result, error) {
+	if sp == nil {
+		return nil, fmt.Errorf("experiment: Run: no split")
+	}
 	s, err := cfg.Solver(sp.XTrain, sp.YTrain)
 	if err != nil {
 		return nil, err
@@ -162,10 +164,10 @@ func drive(sp *Split, cfg Config, s relunet.Solver) (*Result, error) {
 	res := &Result{Dataset: sp.Name, Config: cfg, NTrain: len(sp.TrainRows), NTest: len(sp.TestRows)}
 	total := cfg.total()
 	start := s.Last().Elapsed
-	res.Curve, res.CurveSeconds = []float64{s.Loss()}, []float64{0}
+	res.Curve, res.CurveSeconds = []float64{sp.Unscale(s.Loss())}, []float64{0}
 	for s.Step() {
 		r := s.Last()
-		res.Curve = append(res.Curve, r.Loss)
+		res.Curve = append(res.Curve, sp.Unscale(r.Loss))
 		res.CurveSeconds = append(res.CurveSeconds, r.Elapsed-start)
 		if cfg.Progress != nil {
 			cfg.Progress(r, len(res.Curve)-1, total)
@@ -173,7 +175,7 @@ func drive(sp *Split, cfg Config, s relunet.Solver) (*Result, error) {
 	}
 	if r := s.Last(); r.Iter > len(res.Curve)-1 {
 		// The step that failed is recorded without Step returning true.
-		res.Curve = append(res.Curve, r.Loss)
+		res.Curve = append(res.Curve, sp.Unscale(r.Loss))
 		res.CurveSeconds = append(res.CurveSeconds, r.Elapsed-start)
 	}
 	res.Status, res.Iterations = s.Status(), len(res.Curve)-1
@@ -194,6 +196,3 @@ func drive(sp *Split, cfg Config, s relunet.Solver) (*Result, error) {
 
 // Failed reports whether the run failed.
 func (r *Result) Failed() bool { return r.Err != nil }
-
-// errAllFailed is returned by Compare when no run succeeded.
-var errAllFailed = errors.New("experiment: every run failed")

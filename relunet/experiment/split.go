@@ -104,6 +104,14 @@ type Options struct {
 	FitOnTrain    bool
 	NoStandardize bool // leave the inputs as they are
 	NoCenter      bool // leave the targets as they are
+	// ScaleTargets divides the centred targets by their root mean square
+	// (one factor for all outputs, so that the mean squared error keeps its
+	// weighting of them). The reference only centres them; the ridge λ and
+	// the learning rates then assume targets of moderate size, and far from
+	// it the methods fit poorly (a tiny target) or overflow (a huge one).
+	// Errors and predictions are reported in the targets' own units either
+	// way.
+	ScaleTargets bool
 }
 
 // Reference returns the reference protocol: inputs standardised and targets
@@ -119,18 +127,29 @@ type Split struct {
 	TestRows       []int
 	Scaler         *Scaler   // nil with NoStandardize
 	YShift         []float64 // subtracted from the targets
+	YScale         float64   // then divided into them: 1 unless ScaleTargets
 	TrainMean      []float64 // mean of YTrain, the baseline of R²
 	// Constant names the input columns that are constant over the fitted
 	// rows; the scaler sets them to zero.
 	Constant []string
+	// Warnings are facts about the data that may spoil a fit, each a
+	// sentence that names its remedy.
+	Warnings []string
 }
+
+// Targets' root mean square (after centring) outside [lowRMS, highRMS] is
+// far from the scale that λ = 0.001 and the learning rates assume: in the
+// hidden step the ridge outweighs the data when n·rms² is not well above λ.
+const lowRMS, highRMS = 1e-3, 1e6
 
 // Prepare standardises, centres and splits ds.
 func Prepare(ds *data.Dataset, opts Options) (*Split, error) {
 	if ds == nil {
 		return nil, fmt.Errorf("experiment: Prepare: no data set")
 	}
-	if err := relunet.CheckData(ds.X, ds.Y); err != nil {
+	// The raw data's shapes and values; their magnitudes are checked after
+	// scaling, which may bring them in range.
+	if err := relunet.CheckFinite(ds.X, ds.Y); err != nil {
 		return nil, fmt.Errorf("%s: %w", ds.Name, err)
 	}
 	if !(opts.TestFraction >= 0 && opts.TestFraction < 1) {
@@ -167,13 +186,52 @@ func Prepare(ds *data.Dataset, opts Options) (*Split, error) {
 			Y.Set(i, o, Y.At(i, o)-sp.YShift[o])
 		}
 	}
+	rms := rootMeanSquare(Y, fitRows)
+	sp.YScale = 1
+	switch {
+	case opts.ScaleTargets && rms > 0:
+		sp.YScale = rms
+		Y.Scale(1/rms, Y)
+	case rms > 0 && (rms < lowRMS || rms > highRMS):
+		sp.Warnings = append(sp.Warnings, fmt.Sprintf("%s: the centred targets' root mean square is %.3g: far from 1, "+
+			"where the ridge λ and the learning rates are meant for; scale them (Options.ScaleTargets, -scale-targets)", ds.Name, rms))
+	}
 	if err := relunet.CheckData(X, Y); err != nil {
+		if !opts.ScaleTargets {
+			err = fmt.Errorf("%w (or scale the targets: Options.ScaleTargets, -scale-targets)", err)
+		}
 		return nil, fmt.Errorf("%s: after standardising and centring: %w", ds.Name, err)
 	}
 	sp.XTrain, sp.YTrain = data.SelectRows(X, sp.TrainRows), data.SelectRows(Y, sp.TrainRows)
 	sp.XTest, sp.YTest = data.SelectRows(X, sp.TestRows), data.SelectRows(Y, sp.TestRows)
 	sp.TrainMean = colMeans(sp.YTrain)
 	return sp, nil
+}
+
+// rootMeanSquare returns the root mean square of the given rows of Y (all
+// when rows is nil), computed without overflow.
+func rootMeanSquare(Y *mat.Dense, rows []int) float64 {
+	n, m := Y.Dims()
+	if rows == nil {
+		rows = seq(n)
+	}
+	big := 0.0
+	for _, i := range rows {
+		for o := 0; o < m; o++ {
+			big = math.Max(big, math.Abs(Y.At(i, o)))
+		}
+	}
+	if big == 0 || len(rows) == 0 {
+		return 0
+	}
+	var ss float64
+	for _, i := range rows {
+		for o := 0; o < m; o++ {
+			v := Y.At(i, o) / big
+			ss += v * v
+		}
+	}
+	return big * math.Sqrt(ss/float64(len(rows)*m))
 }
 
 func columnName(names []string, j int) string {
@@ -207,14 +265,14 @@ func (sp *Split) Predict(net *relunet.Net, X mat.Matrix) (*mat.Dense, error) {
 	r, c := pred.Dims()
 	for i := 0; i < r; i++ {
 		for o := 0; o < c; o++ {
-			pred.Set(i, o, pred.At(i, o)+sp.YShift[o])
+			pred.Set(i, o, pred.At(i, o)*sp.YScale+sp.YShift[o])
 		}
 	}
 	return pred, nil
 }
 
-// Evaluate returns the metrics of net on the split. Errors are in the
-// targets' units: the centring does not change them.
+// Evaluate returns the metrics of net on the split, errors in the targets'
+// own units: the centring does not change them, and a scale is undone.
 func (sp *Split) Evaluate(net *relunet.Net) (Metrics, error) {
 	mt := Metrics{TestMSE: math.NaN(), TestR2: math.NaN()}
 	if net == nil {
@@ -232,5 +290,10 @@ func (sp *Split) Evaluate(net *relunet.Net) (Metrics, error) {
 		}
 		mt.TestMSE, mt.TestR2 = MSE(pred, sp.YTest), R2(pred, sp.YTest, sp.TrainMean)
 	}
+	mt.TrainMSE, mt.TestMSE = sp.Unscale(mt.TrainMSE), sp.Unscale(mt.TestMSE)
 	return mt, nil
 }
+
+// Unscale returns a training loss of the solvers (in the scaled targets'
+// units) in the targets' own units.
+func (sp *Split) Unscale(loss float64) float64 { return loss * sp.YScale * sp.YScale }

@@ -2,10 +2,12 @@ package experiment
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/relunet/relunet/relunet"
 	"github.com/relunet/relunet/relunet/data"
 )
 
@@ -141,4 +143,58 @@ func TestPredictInDataUnits(t *testing.T) {
 	if _, err := sp.Predict(net, mat.NewDense(3, 5, nil)); err == nil {
 		t.Error("inputs of the wrong width accepted")
 	}
+}
+
+// Targets far from unit scale fit with ScaleTargets, the errors reported in
+// their own units; without it a warning names the option, and targets whose
+// squares overflow are an error that names it too.
+func TestScaleTargets(t *testing.T) {
+	for _, s := range []float64{1e-13, 1, 1e150, 1e160} {
+		ds, _, err := data.Teacher(300, 2, 3, 0, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds.Y.Scale(s, ds.Y)
+		plain, err := Prepare(ds, Reference())
+		if s == 1e160 {
+			if err == nil || !strings.Contains(err.Error(), "overflow") || !strings.Contains(err.Error(), "ScaleTargets") {
+				t.Errorf("scale %g: error %v", s, err)
+			}
+		} else if err != nil || (len(plain.Warnings) > 0) != (s != 1) {
+			t.Errorf("scale %g: %v, warnings %q", s, err, plain.Warnings)
+		}
+		opts := Reference()
+		opts.ScaleTargets = true
+		sp, err := Prepare(ds, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := Run(sp, DefaultConfig(relunet.MethodAnalytic, 6))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !(r.TrainR2 > 0.99) || r.Curve[len(r.Curve)-1] != r.TrainMSE {
+			t.Errorf("scale %g: R² %v, curve ends at %v for MSE %v", s, r.TrainR2, r.Curve[len(r.Curve)-1], r.TrainMSE)
+		}
+		// The MSE is in the targets' units: that of the same fit on unit targets times s².
+		pred, err := sp.Predict(retrain(t, r, sp), ds.X)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mse := MSE(data.SelectRows(pred, sp.TrainRows), data.SelectRows(ds.Y, sp.TrainRows)); math.Abs(mse-r.TrainMSE) > 1e-6*mse {
+			t.Errorf("scale %g: MSE of Predict %v, Evaluate %v", s, mse, r.TrainMSE)
+		}
+	}
+}
+
+// retrain retrains the configuration of r on sp and returns its network.
+func retrain(t *testing.T, r *Result, sp *Split) *relunet.Net {
+	t.Helper()
+	s, err := r.Config.Solver(sp.XTrain, sp.YTrain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for s.Step() {
+	}
+	return s.Net()
 }

@@ -61,6 +61,11 @@ func TestFigures(t *testing.T) {
 		save("lines", f, err)
 	}
 	{
+		f, err := Lines(Axes{Title: "one point on log axes", X: "x", Y: "y", LogX: true, LogY: true},
+			Series{Name: "sgd", X: []float64{1, 2}, Y: []float64{0.5, math.Inf(1)}, Diverged: true})
+		save("one-point", f, err)
+	}
+	{
 		f, err := Lines(Axes{Title: "all failed", X: "x", Y: "y", LogX: true, LogY: true}, Series{Name: "sgd", X: []float64{1, 2}, Y: []float64{math.NaN(), math.Inf(1)}, Diverged: true})
 		save("empty", f, err)
 	}

@@ -85,6 +85,7 @@ func draw2D(ax Axes, series []Series, lines bool) (*Figure, error) {
 	leg.TextStyle.Font = legendFont()
 	leg.Top, leg.Left = true, true
 	any := false
+	lo, hi := plotter.XY{X: math.Inf(1), Y: math.Inf(1)}, plotter.XY{X: math.Inf(-1), Y: math.Inf(-1)}
 	styles := seriesStyles(series)
 	for i, s := range series {
 		if len(s.X) != len(s.Y) {
@@ -95,6 +96,8 @@ func draw2D(ax Axes, series []Series, lines bool) (*Figure, error) {
 		for k := range s.X {
 			if ax.keep(s.X[k], s.Y[k]) {
 				xy = append(xy, plotter.XY{X: s.X[k], Y: s.Y[k]})
+				lo.X, lo.Y = math.Min(lo.X, s.X[k]), math.Min(lo.Y, s.Y[k])
+				hi.X, hi.Y = math.Max(hi.X, s.X[k]), math.Max(hi.Y, s.Y[k])
 			}
 		}
 		name := s.Name
@@ -139,11 +142,21 @@ func draw2D(ax Axes, series []Series, lines bool) (*Figure, error) {
 		}
 		leg.Add(name, thumbs...)
 	}
-	if !any {
+	switch {
+	case !any:
 		// Nothing drawable (every run failed, say): an empty frame with
 		// valid ranges, rather than a scale that cannot be drawn.
 		p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 1, 10, 1, 10
 		p.Title.Text += " (no finite values)"
+	default:
+		// gonum/plot widens a range of one value by ±1, which on a
+		// logarithmic axis can reach zero: widen it by a factor instead.
+		if ax.LogX && lo.X == hi.X {
+			p.X.Min, p.X.Max = lo.X/math.Sqrt(10), hi.X*math.Sqrt(10)
+		}
+		if ax.LogY && ax.SymLogY == 0 && lo.Y == hi.Y {
+			p.Y.Min, p.Y.Max = lo.Y/math.Sqrt(10), hi.Y*math.Sqrt(10)
+		}
 	}
 	return withLegend(p, leg), nil
 }

@@ -1,0 +1,86 @@
+package relunet
+
+import (
+	"bytes"
+	"testing"
+)
+
+// FuzzLoad loads arbitrary bytes as a solver state for fixed data: an error,
+// or a solver that steps without a panic. The seeds are valid states of
+// every kind of solver.
+func FuzzLoad(f *testing.F) {
+	X, Y := randomProblem(4, 30, 2, 1)
+	var seeds []Solver
+	a, _ := NewAnalytic(X, Y, DefaultAnalyticOptions(3))
+	a.Step()
+	a.HiddenStep()
+	seeds = append(seeds, a)
+	for _, opts := range []DescentOptions{DefaultSGDOptions(3), DefaultAdamOptions(3)} {
+		opts.Batch = 8
+		s, _ := NewDescent(X, Y, opts)
+		s.Step()
+		seeds = append(seeds, s)
+	}
+	l, _ := NewLBFGS(X, Y, DefaultLBFGSOptions(3))
+	l.Step()
+	l.Step()
+	seeds = append(seeds, l)
+	for _, s := range seeds {
+		var buf bytes.Buffer
+		if err := s.Save(&buf); err != nil {
+			f.Fatal(err)
+		}
+		f.Add(buf.Bytes())
+	}
+	f.Fuzz(func(t *testing.T, state []byte) {
+		s, err := Load(bytes.NewReader(state), X, Y)
+		if err != nil {
+			return
+		}
+		for i := 0; i < 2 && s.Step(); i++ {
+		}
+		_, _, _ = s.Best()
+	})
+}
+
+// FuzzPayload decodes arbitrary bytes as the payload of a state whose header
+// and checksum are right: a crafted state. It is an error, or a solver that
+// steps without a panic.
+func FuzzPayload(f *testing.F) {
+	X, Y := randomProblem(4, 30, 2, 1)
+	pr, err := checkedProblem(X, Y)
+	if err != nil {
+		f.Fatal(err)
+	}
+	a, _ := NewAnalytic(X, Y, DefaultAnalyticOptions(3))
+	a.Step()
+	s, _ := NewDescent(X, Y, DefaultAdamOptions(3))
+	s.Step()
+	l, _ := NewLBFGS(X, Y, DefaultLBFGSOptions(3))
+	l.Step()
+	for k, sv := range []Solver{a, s, l} {
+		var buf bytes.Buffer
+		if err := sv.Save(&buf); err != nil {
+			f.Fatal(err)
+		}
+		env, err := readEnvelope(&buf, pr)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(uint8(k), env.Payload)
+	}
+	kinds := []Method{MethodAnalytic, MethodAdam, MethodLBFGS}
+	f.Fuzz(func(t *testing.T, kind uint8, payload []byte) {
+		var buf bytes.Buffer
+		env := envelope{Kind: kinds[int(kind)%len(kinds)].String(), Data: pr.fingerprint(), Payload: payload}
+		if err := writeEnvelope(&buf, env); err != nil {
+			t.Fatal(err)
+		}
+		sv, err := Load(&buf, X, Y)
+		if err != nil {
+			return
+		}
+		for i := 0; i < 2 && sv.Step(); i++ {
+		}
+	})
+}
