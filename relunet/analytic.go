@@ -11,6 +11,7 @@ import (
 	"github.com/relunet/relunet/relunet/internal/gram"
 	"github.com/relunet/relunet/relunet/internal/parallel"
 	"github.com/relunet/relunet/relunet/internal/seeded"
+	"github.com/relunet/relunet/relunet/internal/sysmem"
 )
 
 // AnalyticOptions configures an Analytic solver. DefaultAnalyticOptions
@@ -50,9 +51,16 @@ type AnalyticOptions struct {
 	// nil means W ~ N(0, 1).
 	Init *Net
 
-	Solver    HiddenSolver // how the hidden step solves; 0 is HiddenAuto
-	CGTol     float64      // relative residual of the CG solve; 0 means 1e-10
-	CGMaxIter int          // CG iterations at most; 0 means 4·h·D
+	Solver HiddenSolver // how the hidden step solves; 0 is HiddenAuto
+	CGTol  float64      // relative residual of the CG solve; 0 means 1e-10
+	// CGMaxIter caps the CG iterations; 0 means min(4hD, 2(nm+1)+50), twice
+	// what exact arithmetic needs (see hiddenPlan).
+	CGMaxIter int
+	// MemoryLimit is the most memory, in bytes, that the solver's buffers
+	// and the hidden step's system may take; 0 means what the process may
+	// use when the solver is created (the machine's available memory, or
+	// GOMEMLIMIT when lower).
+	MemoryLimit int64
 
 	// Workers bounds the goroutines of the solver's parallel work
 	// (assembly, factorisation, passes over the rows); 0 means GOMAXPROCS.
@@ -82,10 +90,12 @@ func (o AnalyticOptions) check() error {
 		return fmt.Errorf("relunet: analytic: CGTol must be in [0, 1), have %v", o.CGTol)
 	case o.CGMaxIter < 0:
 		return fmt.Errorf("relunet: analytic: CGMaxIter must not be negative, have %d", o.CGMaxIter)
-	case o.Solver < HiddenAuto || o.Solver > HiddenCG:
+	case o.Solver < HiddenAuto || o.Solver > HiddenDual:
 		return fmt.Errorf("relunet: analytic: unknown hidden solver %d", o.Solver)
 	case o.Workers < 0:
 		return fmt.Errorf("relunet: analytic: Workers must not be negative, have %d", o.Workers)
+	case o.MemoryLimit < 0:
+		return fmt.Errorf("relunet: analytic: MemoryLimit must not be negative, have %d", o.MemoryLimit)
 	}
 	return checkAlpha(o.Alpha)
 }
@@ -109,11 +119,15 @@ type HiddenResult struct {
 	// Surrogate is the training MSE of the network with the new W, the old β
 	// and the frozen pattern: the quantity the hidden step minimised.
 	Surrogate float64
-	Solve     string // SolveCholesky, SolveEigen or SolveCG
+	Solve     string // SolveCholesky, SolveEigen, SolveDual or SolveCG
 	Fallback  bool   // the normal matrix was not numerically positive definite
 	Dead      int    // neurons left unchanged: no active row or zero output weight
-	CGIters   int    // conjugate-gradient iterations (SolveCG only)
-	CGResid   float64
+	// Conjugate gradients only: the iterations, the relative residual
+	// reached, and whether it is within CGTol. A solve stopped at the
+	// iteration cap still lowers the surrogate from the previous W.
+	CGIters     int
+	CGResid     float64
+	CGConverged bool
 
 	AssembleSeconds float64
 	SolveSeconds    float64
@@ -123,6 +137,7 @@ type HiddenResult struct {
 const (
 	SolveCholesky = "cholesky" // Cholesky factorisation of the normal matrix
 	SolveEigen    = "eigen"    // fallback: eigen-decomposition, tiny eigenvalues dropped
+	SolveDual     = "dual"     // the dual system, for few rows and many unknowns (hidden.go)
 	SolveCG       = "cg"       // matrix-free conjugate gradients
 )
 
@@ -155,9 +170,8 @@ type Analytic struct {
 	// there, after the step that converged has been reported.
 	next Status
 
-	as     gram.Assembler
-	sys    *mat.SymDense // the hidden step's normal matrix, kept for the next step
-	factor []float64     // storage of the last factor, kept for the next step
+	as  gram.Assembler
+	sys *mat.SymDense // storage of the hidden step's normal matrix and its factor, kept for the next step
 
 	// pre holds the pre-activations X̃Wᵀ of the current W when preValid: the
 	// surrogate, the pattern update and the output step share them.
@@ -175,10 +189,16 @@ func NewAnalytic(X, Y mat.Matrix, opts AnalyticOptions) (*Analytic, error) {
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
-	pr, err := checkedProblem(X, Y)
-	if err != nil {
+	if err := CheckData(X, Y); err != nil {
 		return nil, err
 	}
+	n, d := X.Dims()
+	_, m := Y.Dims()
+	if need, limit := baseBytes(n, opts.Hidden, d+1, m), opts.memoryLimit(); need > limit {
+		return nil, fmt.Errorf("relunet: analytic: %d rows and %d hidden units need %s of buffers, more than the memory limit %s (AnalyticOptions.MemoryLimit, -memory)",
+			n, opts.Hidden, sysmem.Format(need), sysmem.Format(limit))
+	}
+	pr := newProblem(X, mat.DenseCopyOf(Y))
 	a := &Analytic{opts: opts, pr: pr, rng: seeded.PCG(opts.Seed)}
 	net, err := startNet(opts.Init, opts.Hidden, pr, opts.Alpha, func(n *Net) { n.InitNormal(rand.New(a.rng)) })
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -329,7 +330,7 @@ func TestHiddenFloor(t *testing.T) {
 			X, Y := randomProblem(3, tc.n, d, tc.m)
 			X.Scale(tc.scale, X)
 			opts := DefaultAnalyticOptions(h)
-			opts.Alpha, opts.Ridge = tc.alpha, tc.ridge
+			opts.Alpha, opts.Ridge, opts.Solver = tc.alpha, tc.ridge, HiddenDirect
 			a := newAnalytic(t, X, Y, opts)
 			floor, normal := a.hiddenFloor(), a.Normal()
 			res, err := a.HiddenStep()
@@ -384,5 +385,147 @@ func TestNormalIsTheSolvedSystem(t *testing.T) {
 	got := mat.NewDense(4*4, 1, mat.DenseCopyOf(a.net.W).RawMatrix().Data)
 	if !mat.EqualApprox(got, &w, 1e-9) {
 		t.Error("the hidden step's W is not the solution of Normal()")
+	}
+}
+
+// With more hidden units than rows, the output step solves the n×n dual
+// system: its solution is the same ridge solution, at a critical point.
+func TestDualOutputStep(t *testing.T) {
+	X, Y := randomProblem(31, 40, 2, 2)
+	for _, h := range []int{20, 39, 40, 120} {
+		a := newAnalytic(t, X, Y, DefaultAnalyticOptions(h))
+		if a.dualOutput() != (h+1 > 40) {
+			t.Errorf("h %d: dual %v", h, a.dualOutput())
+		}
+		if g, _ := a.SubGradients(); g > 1e-9 {
+			t.Errorf("h %d: output relative gradient %g", h, g)
+		}
+		primal, _, err := a.ridge()
+		if err != nil {
+			t.Fatal(err)
+		}
+		dual, _, err := a.ridgeDual()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !mat.EqualApprox(primal, dual, 1e-8*mat.Norm(primal, math.Inf(1))) {
+			t.Errorf("h %d: primal and dual solutions differ", h)
+		}
+	}
+}
+
+// The memory limit decides the hidden step's solver, and a request that
+// fits nowhere fails at once, naming the sizes and the option.
+func TestMemoryPlan(t *testing.T) {
+	X, Y := randomProblem(32, 300, 7, 1) // D = 8, 1600 unknowns for 300 rows
+	base := baseBytes(300, 200, 8, 1)
+	direct, dualB, cg := directBytes(1600), dualBytes(300, 200, 1), cgBytes(300, 200, 8, 1)
+	if !(cg < dualB && dualB < direct) {
+		t.Fatalf("the case needs CG < dual < direct in memory: %d, %d, %d", cg, dualB, direct)
+	}
+	for _, tc := range []struct {
+		name   string
+		limit  int64
+		solver HiddenSolver
+		solve  string
+		err    string
+	}{
+		{"room: the cheaper dual", 0, HiddenAuto, SolveDual, ""},
+		{"direct asked", 0, HiddenDirect, SolveCholesky, ""},
+		{"only the dual and CG fit", base + (direct+dualB)/2, HiddenAuto, SolveDual, ""},
+		{"direct asked, does not fit", base + (direct+dualB)/2, HiddenDirect, "", "Solver: HiddenAuto solves it in its dual form"},
+		{"only CG fits", base + (dualB+cg)/2, HiddenAuto, SolveCG, ""},
+		{"nothing fits", base + cg/2, HiddenAuto, "", "left of the memory limit (AnalyticOptions.MemoryLimit, -memory)"},
+		{"buffers do not fit", base / 2, HiddenAuto, "", "of buffers, more than the memory limit"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, err := NewAnalytic(X, Y, AnalyticOptions{Hidden: 200, Ridge: 1e-3, MemoryLimit: tc.limit, Solver: tc.solver, CGMaxIter: 100})
+			if err == nil {
+				var res HiddenResult
+				res, err = a.HiddenStep()
+				if err == nil && res.Solve != tc.solve {
+					t.Errorf("solved by %s, want %s", res.Solve, tc.solve)
+				}
+			}
+			if (err != nil) != (tc.err != "") || err != nil && !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("error %v, want %q", err, tc.err)
+			}
+		})
+	}
+}
+
+// The dual hidden step finds the primal one's W: the same ridge solution,
+// with one or several outputs, ReLU or leaky, dead neurons left as they are.
+func TestDualHiddenStep(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		n, d  int
+		m, h  int
+		alpha float64
+		dead  bool
+	}{{"relu", 60, 3, 1, 8, 0, false}, {"leaky-multi", 50, 2, 3, 10, 0.1, false}, {"dead", 40, 2, 2, 6, 0, true}, {"wide", 30, 4, 1, 40, 0, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			X, Y := randomProblem(34, tc.n, tc.d, tc.m)
+			want := map[HiddenSolver]string{HiddenDirect: SolveCholesky, HiddenDual: SolveDual}
+			var ws []*mat.Dense
+			for _, solver := range []HiddenSolver{HiddenDirect, HiddenDual} {
+				opts := DefaultAnalyticOptions(tc.h)
+				opts.Alpha, opts.Solver = tc.alpha, solver
+				if tc.dead {
+					init, _ := NewNet(tc.h, tc.d, tc.m, 0)
+					init.InitNormal(rand.New(rand.NewPCG(1, 1)))
+					init.W.SetRow(1, append([]float64{-100}, make([]float64, tc.d)...)) // never active
+					opts.Init = init
+				}
+				a, res := hiddenStep(t, X, Y, opts)
+				if res.Solve != want[solver] {
+					t.Errorf("solved by %s, want %s", res.Solve, want[solver])
+				}
+				ws = append(ws, a.Net().W)
+			}
+			var diff mat.Dense
+			diff.Sub(ws[0], ws[1])
+			if r := mat.Norm(&diff, 2) / mat.Norm(ws[0], 2); r > 1e-8 {
+				t.Errorf("dual W differs from primal by %g", r)
+			}
+		})
+	}
+}
+
+// With many hidden units and few rows the plan takes the dual solve: the
+// step that would factor a 40000-unknown matrix solves a 161×161 system.
+func TestPlanTakesTheDual(t *testing.T) {
+	X, Y := randomProblem(35, 161, 1, 1)
+	a := newAnalytic(t, X, Y, AnalyticOptions{Hidden: 20000, Ridge: 1e-3, Iterations: 1})
+	if !a.Step() {
+		t.Fatal(a.Err())
+	}
+	if r := a.Last().Hidden; r.Solve != SolveDual {
+		t.Errorf("solved by %s, want %s", r.Solve, SolveDual)
+	}
+}
+
+// Conjugate gradients, capped by default at 100(nm + 1) iterations,
+// converge on a system of few rows, and say so; a cap that stops them early
+// is reported, and the step still lowers the surrogate.
+func TestCGConvergesOnFewRows(t *testing.T) {
+	X, Y := randomProblem(33, 30, 3, 1)
+	a := newAnalytic(t, X, Y, AnalyticOptions{Hidden: 500, Ridge: 1e-3, Solver: HiddenCG})
+	res, err := a.HiddenStep()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.CGConverged || res.CGIters > 100*31 || !(res.CGResid <= 1e-10) {
+		t.Errorf("%d iterations, residual %g, converged %v", res.CGIters, res.CGResid, res.CGConverged)
+	}
+	// Warm-started CG lowers the step's objective, the frozen-pattern sum
+	// of squares plus λ‖W‖² (here mostly the penalty: with 500 units on 30
+	// rows the start fits the data almost exactly).
+	b := newAnalytic(t, X, Y, AnalyticOptions{Hidden: 500, Ridge: 1e-3, Solver: HiddenCG, CGMaxIter: 5})
+	objective := func(sse float64) float64 { w := mat.Norm(b.net.W, 2); return sse + 1e-3*w*w }
+	before := objective(30 * b.Loss())
+	res, err = b.HiddenStep()
+	if after := objective(30 * res.Surrogate); err != nil || res.CGConverged || res.CGIters != 5 || !(after < before) {
+		t.Errorf("capped: %v, %d iterations, converged %v, objective %v from %v", err, res.CGIters, res.CGConverged, after, before)
 	}
 }

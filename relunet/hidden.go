@@ -26,20 +26,18 @@ import (
 type HiddenSolver int
 
 const (
-	// HiddenAuto uses HiddenDirect up to cgThreshold unknowns and HiddenCG above.
+	// HiddenAuto chooses by memory and cost (see hiddenPlan in memory.go):
+	// the direct solve where it fits and is cheaper, which is almost always.
 	HiddenAuto HiddenSolver = iota
 	// HiddenDirect assembles the (hD)×(hD) normal matrix and factorises it.
 	HiddenDirect
 	// HiddenCG runs preconditioned conjugate gradients on the normal
 	// equations without forming them, warm-started from the current W.
 	HiddenCG
+	// HiddenDual solves the dual system ΦΦᵀ + λI of n·m unknowns: the
+	// same solution, for few rows and many unknowns.
+	HiddenDual
 )
-
-// cgThreshold is the number of hidden-step unknowns h·D above which
-// HiddenAuto switches to conjugate gradients. Below it the direct solve is
-// the faster one (3.6 s against about a minute at 5824 unknowns on 2 cores),
-// and its normal matrix and factor, 16·(h·D)² bytes, stay under 750 MiB.
-const cgThreshold = 7000
 
 // hidden performs the hidden step without recording it.
 func (a *Analytic) hidden() (HiddenResult, error) {
@@ -49,24 +47,34 @@ func (a *Analytic) hidden() (HiddenResult, error) {
 	rhs := a.as.RHS(a.pr.x, a.pr.y, a.pat.act, a.net.Alpha, a.net.Beta, a.net.Beta0)
 	alive := a.aliveNeurons()
 	res.Dead = h - len(alive)
+	method, err := a.hiddenPlan(len(alive) * D)
+	if err != nil {
+		return res, err
+	}
 	var w *mat.Dense
-	if a.useCG() {
+	switch method {
+	case dual:
+		res.Solve = SolveDual
+		w, res.Fallback, err = a.solveDual(alive)
+		if err != nil {
+			return res, fmt.Errorf("hidden step: %w", err)
+		}
+		res.AssembleSeconds = time.Since(start).Seconds()
+	case conjugate:
 		res.Solve = SolveCG
 		res.AssembleSeconds = time.Since(start).Seconds()
-		var err error
 		w, res.CGIters, res.CGResid, err = a.cg(rhs)
 		if err != nil {
 			return res, err
 		}
-	} else {
+		res.CGConverged = res.CGResid <= a.cgTol()
+	default:
 		if a.sys == nil {
-			a.sys = mat.NewSymDense(h*D, nil)
+			a.sys = spd.NewPadded(h * D)
 		}
-		a.as.Normal(a.sys, a.pr.x, a.pat.act, a.net.Alpha, a.net.Beta, a.opts.Ridge)
-		normal := a.sys
+		a.assemble(a.sys)
 		res.AssembleSeconds = time.Since(start).Seconds()
-		var err error
-		w, res.Fallback, err = a.solveAlive(normal, rhs, alive, D)
+		w, res.Fallback, err = a.solveAlive(a.sys, rhs, alive, D)
 		if err != nil {
 			return res, fmt.Errorf("hidden step: %w", err)
 		}
@@ -84,13 +92,92 @@ func (a *Analytic) hidden() (HiddenResult, error) {
 	return res, nil
 }
 
+// solveDual solves the hidden step in its dual form: vec(W) = Φᵀa with
+// (ΦΦᵀ + λI)a = y - β₀ over the n·m rows (i, o) of the design Φ, whose row
+// is (β_{·o} ⊙ G_i) ⊗ x̃_i. The entry of ΦΦᵀ for rows (i, o) and (k, p) is
+// (x̃_i·x̃_k)·Σ_j G_ij G_kj β_jo β_jp: a Hadamard product of X̃X̃ᵀ with a
+// product of the pattern. It returns W's rows for the alive neurons (the
+// design's columns for the others are zero), and whether the eigen fallback
+// was needed.
+func (a *Analytic) solveDual(alive []int) (*mat.Dense, bool, error) {
+	n, m, h := a.pr.n, a.pr.m, a.opts.Hidden
+	_, D := a.net.W.Dims()
+	var xx mat.SymDense
+	xx.SymOuterK(1, a.pr.x)
+	G := a.pat.dense(a.net.Alpha)
+	nm := n * m
+	sys := spd.NewPadded(nm)
+	var gg mat.SymDense
+	var gb mat.Dense
+	for o := 0; o < m; o++ {
+		for p := o; p < m; p++ {
+			// GB_o GB_pᵀ, GB_o = G·diag(β_{·o}): a symmetric product when o = p.
+			scaledCols := func(o int) *mat.Dense {
+				var s mat.Dense
+				s.Apply(func(_, j int, v float64) float64 { return v * a.net.Beta.At(j, o) }, G)
+				return &s
+			}
+			var block mat.Matrix
+			if o == p {
+				gg.SymOuterK(1, scaledCols(o))
+				block = &gg
+			} else {
+				gb.Mul(scaledCols(o), scaledCols(p).T())
+				block = &gb
+			}
+			for i := 0; i < n; i++ {
+				for k := 0; k < n; k++ {
+					r, c := o*n+i, p*n+k
+					if r <= c {
+						sys.SetSym(r, c, xx.At(i, k)*block.At(i, k))
+					}
+				}
+			}
+		}
+	}
+	rhs := mat.NewDense(nm, 1, nil)
+	for o := 0; o < m; o++ {
+		for i := 0; i < n; i++ {
+			rhs.Set(o*n+i, 0, a.pr.y.At(i, o)-a.net.Beta0[o])
+		}
+	}
+	mag := mat.Trace(sys)
+	for r := 0; r < nm; r++ {
+		sys.SetSym(r, r, sys.At(r, r)+a.opts.Ridge)
+	}
+	sol, eigen, err := spd.Solve(a.as.Pool, sys, rhs, spd.Floor(a.opts.Ridge, h+D, mag), nil)
+	if err != nil {
+		return nil, eigen, err
+	}
+	// w_j = Σ_{i,o} a_io β_jo G_ij x̃_i: W = C X̃ with C_ji = G_ij Σ_o β_jo a_io.
+	C := mat.NewDense(h, n, nil)
+	for _, j := range alive {
+		for i := 0; i < n; i++ {
+			var s float64
+			for o := 0; o < m; o++ {
+				s += a.net.Beta.At(j, o) * sol.At(o*n+i, 0)
+			}
+			C.Set(j, i, G.At(i, j)*s)
+		}
+	}
+	w := mat.NewDense(h, D, nil)
+	w.Mul(C, a.pr.x)
+	return w, eigen, nil
+}
+
+// assemble sets dst to the hidden step's normal matrix for the current β
+// and pattern.
+func (a *Analytic) assemble(dst *mat.SymDense) {
+	a.as.Normal(dst, a.pr.x, a.pat.act, a.net.Alpha, a.net.Beta, a.opts.Ridge)
+}
+
 // Normal returns the normal matrix N of the hidden step for the current β
 // and pattern, λI included: after HiddenStep (and before UpdatePattern and
 // OutputStep), the matrix that step solved.
 func (a *Analytic) Normal() *mat.SymDense {
 	h, D := a.net.W.Dims()
 	n := mat.NewSymDense(h*D, nil)
-	a.as.Normal(n, a.pr.x, a.pat.act, a.net.Alpha, a.net.Beta, a.opts.Ridge)
+	a.assemble(n)
 	return n
 }
 
@@ -132,32 +219,41 @@ func (a *Analytic) hiddenFloor() float64 {
 
 // solveAlive solves the normal equations restricted to the alive neurons'
 // unknowns and returns the h×D solution (zero rows for the others), and
-// whether the eigen fallback was needed.
+// whether the eigen fallback was needed. The system is factored in place:
+// n, or the alive neurons' part of it, no longer holds the matrix after.
 func (a *Analytic) solveAlive(n *mat.SymDense, rhs *mat.Dense, alive []int, D int) (*mat.Dense, bool, error) {
 	h, _ := rhs.Dims()
 	out := mat.NewDense(h, D, nil)
 	if len(alive) == 0 {
 		return out, false, nil
 	}
-	sys, b := n, mat.NewDense(h*D, 1, rhs.RawMatrix().Data)
+	sys, b, rebuild := n, mat.NewDense(h*D, 1, rhs.RawMatrix().Data), a.assemble
 	if len(alive) < h {
 		k := len(alive) * D
-		sys = mat.NewSymDense(k, nil)
+		sys = spd.NewPadded(k)
 		b = mat.NewDense(k, 1, nil)
 		for p, j := range alive {
 			for r := 0; r < D; r++ {
 				b.Set(p*D+r, 0, rhs.At(j, r))
-				for q := p; q < len(alive); q++ {
-					for c := 0; c < D; c++ {
-						if q > p || c >= r {
-							sys.SetSym(p*D+r, q*D+c, n.At(j*D+r, alive[q]*D+c))
+			}
+		}
+		// The alive neurons' rows and columns of n, which stays as it is.
+		rebuild = func(dst *mat.SymDense) {
+			for p, j := range alive {
+				for r := 0; r < D; r++ {
+					for q := p; q < len(alive); q++ {
+						for c := 0; c < D; c++ {
+							if q > p || c >= r {
+								dst.SetSym(p*D+r, q*D+c, n.At(j*D+r, alive[q]*D+c))
+							}
 						}
 					}
 				}
 			}
 		}
+		rebuild(sys)
 	}
-	sol, eigen, err := spd.Solve(a.as.Pool, sys, b, a.hiddenFloor(), &a.factor)
+	sol, eigen, err := spd.Solve(a.as.Pool, sys, b, a.hiddenFloor(), rebuild)
 	if err != nil {
 		return nil, eigen, err
 	}
@@ -167,17 +263,6 @@ func (a *Analytic) solveAlive(n *mat.SymDense, rhs *mat.Dense, alive []int, D in
 		}
 	}
 	return out, eigen, nil
-}
-
-func (a *Analytic) useCG() bool {
-	switch a.opts.Solver {
-	case HiddenCG:
-		return true
-	case HiddenDirect:
-		return false
-	}
-	h, D := a.net.W.Dims()
-	return h*D > cgThreshold
 }
 
 // surrogate returns the training MSE of the current weights with the frozen pattern.
@@ -191,14 +276,7 @@ func (a *Analytic) surrogate() float64 {
 func (a *Analytic) cg(rhs *mat.Dense) (*mat.Dense, int, float64, error) {
 	h, D := a.net.W.Dims()
 	x, p, alpha, beta, lambda := a.pr.x, a.pat, a.net.Alpha, a.net.Beta, a.opts.Ridge
-	tol := a.opts.CGTol
-	if tol == 0 {
-		tol = 1e-10
-	}
-	maxIter := a.opts.CGMaxIter
-	if maxIter == 0 {
-		maxIter = 4 * h * D
-	}
+	tol, maxIter := a.cgTol(), a.cgMaxIter()
 	// Jacobi preconditioner: diag N_(j,a) = c_jj Σ_i G_ij² x_ia² + λ.
 	g2 := p.dense(alpha)
 	g2.MulElem(g2, g2)
@@ -252,6 +330,13 @@ func (a *Analytic) cg(rhs *mat.Dense) (*mat.Dense, int, float64, error) {
 		return nil, it, resid, errors.New("hidden step: conjugate gradients produced non-finite values")
 	}
 	return w, it, resid, nil
+}
+
+func (a *Analytic) cgTol() float64 {
+	if a.opts.CGTol == 0 {
+		return 1e-10
+	}
+	return a.opts.CGTol
 }
 
 // vec views the entries of a contiguous matrix as a vector.

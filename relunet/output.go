@@ -12,7 +12,9 @@ import (
 // The pattern update and the output step. With W fixed, the hidden outputs
 // H = φ_α(X̃Wᵀ) are fixed and f is linear in θ = [β₀; β]: with A = [1, H]
 // the ridge objective ‖Y - Aθ‖² + λ‖θ‖² has its unique critical point at
-// (AᵀA + λI)θ = AᵀY.
+// (AᵀA + λI)θ = AᵀY, a system of h+1 unknowns. When there are fewer rows n
+// than that, the same θ is Aᵀα with (AAᵀ + λI)α = Y, a system of n: the
+// output step solves whichever is smaller.
 
 // updatePattern recomputes the activation pattern from W and returns the
 // number of entries that changed, without recording it.
@@ -35,7 +37,11 @@ func (a *Analytic) output() (OutputResult, error) {
 	a.as.Pool.Rows(a.pr.n, func(_, lo, hi int) {
 		activate(a.net.Alpha, a.hid.Slice(lo, hi, 0, h).(*mat.Dense), a.pre.Slice(lo, hi, 0, h).(*mat.Dense))
 	})
-	coef, fallback, err := a.ridge()
+	ridge := a.ridge
+	if a.dualOutput() {
+		ridge = a.ridgeDual
+	}
+	coef, fallback, err := ridge()
 	if err != nil {
 		return OutputResult{}, fmt.Errorf("output step: %w", err)
 	}
@@ -68,4 +74,26 @@ func (a *Analytic) ridge() (*mat.Dense, bool, error) {
 	}
 	floor := spd.Floor(a.opts.Ridge, n, mat.Trace(sys)-float64(q)*a.opts.Ridge)
 	return spd.Solve(a.as.Pool, sys, rhs, floor, nil)
+}
+
+// dualOutput reports whether the output step solves its n×n dual system.
+func (a *Analytic) dualOutput() bool { return a.opts.Hidden+1 > a.pr.n }
+
+// ridgeDual returns ridge's solution as Aᵀα, (AAᵀ + λI)α = Y, for A = [1, H].
+func (a *Analytic) ridgeDual() (*mat.Dense, bool, error) {
+	n, q := a.pr.n, a.opts.Hidden+1
+	A := a.ahy.Slice(0, n, 0, q).(*mat.Dense)
+	sys := mat.NewSymDense(n, nil)
+	sys.SymOuterK(1, A)
+	for i := 0; i < n; i++ {
+		sys.SetSym(i, i, sys.At(i, i)+a.opts.Ridge)
+	}
+	floor := spd.Floor(a.opts.Ridge, q, mat.Trace(sys)-float64(n)*a.opts.Ridge)
+	alpha, fallback, err := spd.Solve(a.as.Pool, sys, a.pr.y, floor, nil)
+	if err != nil {
+		return nil, fallback, err
+	}
+	theta := mat.NewDense(q, a.pr.m, nil)
+	theta.Mul(A.T(), alpha)
+	return theta, fallback, nil
 }

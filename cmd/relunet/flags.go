@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/relunet/relunet/relunet"
@@ -29,6 +30,7 @@ type common struct {
 	lr     float64
 	batch  int
 	test   float64
+	memory byteSize
 	scaleY bool
 	json   bool
 	set    map[string]bool
@@ -49,6 +51,7 @@ func newCommon(name string) *common {
 	fs.Float64Var(&c.lr, "lr", 0, "learning `rate` of sgd and adam (default: sgd 0.03, adam 0.001)")
 	fs.IntVar(&c.batch, "batch", 0, "mini-batch `size` of sgd and adam (default: sgd 2048, adam 256)")
 	fs.Float64Var(&c.test, "test", 0.2, "`share` of rows held out for testing, in [0, 1)")
+	fs.Var(&c.memory, "memory", "memory `limit` of the analytic solver, such as 4GiB or 512MiB (default: the memory available)")
 	fs.BoolVar(&c.scaleY, "scale-targets", false, "divide the centred targets by their root mean square for training (the reference only centres them)")
 	fs.BoolVar(&c.json, "json", false, "one JSON object per run on standard output")
 	return c
@@ -113,7 +116,7 @@ func (c *common) config(label string) (experiment.Config, error) {
 	if err != nil {
 		return cfg, c.usagef("%v", err)
 	}
-	cfg.Seed, cfg.Alpha, cfg.Ridge = c.seed, c.alpha, c.ridge
+	cfg.Seed, cfg.Alpha, cfg.Ridge, cfg.MemoryLimit = c.seed, c.alpha, c.ridge, int64(c.memory)
 	switch cfg.Method {
 	case relunet.MethodSGD, relunet.MethodAdam:
 		cfg.Iterations, cfg.LR, cfg.Batch = c.epochs, c.lr, c.batch
@@ -135,7 +138,34 @@ func (c *common) checkMethods(cfgs []experiment.Config) error {
 		return c.usagef("-iters applies to analytic and lbfgs; use -epochs for sgd and adam")
 	case !gradient && (c.set["epochs"] || c.set["lr"] || c.set["batch"]):
 		return c.usagef("-epochs, -lr and -batch apply to sgd and adam; use -iters for analytic and lbfgs")
+	case c.set["memory"] && !has[relunet.MethodAnalytic]:
+		return c.usagef("-memory applies to analytic")
 	}
+	return nil
+}
+
+// byteSize is a flag of bytes with an optional unit: 4GiB, 512MiB, 2e9.
+type byteSize int64
+
+func (b *byteSize) String() string { return strconv.FormatInt(int64(*b), 10) }
+
+func (b *byteSize) Set(s string) error {
+	units := []struct {
+		suffix string
+		mul    float64
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"TB", 1e12}, {"GB", 1e9}, {"MB", 1e6}, {"KB", 1e3}, {"B", 1}}
+	mul := 1.0
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mul = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mul
+			break
+		}
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || !(v > 0) || v*mul > math.MaxInt64/2 {
+		return fmt.Errorf("want a positive size such as 4GiB or 512MiB")
+	}
+	*b = byteSize(v * mul)
 	return nil
 }
 

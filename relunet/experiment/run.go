@@ -22,8 +22,9 @@ type Config struct {
 	// Adam, 500 L-BFGS).
 	Iterations int
 	// Analytic only.
-	Ridge     float64 // λ, used as it is (DefaultConfig sets 0.001)
-	Safeguard bool
+	Ridge       float64 // λ, used as it is (DefaultConfig sets 0.001)
+	Safeguard   bool
+	MemoryLimit int64 // bytes; 0: what the process may use (see relunet.AnalyticOptions)
 	// SGD and Adam only: 0 means the method's default (SGD: lr 0.03, batch
 	// 2048; Adam: lr 0.001, batch 256).
 	LR    float64
@@ -74,7 +75,7 @@ func (c Config) Solver(X, Y mat.Matrix) (relunet.Solver, error) {
 	switch c.Method {
 	case relunet.MethodAnalytic:
 		opts := relunet.DefaultAnalyticOptions(c.Hidden)
-		opts.Seed, opts.Alpha, opts.Ridge, opts.Safeguard = c.Seed, c.Alpha, c.Ridge, c.Safeguard
+		opts.Seed, opts.Alpha, opts.Ridge, opts.Safeguard, opts.MemoryLimit = c.Seed, c.Alpha, c.Ridge, c.Safeguard, c.MemoryLimit
 		if c.Iterations != 0 {
 			opts.Iterations = c.Iterations
 		}

@@ -39,11 +39,11 @@ const cholCols = 256
 const tiledCholeskyMin = 32
 
 // tiledCholesky is the upper Cholesky factor U (A = UᵀU) of an n×n matrix,
-// stored row-major in an n4×n4 array, n4 = n rounded up to 4. The padding
-// holds the identity, whose factor is itself.
+// stored row-major with row stride ld in n4 rows, n4 = n rounded up to 4.
+// The padding holds the identity, whose factor is itself.
 type tiledCholesky struct {
 	u     []float64
-	n, n4 int
+	n, ld int
 }
 
 // useTiledCholesky reports whether solveSPD factors with factorTiled: on
@@ -58,39 +58,55 @@ func useTiledCholesky(n int) bool {
 // updates, n³/6 of the n³/6 + O(n²·block) multiply-adds, run on the
 // tile kernels in parallel strips of four rows. Each entry is updated by one
 // goroutine in block order, so the result does not depend on scheduling.
-// It reports false when a is not numerically positive definite. The factor
-// is stored in *buf when that is large enough, and *buf is set to its
-// storage; buf may be nil.
-func factorTiled(pool parallel.Pool, a *mat.SymDense, buf *[]float64) (*tiledCholesky, bool) {
-	return factorBlocks(pool, a, buf, cholBlock(a.SymmetricDim()))
+// It reports false when a is not numerically positive definite. With
+// inPlace, and a's storage padded (NewPadded), the factor overwrites a;
+// otherwise it is formed in new storage and a is left as it was.
+func factorTiled(pool parallel.Pool, a *mat.SymDense, inPlace bool) (*tiledCholesky, bool) {
+	return factorBlocks(pool, a, inPlace, cholBlock(a.SymmetricDim()))
+}
+
+// NewPadded returns a zero n×n symmetric matrix whose storage has room for
+// its Cholesky factor: rows of a multiple of 4 entries, in a multiple of 4
+// rows. Solve factors such a matrix in place.
+func NewPadded(n int) *mat.SymDense {
+	n4 := (n + 3) &^ 3
+	var s mat.SymDense
+	s.SetRawSymmetric(blas64.Symmetric{Uplo: blas.Upper, N: n, Stride: n4, Data: make([]float64, n4*n4)})
+	return &s
+}
+
+// padded reports whether a's storage has the room of NewPadded.
+func padded(a *mat.SymDense) bool {
+	raw := a.RawSymmetric()
+	n4 := (raw.N + 3) &^ 3
+	return raw.Stride >= n4 && len(raw.Data) >= (n4-1)*raw.Stride+n4
 }
 
 // factorBlocks is factorTiled with blocks of nb, a multiple of 4.
-func factorBlocks(pool parallel.Pool, a *mat.SymDense, buf *[]float64, nb int) (*tiledCholesky, bool) {
+func factorBlocks(pool parallel.Pool, a *mat.SymDense, inPlace bool, nb int) (*tiledCholesky, bool) {
 	n := a.SymmetricDim()
 	n4 := (n + 3) &^ 3
-	var u []float64
-	if buf != nil && cap(*buf) >= n4*n4 {
-		u = (*buf)[:n4*n4]
-	} else {
-		u = make([]float64, n4*n4)
-	}
-	if buf != nil {
-		*buf = u
+	raw := a.RawSymmetric()
+	u, ld := raw.Data, raw.Stride
+	inPlace = inPlace && padded(a)
+	if !inPlace {
+		u, ld = make([]float64, n4*n4), n4
 	}
 	// Only the upper triangle is read; below it, only the entries that
 	// diagonal tiles update are cleared, so that nothing accumulates there.
-	raw := a.RawSymmetric()
+	// The padding holds the identity, whose factor is itself.
 	pool.For((n4+nb-1)/nb, func(blk, _ int) {
 		for i := blk * nb; i < min(blk*nb+nb, n4); i++ {
-			row := u[i*n4 : i*n4+n4]
+			row := u[i*ld : i*ld+n4]
 			clear(row[i&^3 : i])
-			if i < n {
-				copy(row[i:], raw.Data[i*raw.Stride+i:i*raw.Stride+n])
-				clear(row[n:])
-			} else {
+			switch {
+			case i >= n:
 				clear(row[i:])
 				row[i] = 1
+			case inPlace:
+				clear(row[n:])
+			default:
+				copy(row[i:], raw.Data[i*raw.Stride+i:i*raw.Stride+n])
 			}
 		}
 	})
@@ -98,7 +114,7 @@ func factorBlocks(pool parallel.Pool, a *mat.SymDense, buf *[]float64, nb int) (
 	for k0 := 0; k0 < n4; k0 += nb {
 		k1 := min(k0+nb, n4)
 		b := k1 - k0
-		diag := blas64.Symmetric{Uplo: blas.Upper, N: b, Stride: n4, Data: u[k0*n4+k0:]}
+		diag := blas64.Symmetric{Uplo: blas.Upper, N: b, Stride: ld, Data: u[k0*ld+k0:]}
 		if _, ok := lapack64.Potrf(diag); !ok {
 			return nil, false
 		}
@@ -112,32 +128,32 @@ func factorBlocks(pool parallel.Pool, a *mat.SymDense, buf *[]float64, nb int) (
 		// pack P for the trailing update: pa holds it in groups of 4
 		// columns, pb in groups of 8, each group's b rows contiguous, so
 		// that the kernels stream them from the cache.
-		ld := b + m
-		x = parallel.Grow(x, b*ld)
+		xl := b + m
+		x = parallel.Grow(x, b*xl)
 		for r := 0; r < b; r++ {
-			row := x[r*ld : r*ld+b]
+			row := x[r*xl : r*xl+b]
 			clear(row[:r])
-			copy(row[r:], u[(k0+r)*n4+k0+r:(k0+r)*n4+k1])
+			copy(row[r:], u[(k0+r)*ld+k0+r:(k0+r)*ld+k1])
 		}
-		invUpper(x, ld, b)
+		invUpper(x, xl, b)
 		pa, pb = parallel.Grow(pa, b*m), parallel.Grow(pb, b*((m+7)&^7))
 		const strip = 64
 		pool.For((m+strip-1)/strip, func(s, _ int) {
 			c0 := s * strip
 			c1 := min(c0+strip, m)
 			for r := 0; r < b; r++ {
-				out := u[(k0+r)*n4+k1+c0 : (k0+r)*n4+k1+c1]
-				copy(x[r*ld+b+c0:], out)
+				out := u[(k0+r)*ld+k1+c0 : (k0+r)*ld+k1+c1]
+				copy(x[r*xl+b+c0:], out)
 				clear(out)
 			}
 			// V is upper triangular: rows 0..i+3 of it reach P's rows i..i+3.
 			for i := 0; i < b; i += 4 {
 				for q := c0; q < c1; q += 8 {
-					f64.TileAdd(u[(k0+i)*n4+k1+q:], n4, x[i:], x[b+q:], ld, i+4, min(8, c1-q))
+					f64.TileAdd(u[(k0+i)*ld+k1+q:], ld, x[i:], x[b+q:], xl, i+4, min(8, c1-q))
 				}
 			}
 			for r := 0; r < b; r++ {
-				row := u[(k0+r)*n4+k1 : (k0+r)*n4+n4]
+				row := u[(k0+r)*ld+k1 : (k0+r)*ld+n4]
 				for c := c0; c < c1; c += 4 {
 					copy(pa[c>>2*b*4+r*4:], row[c:c+4])
 				}
@@ -154,25 +170,25 @@ func factorBlocks(pool parallel.Pool, a *mat.SymDense, buf *[]float64, nb int) (
 		pool.For(blocks, func(s, _ int) {
 			j0 := (blocks - 1 - s) * cholCols
 			j1 := min(j0+cholCols, m)
-			c := u[k1*n4+k1:]
+			c := u[k1*ld+k1:]
 			for i := 0; i < j1; i += 4 {
 				a := pa[i>>2*b*4:]
 				j := max(j0, i)
 				if j&7 != 0 {
 					// The row starts in the second half of a group of 8.
-					f64.TileSub(c[i*n4+j:], n4, a, 4, pb[j>>3*b*8+4:], 8, b, 4)
+					f64.TileSub(c[i*ld+j:], ld, a, 4, pb[j>>3*b*8+4:], 8, b, 4)
 					j += 4
 				}
 				for ; j+32 <= j1; j += 32 {
-					f64.TileWide(c[i*n4+j:], n4, a, 4, pb[j>>3*b*8:], 8, b, b*8, true)
+					f64.TileWide(c[i*ld+j:], ld, a, 4, pb[j>>3*b*8:], 8, b, b*8, true)
 				}
 				for ; j < j1; j += 8 {
-					f64.TileSub(c[i*n4+j:], n4, a, 4, pb[j>>3*b*8:], 8, b, min(8, j1-j))
+					f64.TileSub(c[i*ld+j:], ld, a, 4, pb[j>>3*b*8:], 8, b, min(8, j1-j))
 				}
 			}
 		})
 	}
-	return &tiledCholesky{u: u, n: n, n4: n4}, true
+	return &tiledCholesky{u: u, n: n, ld: ld}, true
 }
 
 // invUpper overwrites the upper triangle of the b×b matrix u (row stride ld),
@@ -239,7 +255,7 @@ func (c *tiledCholesky) invNorm1() float64 {
 
 // solveVec overwrites b with A⁻¹b = U⁻¹U⁻ᵀb.
 func (c *tiledCholesky) solveVec(b []float64) {
-	n, ld := c.n, c.n4
+	n, ld := c.n, c.ld
 	// Uᵀy = b: y_k is final once rows above k have been subtracted.
 	for k := 0; k < n; k++ {
 		b[k] /= c.u[k*ld+k]

@@ -38,7 +38,7 @@ func TestFactorTiled(t *testing.T) {
 		}
 		for _, run := range []struct{ workers, block int }{{1, 64}, {3, 64}, {2, 128}} {
 			workers := run.workers
-			f, ok := factorBlocks(parallel.Pool{Workers: workers}, a, nil, run.block)
+			f, ok := factorBlocks(parallel.Pool{Workers: workers}, a, false, run.block)
 			if !ok {
 				t.Fatalf("n = %d: positive definite matrix refused", n)
 			}
@@ -60,7 +60,7 @@ func TestFactorTiled(t *testing.T) {
 		}
 		// A negative diagonal entry makes A indefinite.
 		a.SetSym(n/2, n/2, -1)
-		if _, ok := factorTiled(parallel.Pool{}, a, nil); ok {
+		if _, ok := factorTiled(parallel.Pool{}, a, false); ok {
 			t.Errorf("n = %d: indefinite matrix accepted", n)
 		}
 	}
@@ -95,7 +95,7 @@ func TestFactorTiledIllConditioned(t *testing.T) {
 		if err := chol.SolveTo(&want, b); err != nil {
 			t.Fatal(err)
 		}
-		f, ok := factorTiled(parallel.Pool{Workers: 2}, a, nil)
+		f, ok := factorTiled(parallel.Pool{Workers: 2}, a, false)
 		if !ok {
 			t.Fatalf("n = %d: refused", n)
 		}
@@ -158,15 +158,71 @@ func BenchmarkFactor(b *testing.B) {
 			for i := range n {
 				a.SetSym(i, i, a.At(i, i)+1e-3)
 			}
-			var buf []float64
 			b.ResetTimer()
 			for b.Loop() {
-				if _, ok := factorTiled(parallel.Pool{}, a, &buf); !ok {
+				if _, ok := factorTiled(parallel.Pool{}, a, false); !ok {
 					b.Fatal("not positive definite")
 				}
 			}
 			x := float64(n)
 			b.ReportMetric(x*x*x/6*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFMA/s")
 		})
+	}
+}
+
+// Factored in place, a padded matrix gives the same factor as a copy; a
+// system that needs the eigen fallback is rebuilt first, and Solve's answers
+// agree either way.
+func TestFactorInPlace(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	for _, n := range []int{33, 130, 257} {
+		fill := func(a *mat.SymDense, singular bool) {
+			g := mat.NewDense(n+7, n, nil)
+			for i := range n + 7 {
+				for j := range n {
+					g.Set(i, j, rng.NormFloat64())
+				}
+			}
+			if singular {
+				for i := range n + 7 {
+					g.Set(i, 0, g.At(i, 1)) // two equal columns
+				}
+			}
+			var s mat.SymDense
+			s.SymOuterK(1, g.T())
+			for i := range n {
+				for j := i; j < n; j++ {
+					a.SetSym(i, j, s.At(i, j))
+				}
+			}
+		}
+		b := mat.NewDense(n, 1, nil)
+		for i := range n {
+			b.Set(i, 0, rng.NormFloat64())
+		}
+		for _, singular := range []bool{false, true} {
+			want := mat.NewSymDense(n, nil)
+			fill(want, singular)
+			a := NewPadded(n)
+			a.CopySym(want)
+			rebuilt := 0
+			x, eigen, err := Solve(parallel.Pool{}, a, b, 0, func(dst *mat.SymDense) { rebuilt++; dst.CopySym(want) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			y, eigen2, err := Solve(parallel.Pool{}, want, b, 0, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if eigen != singular || eigen2 != singular || (rebuilt == 1) != singular {
+				t.Errorf("n %d, singular %v: eigen %v %v, rebuilt %d times", n, singular, eigen, eigen2, rebuilt)
+			}
+			if !mat.EqualApprox(x, y, 1e-8) {
+				t.Errorf("n %d, singular %v: in place and copied solves differ", n, singular)
+			}
+			if useTiledCholesky(n) && !singular && mat.Equal(a, want) {
+				t.Errorf("n %d: the factor did not overwrite the padded matrix", n)
+			}
+		}
 	}
 }

@@ -23,16 +23,21 @@ const MaxCond = 1e14
 // when none is known; when it proves a's condition below maxCond, the
 // estimate of the condition, whose chain of solves costs more than the
 // solve itself, is skipped.
-// buf, when not nil, keeps the storage of the tiled factor from one call to
-// the next: for large systems it is as big as a.
 // The factorisation runs on the pool's goroutines.
-func Solve(pool parallel.Pool, a *mat.SymDense, b *mat.Dense, floor float64, buf *[]float64) (*mat.Dense, bool, error) {
+//
+// When rebuild is not nil and a is padded (NewPadded), the factor overwrites
+// a, so that a large system takes the memory of one matrix, not two: a holds
+// no longer the matrix afterwards. Should the eigen fallback be needed,
+// rebuild is called to form a again first. With rebuild nil, a is left as
+// it was.
+func Solve(pool parallel.Pool, a *mat.SymDense, b *mat.Dense, floor float64, rebuild func(*mat.SymDense)) (*mat.Dense, bool, error) {
 	if n := a.SymmetricDim(); useTiledCholesky(n) {
-		if f, ok := factorTiled(pool, a, buf); ok {
-			norm := make(chan float64, 1)
-			go func() { norm <- symNorm1(a) }()
+		// The 1-norm is taken before the factorisation, which may overwrite a.
+		anorm := symNorm1(a)
+		inPlace := rebuild != nil && padded(a)
+		f, ok := factorTiled(pool, a, inPlace)
+		if ok {
 			x := f.solve(b)
-			anorm := <-norm
 			// κ₁(A) ≤ ‖A‖₁·√n·‖A⁻¹‖₂ ≤ ‖A‖₁·√n/floor.
 			proved := floor > 0 && anorm*math.Sqrt(float64(n)) < MaxCond*floor
 			if AllFinite(x) && (proved || condition(f.invNorm1(), anorm) < MaxCond) {
@@ -44,6 +49,9 @@ func Solve(pool parallel.Pool, a *mat.SymDense, b *mat.Dense, floor float64, buf
 		if err := chol.SolveTo(&x, b); err == nil && AllFinite(&x) {
 			return &x, false, nil
 		}
+	}
+	if rebuild != nil && padded(a) && useTiledCholesky(a.SymmetricDim()) {
+		rebuild(a) // the factorisation overwrote a
 	}
 	var eig mat.EigenSym
 	if !eig.Factorize(a, true) {
