@@ -214,7 +214,7 @@ func TestFactorInPlace(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if eigen != singular || eigen2 != singular || (rebuilt == 1) != singular {
+			if eigen != singular || eigen2 != singular || (rebuilt == 1) != (singular && useTiledCholesky(n)) {
 				t.Errorf("n %d, singular %v: eigen %v %v, rebuilt %d times", n, singular, eigen, eigen2, rebuilt)
 			}
 			if !mat.EqualApprox(x, y, 1e-8) {
