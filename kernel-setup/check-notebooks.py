@@ -113,7 +113,45 @@ def check3(text):
     near(num(r"bike\s+analytic\s+3\s+([0-9.e+-]+) ±", text, w), 2273, 1e-3, w + ", bike analytic")
 
 
-checks = {"01-critical-points.ipynb": check1, "02-alternating-updates.ipynb": check2, "03-optimizer-comparison.ipynb": check3}
+def check4(text):
+    w = "notebook 4"
+    if "27556 patches: 225 inputs, 225 outputs; 22045 to train, 5511 to test" not in text:
+        fail.append(f"{w}: the patches data set is not 27556 × 225 → 225 split 22045/5511")
+    near(num(r"alternation 10: training MSE\s+([0-9.]+)", text, w), 151.4, 1e-3, w + ", patches after 10 alternations")
+    # The noise's variance is σ² = 625: the noisy inputs must be that far from the clean patches.
+    near(num(r"the noisy input's MSE ([0-9.]+)", text, w), 625, 0.02, w + ", noisy patches")
+    near(num(r"the noisy photograph: MSE ([0-9.]+)", text, w), 625, 0.02, w + ", noisy photograph")
+    out = num(r"the network's output ([0-9.]+)", text, w)
+    near(out, 153.8, 1e-3, w + ", test patches denoised")
+    img = num(r"denoised: MSE ([0-9.]+)", text, w)
+    near(img, 127.7, 1e-3, w + ", photograph denoised")
+    if out is not None and img is not None and not img < out:
+        fail.append(f"{w}: averaging the overlapping patches did not help: {img} against {out}")
+    if "using its synthetic stand-in, yearlike" in text:
+        test = num(r"test: MSE ([0-9.]+) years²", text, w)
+        near(test, 27.96, 1e-3, w + ", yearlike test MSE")
+        if test is not None and test < 25 * 0.97:
+            fail.append(f"{w}: yearlike test MSE {test} below the noise floor 25")
+        near(num(r"alternation 3: training MSE ([0-9.]+)", text, w), 27.58, 1e-3, w + ", yearlike training MSE")
+    for s in ["abalone", "bike", "sdf", "patches", "yearlike"]:
+        means = {}
+        for m in re.finditer(rf"\b{s}\s+(analytic\+safeguard|analytic|sgd|adam|lbfgs)\s+\d+(?: \(\d+ failed\))?\s+([0-9.e+-]+) ±", text):
+            means[m.group(1)] = float(m.group(2))
+        if len(means) < 4:
+            fail.append(f"{w}: {s}: {len(means)} table rows with a training MSE")
+        best = min(means, key=means.get) if means else None
+        if best not in ("analytic", "analytic+safeguard"):
+            fail.append(f"{w}: on {s} the lowest mean training MSE is {best}'s: {means}")
+    near(num(r"bike\s+analytic\s+3\s+([0-9.e+-]+) ±", text, w), 2273, 1e-3, w + ", bike analytic as in notebook 3")
+    near(num(r"patches\s+analytic\s+3\s+([0-9.e+-]+) ±", text, w), 163.2, 1e-3, w + ", patches analytic")
+    near(num(r"yearlike\s+analytic\s+3\s+([0-9.e+-]+) ±", text, w), 25.58, 1e-3, w + ", yearlike analytic")
+    near(num(r"yearlike\s+lbfgs\s+3\s+([0-9.e+-]+) ±", text, w), 26.06, 1e-3, w + ", yearlike lbfgs")
+    if not re.search(r"patches\s+sgd\s+3 \(2 failed\)", text):
+        fail.append(f"{w}: SGD at the reference's rate does not fail on 2 of 3 patches runs")
+
+
+checks = {"01-critical-points.ipynb": check1, "02-alternating-updates.ipynb": check2, "03-optimizer-comparison.ipynb": check3,
+          "04-five-data-sets.ipynb": check4}
 names = sys.argv[1:] or sorted(checks)
 for name in names:
     text, images = load(name)

@@ -1,15 +1,21 @@
 package relunet_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"runtime/metrics"
 	"testing"
+	"time"
 
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/relunet/relunet/relunet"
+	"github.com/relunet/relunet/relunet/data"
+	"github.com/relunet/relunet/relunet/experiment"
 )
 
 // reportGFLOPS reports the dense-equivalent rate n·(hD)²/s of the hidden step.
@@ -133,4 +139,154 @@ func BenchmarkAlternationLarge(b *testing.B) {
 			b.ReportMetric(float64(ms.HeapSys)/(1<<20), "heap-MiB")
 		})
 	}
+}
+
+// peakHeap runs f and returns the largest heap (live and not yet swept
+// objects) seen while it ran, sampled every 5 ms, and the heap before it.
+func peakHeap(f func()) (peak, before uint64) {
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	read := func() uint64 { metrics.Read(sample); return sample[0].Value.Uint64() }
+	runtime.GC()
+	before = read()
+	peak = before
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				peak = max(peak, read())
+			}
+		}
+	}()
+	f()
+	close(done)
+	<-stopped
+	return max(peak, read()), before
+}
+
+// benchAlternations times one alternation per op on a fresh solver (its
+// first alternation after the initial output step), and reports the hidden
+// step's share, the solve used, the peak heap while stepping and the heap
+// of the data alone.
+func benchAlternations(b *testing.B, X, Y *mat.Dense, h int) {
+	opts := relunet.DefaultAnalyticOptions(h)
+	opts.Iterations = 0
+	var hidden float64
+	var solve string
+	peak, before := peakHeap(func() {
+		for b.Loop() {
+			b.StopTimer()
+			runtime.GC() // the last op's solver is not counted in this one's peak
+			a, err := relunet.NewAnalytic(X, Y, opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			if !a.Step() {
+				b.Fatal(a.Err())
+			}
+			r := a.Last().Hidden
+			hidden += r.AssembleSeconds + r.SolveSeconds
+			solve = r.Solve
+		}
+	})
+	b.ReportMetric(hidden/float64(b.N), "hidden-s/op")
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(float64(before)/(1<<20), "data-MiB")
+	b.Logf("hidden step solved by %s", solve)
+}
+
+// BenchmarkAlternationPatches times one alternation of the denoising
+// autoencoder on all 27556 patches of camera.png: 225 inputs and outputs,
+// h = 32, h·D = 7232 unknowns in the hidden step.
+func BenchmarkAlternationPatches(b *testing.B) {
+	ds, err := (&data.Loader{NoFetch: true}).Load(context.Background(), "patches")
+	if errors.Is(err, data.ErrNoData) {
+		b.Skipf("skipping: %v", err)
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	opts := experiment.Reference()
+	opts.TestFraction = 0
+	sp, err := experiment.Prepare(ds, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	X, Y := sp.XTrain, sp.YTrain
+	ds, sp = nil, nil // only the training data stay in the heap
+	benchAlternations(b, X, Y, 32)
+}
+
+// yearShape returns the training rows of the year set's stand-in: 463715
+// rows, 90 inputs, standardised, the target centred.
+func yearShape(b *testing.B) (X, Y *mat.Dense) {
+	ds, err := data.YearLike(data.YearRows, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	opts := experiment.Reference()
+	opts.FixedSplit = true
+	sp, err := experiment.Prepare(ds, opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return sp.XTrain, sp.YTrain
+}
+
+// BenchmarkAlternationYear times one alternation on the YearPredictionMSD
+// shape: 463715 × 91, h = 64.
+func BenchmarkAlternationYear(b *testing.B) {
+	X, Y := yearShape(b)
+	benchAlternations(b, X, Y, 64)
+}
+
+// BenchmarkRunYear times the reference's whole run, 30 alternations, on
+// the YearPredictionMSD shape with h = 64.
+func BenchmarkRunYear(b *testing.B) {
+	X, Y := yearShape(b)
+	opts := relunet.DefaultAnalyticOptions(64)
+	peak, before := peakHeap(func() {
+		for b.Loop() {
+			a, err := relunet.NewAnalytic(X, Y, opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for a.Step() {
+			}
+			if a.Err() != nil || a.Iter() != opts.Iterations {
+				b.Fatalf("stopped at %d of %d: %v (%v)", a.Iter(), opts.Iterations, a.Status(), a.Err())
+			}
+		}
+	})
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(float64(before)/(1<<20), "data-MiB")
+}
+
+// BenchmarkHiddenStepWide times one hidden step on abalone with h = 1000:
+// 8000 unknowns, more than the training rows.
+func BenchmarkHiddenStepWide(b *testing.B) {
+	sp := referenceSplit(b, "abalone", 0)
+	a, err := relunet.NewAnalytic(sp.XTrain, sp.YTrain, relunet.DefaultAnalyticOptions(1000))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var solve string
+	peak, before := peakHeap(func() {
+		for b.Loop() {
+			r, err := a.HiddenStep()
+			if err != nil {
+				b.Fatal(err)
+			}
+			solve = r.Solve
+		}
+	})
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(float64(before)/(1<<20), "data-MiB")
+	b.Logf("solved by %s", solve)
 }

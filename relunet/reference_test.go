@@ -81,6 +81,40 @@ func TestSDFReferenceProtocol(t *testing.T) {
 	}
 }
 
+// The multi-output path at the paper's scale: 225 outputs, h·D = 7232
+// unknowns in the hidden step, 22045 rows; each sub-step lands on its
+// critical point.
+func TestCriticalPointsOnPatches(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping: seconds of work")
+	}
+	sp := referenceSplit(t, "patches", 0)
+	if _, d := sp.XTrain.Dims(); d != 225 {
+		t.Fatalf("%d inputs, want 225", d)
+	}
+	a, err := relunet.NewAnalytic(sp.XTrain, sp.YTrain, relunet.DefaultAnalyticOptions(32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for it := 0; it < 2; it++ {
+		if _, err := a.HiddenStep(); err != nil {
+			t.Fatal(err)
+		}
+		_, g := a.SubGradients()
+		t.Logf("iteration %d: hidden step (%s), relative gradient %.2g", it, a.Last().Hidden.Solve, g)
+		if g > 1e-7 {
+			t.Errorf("iteration %d, hidden step: relative gradient %g", it, g)
+		}
+		a.UpdatePattern()
+		if _, err := a.OutputStep(); err != nil {
+			t.Fatal(err)
+		}
+		if g, _ := a.SubGradients(); g > 1e-8 {
+			t.Errorf("iteration %d, output step: relative gradient %g", it, g)
+		}
+	}
+}
+
 func TestCriticalPointsOnAbalone(t *testing.T) {
 	sp := referenceSplit(t, "abalone", 0)
 	a, err := relunet.NewAnalytic(sp.XTrain, sp.YTrain, relunet.DefaultAnalyticOptions(8))

@@ -43,6 +43,7 @@ func dataList(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "name\tkind\twhere\tabout")
 	l := &data.Loader{}
+	var notes []string
 	for _, s := range data.Sources() {
 		where := "generated, no download"
 		if s.Kind == data.Reference {
@@ -52,11 +53,24 @@ func dataList(w io.Writer) error {
 			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, s.Kind, where, s.About)
+		for _, f := range s.Files {
+			if f.SHA256 != "" {
+				continue
+			}
+			note := "not yet recorded: it will be on the first download or use"
+			if sum, ok := l.Recorded(f); ok {
+				note = "recorded on first use as " + sum + ", checked on every load since"
+			}
+			notes = append(notes, fmt.Sprintf("%s: %s (%s) has no published SHA-256; its digest is %s.", s.Name, f.Path, f.URL, note))
+		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "\nReference files come from their public sources at pinned revisions, each checked against its published\n"+
 		"size and SHA-256 before use; $%s is searched first, then the cache; $%s names a mirror.\n", data.EnvDir, data.EnvURL)
+	for _, n := range notes {
+		fmt.Fprintln(w, n)
+	}
 	return nil
 }

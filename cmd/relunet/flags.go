@@ -32,6 +32,10 @@ type common struct {
 	test   float64
 	memory byteSize
 	scaleY bool
+	split  string
+	patch  int
+	stride int
+	noise  float64
 	json   bool
 	set    map[string]bool
 }
@@ -40,7 +44,7 @@ func newCommon(name string) *common {
 	c := &common{fs: flag.NewFlagSet(name, flag.ContinueOnError)}
 	fs := c.fs
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&c.data, "data", "", "data set `NAME` or FILE.csv (required)")
+	fs.StringVar(&c.data, "data", "", "data set `NAME`, FILE.csv, or an image FILE.png or .jpg cut into patches (required)")
 	fs.IntVar(&c.target, "target", 0, "1-based target `column` of a CSV file (default: the last)")
 	fs.IntVar(&c.hidden, "hidden", 32, "hidden units `h`")
 	fs.Uint64Var(&c.seed, "seed", 0, "`seed` of the split and the initial weights")
@@ -52,6 +56,10 @@ func newCommon(name string) *common {
 	fs.IntVar(&c.batch, "batch", 0, "mini-batch `size` of sgd and adam (default: sgd 2048, adam 256)")
 	fs.Float64Var(&c.test, "test", 0.2, "`share` of rows held out for testing, in [0, 1)")
 	fs.Var(&c.memory, "memory", "memory `limit` of the analytic solver, such as 4GiB or 512MiB (default: the memory available)")
+	fs.StringVar(&c.split, "split", "random", "`kind` of split: random (-test share, drawn with -seed) or fixed (the data set's own, as year has)")
+	fs.IntVar(&c.patch, "patch", 15, "side of the square patches, in `pixels`, of -data patches or an image file")
+	fs.IntVar(&c.stride, "stride", 3, "`step` between the patches, in pixels")
+	fs.Float64Var(&c.noise, "noise", 25, "`σ` of the Gaussian noise, in gray levels 0–255, added to the patches' inputs (0: none, a plain autoencoder)")
 	fs.BoolVar(&c.scaleY, "scale-targets", false, "divide the centred targets by their root mean square for training (the reference only centres them)")
 	fs.BoolVar(&c.json, "json", false, "one JSON object per run on standard output")
 	return c
@@ -105,8 +113,36 @@ func (c *common) parse(args []string) error {
 		return c.usagef("-batch must be positive, have %d", c.batch)
 	case c.set["target"] && c.target <= 0:
 		return c.usagef("-target %d: columns are numbered from 1", c.target)
+	case c.split != "random" && c.split != "fixed":
+		return c.usagef("-split must be random or fixed, have %q", c.split)
+	case c.split == "fixed" && c.set["test"]:
+		return c.usagef("-test applies to -split random; the fixed split is the data set's own")
+	case c.patch <= 0 || c.stride <= 0:
+		return c.usagef("-patch and -stride must be positive, have %d and %d", c.patch, c.stride)
+	case !finite(c.noise) || c.noise < 0:
+		return c.usagef("-noise must be finite and not negative, have %v", c.noise)
+	case (c.set["patch"] || c.set["stride"] || c.set["noise"]) && !c.images():
+		return c.usagef("-patch, -stride and -noise apply to -data patches or an image file (.png, .jpg), not to %q", c.data)
 	}
 	return nil
+}
+
+// images reports whether -data names a data set of image patches.
+func (c *common) images() bool {
+	return c.data == "patches" || isImage(c.data)
+}
+
+func isImage(name string) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".png", ".jpg", ".jpeg":
+		return true
+	}
+	return false
+}
+
+// patchOptions returns the flags' patch options.
+func (c *common) patchOptions() data.PatchOptions {
+	return data.PatchOptions{Size: c.patch, Stride: c.stride, Noise: c.noise, Clean: c.noise == 0}
 }
 
 // config returns the run configuration of a method's label with the flags
@@ -174,6 +210,7 @@ func (b *byteSize) Set(s string) error {
 func (c *common) prepare(ds *data.Dataset, seed uint64, stderr io.Writer) (*experiment.Split, error) {
 	opts := experiment.Reference()
 	opts.Seed, opts.TestFraction, opts.ScaleTargets = seed, c.test, c.scaleY
+	opts.FixedSplit = c.split == "fixed"
 	sp, err := experiment.Prepare(ds, opts)
 	if err != nil {
 		return nil, err
@@ -213,7 +250,14 @@ func (c *common) open(ctx context.Context, stderr io.Writer) (*data.Dataset, err
 	if c.set["target"] {
 		return nil, c.usagef("-target applies to CSV files only, not to %q", c.data)
 	}
-	l := &data.Loader{Log: prefixed{stderr}, Seed: c.seed}
+	if isImage(c.data) {
+		img, err := data.ReadImage(c.data)
+		if err != nil {
+			return nil, err
+		}
+		return data.Patches(strings.TrimSuffix(filepath.Base(c.data), filepath.Ext(c.data)), img, c.patchOptions(), c.seed)
+	}
+	l := &data.Loader{Log: prefixed{stderr}, Seed: c.seed, Patches: c.patchOptions()}
 	ds, err := l.Load(ctx, c.data)
 	if errors.Is(err, data.ErrUnknown) {
 		return nil, c.usagef("-data %q: not a CSV file nor one of %s, %s", c.data,

@@ -12,14 +12,16 @@ import (
 )
 
 const usage = `usage:
-  relunet train   -data NAME|FILE.csv [flags]     train one network, print its metrics
-  relunet compare -data NAME|FILE.csv [flags]     compare methods over seeded splits
+  relunet train   -data NAME|FILE [flags]         train one network, print its metrics
+  relunet compare -data NAME|FILE [flags]         compare methods over seeded splits
   relunet data list                               the data sets and where they are
   relunet data fetch NAME... | all                download reference sets into the cache
 
-NAME: a reference set (abalone, bike, sdf: looked up in $RELUNET_DATA, then in the
-cache, fetched there on first use) or a synthetic one (sin, sinx2, teacher,
-shape-sdf). FILE.csv: a numeric CSV; the target is its last column unless -target K.
+NAME: a reference set (abalone, bike, sdf, patches, year: looked up in
+$RELUNET_DATA, then in the cache, fetched there on first use) or a synthetic one
+(sin, sinx2, teacher, shape-sdf, yearlike). FILE: a numeric CSV (FILE.csv; the
+target is its last column unless -target K), or a PNG or JPEG image cut into
+noisy patches (inputs) and clean ones (targets), as patches is.
 'relunet train -h' and 'relunet compare -h' list their flags with their defaults.
 `
 

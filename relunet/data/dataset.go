@@ -12,6 +12,9 @@ type Dataset struct {
 	X, Y   *mat.Dense
 	XNames []string
 	YNames []string
+	// TrainRows, when positive, is the data set's own split: its first
+	// TrainRows rows to train, the rest to test (see experiment.Options).
+	TrainRows int
 }
 
 // Dims returns the number of rows, inputs and targets.

@@ -19,8 +19,9 @@ import (
 
 // Environment variables that change where data are found.
 const (
-	// EnvDir names a directory searched before the cache, laid out like the
-	// reference repository's data/ folder.
+	// EnvDir names directories searched before the cache, a list separated
+	// like PATH (filepath.ListSeparator), each laid out like the reference
+	// repository's data/ folder.
 	EnvDir = "RELUNET_DATA"
 	// EnvURL names a base URL (a mirror) that replaces every file's own
 	// source: file f is fetched from it joined with f.Path.
@@ -37,12 +38,14 @@ func CacheDir() (string, error) {
 	return filepath.Join(dir, "relunet"), nil
 }
 
-// Dirs returns where data files are looked for, in order: $RELUNET_DATA,
-// then the cache directory.
+// Dirs returns where data files are looked for, in order: the directories
+// of $RELUNET_DATA, then the cache directory.
 func Dirs() []string {
 	var dirs []string
-	if d := os.Getenv(EnvDir); d != "" {
-		dirs = append(dirs, d)
+	for _, d := range filepath.SplitList(os.Getenv(EnvDir)) {
+		if d != "" {
+			dirs = append(dirs, d)
+		}
 	}
 	if d, err := CacheDir(); err == nil {
 		dirs = append(dirs, d)

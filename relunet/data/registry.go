@@ -89,6 +89,25 @@ func Sources() []Source {
 			},
 			load: loadSDF,
 		},
+		{
+			Name: "patches", Kind: Reference, Licence: "CC0 (scikit-image's camera.png, by Lav Varshney)",
+			About: "15×15 patches at stride 3 of a 512×512 photograph, with noise σ = 25 gray levels: 27556 rows, 225 inputs, 225 outputs (the clean patch)",
+			Files: []File{{Path: "camera.png", Size: 139512, SHA256: "b0793d2adda0fa6ae899c03989482bff9a42d3d5690fc7e3648f2795d730c23a",
+				URL: "https://raw.githubusercontent.com/scikit-image/scikit-image/v0.19.3/skimage/data/camera.png"}},
+			load: func(l *Loader, dir string) (*Dataset, error) {
+				img, err := ReadImage(filepath.Join(dir, "camera.png"))
+				if err != nil {
+					return nil, err
+				}
+				return Patches("patches", img, l.Patches, l.Seed)
+			},
+		},
+		{
+			Name: "year", Kind: Reference, Licence: "CC BY 4.0 (UCI Machine Learning Repository)",
+			About: "UCI YearPredictionMSD: 515345 songs, 90 audio features, target the release year; its own split: the first 463715 to train",
+			Files: []File{{Path: yearZip, URL: yearURL}},
+			load:  loadYear,
+		},
 		synthetic("sin", "y = sin(x) on [-10, 10] in steps of 0.1: 201 rows", func(uint64) (*Dataset, error) { return Sin(), nil }),
 		synthetic("sinx2", "y = sin(|x|²), x ~ N(0, I₄): 5000 rows", func(seed uint64) (*Dataset, error) { return SinNorm2(5000, 4, seed) }),
 		synthetic("teacher", "a planted ReLU network (d = 5, h = 8) plus noise 0.1: 5000 rows", func(seed uint64) (*Dataset, error) {
@@ -96,6 +115,9 @@ func Sources() []Source {
 			return ds, err
 		}),
 		synthetic("shape-sdf", "signed distance field of a built-in shape on an 80×110 grid", func(uint64) (*Dataset, error) { return ShapeSDF(80, 110) }),
+		synthetic("yearlike", "a stand-in of the year set's shape: 515345 rows, 90 inputs, a year-like target, the same split", func(seed uint64) (*Dataset, error) {
+			return YearLike(YearRows, seed)
+		}),
 	}
 }
 
@@ -151,8 +173,10 @@ type Loader struct {
 	Limits Limits
 	// Log, when not nil, is told of every file fetched.
 	Log io.Writer
-	// Seed drives the synthetic sets.
+	// Seed drives the synthetic sets and the noise of the patches.
 	Seed uint64
+	// Patches says how the patches data set is cut.
+	Patches PatchOptions
 }
 
 func (l *Loader) dirs() []string {

@@ -99,6 +99,11 @@ type Options struct {
 	// drawn at random with Seed.
 	TestFraction float64
 	Seed         uint64
+	// FixedSplit uses the data set's own split instead (its first
+	// Dataset.TrainRows rows to train, the rest to test, as UCI asks of
+	// YearPredictionMSD so that no artist is on both sides); TestFraction
+	// and Seed are then not used. A data set without one is an error.
+	FixedSplit bool
 	// FitOnTrain fits the input scaler and the target mean on the training
 	// rows only; the reference fits them on all rows.
 	FitOnTrain    bool
@@ -156,12 +161,19 @@ func Prepare(ds *data.Dataset, opts Options) (*Split, error) {
 		return nil, fmt.Errorf("experiment: test fraction must be in [0, 1), have %v", opts.TestFraction)
 	}
 	n, _, m := ds.Dims()
-	nTest := int(math.Round(opts.TestFraction * float64(n)))
-	if n-nTest < 1 {
+	var perm []int
+	nTrain := n - int(math.Round(opts.TestFraction*float64(n)))
+	switch {
+	case opts.FixedSplit && (ds.TrainRows <= 0 || ds.TrainRows > n):
+		return nil, fmt.Errorf("experiment: %s has no split of its own (TrainRows %d of %d rows): use a random one (Options.FixedSplit false, -split random)", ds.Name, ds.TrainRows, n)
+	case opts.FixedSplit:
+		perm, nTrain = seq(n), ds.TrainRows
+	case nTrain < 1:
 		return nil, fmt.Errorf("experiment: %s: %d rows leave no training row with test fraction %v", ds.Name, n, opts.TestFraction)
+	default:
+		perm = seeded.Rand(opts.Seed).Perm(n)
 	}
-	perm := seeded.Rand(opts.Seed).Perm(n)
-	sp := &Split{Name: ds.Name, TrainRows: perm[:n-nTest], TestRows: perm[n-nTest:]}
+	sp := &Split{Name: ds.Name, TrainRows: perm[:nTrain], TestRows: perm[nTrain:]}
 	var fitRows []int
 	if opts.FitOnTrain {
 		fitRows = sp.TrainRows

@@ -198,3 +198,32 @@ func retrain(t *testing.T, r *Result, sp *Split) *relunet.Net {
 	}
 	return s.Net()
 }
+
+// FixedSplit takes the data set's own split, in order, whatever the seed
+// and test fraction; a data set without one is an error.
+func TestFixedSplit(t *testing.T) {
+	X, Y := mat.NewDense(10, 1, nil), mat.NewDense(10, 1, nil)
+	for i := 0; i < 10; i++ {
+		X.Set(i, 0, float64(i))
+		Y.Set(i, 0, float64(i%3))
+	}
+	ds := &data.Dataset{Name: "toy", X: X, Y: Y, TrainRows: 7}
+	opts := Reference()
+	opts.FixedSplit, opts.Seed, opts.FitOnTrain = true, 99, true
+	sp, err := Prepare(ds, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, i := range append(append([]int{}, sp.TrainRows...), sp.TestRows...) {
+		if i != k {
+			t.Fatalf("rows %v then %v, want 0 to 6 then 7 to 9", sp.TrainRows, sp.TestRows)
+		}
+	}
+	if len(sp.TrainRows) != 7 || sp.Scaler.Mean[0] != 3 {
+		t.Errorf("%d training rows, input mean %v; want 7 and 3, the first seven rows'", len(sp.TrainRows), sp.Scaler.Mean[0])
+	}
+	ds.TrainRows = 0
+	if _, err := Prepare(ds, opts); err == nil || !strings.Contains(err.Error(), "toy has no split of its own") {
+		t.Errorf("no split of its own: %v", err)
+	}
+}

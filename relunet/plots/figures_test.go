@@ -69,6 +69,17 @@ func TestFigures(t *testing.T) {
 		f, err := Lines(Axes{Title: "all failed", X: "x", Y: "y", LogX: true, LogY: true}, Series{Name: "sgd", X: []float64{1, 2}, Y: []float64{math.NaN(), math.Inf(1)}, Diverged: true})
 		save("empty", f, err)
 	}
+	{
+		// A run that blows up to 1e38 before it overflows: cut at the top,
+		// the others' range kept.
+		f, err := Lines(Axes{Title: "a blow-up does not set the axis", X: "seconds", Y: "training MSE", LogX: true, LogY: true},
+			Series{Name: "sgd", X: []float64{0.02, 0.03, 0.05, 0.06, 0.07, 0.08}, Y: []float64{3000, 2000, 3000, 1e6, 1e38, math.Inf(1)}, Diverged: true},
+			Series{Name: "analytic", X: []float64{0.2, 0.5, 1, 3}, Y: []float64{300, 200, 170, 160}})
+		save("blow-up", f, err)
+		if top := f.Plot.Y.Max; top != 30000 {
+			t.Errorf("blow-up: the y axis ends at %g, want 30000, ten times the start of the diverged run", top)
+		}
+	}
 	narrow := []float64{0.15, 0.12, 0.1, 0.095, 0.09, 0.088, 0.087}
 	{
 		f, err := Lines(Axes{Title: "narrow log range", X: "iteration", Y: "MSE", LogY: true}, Series{Name: "true loss", X: []float64{0, 1, 2, 3, 4, 5, 6}, Y: narrow}, Series{Name: "surrogate", X: []float64{1, 2, 3, 4, 5, 6}, Y: []float64{0.11, 0.095, 0.09, 0.088, 0.086, 0.0865}})
@@ -125,5 +136,32 @@ func TestFigures(t *testing.T) {
 	{
 		f, err := Image(v, rows, cols, HeatOptions{Title: "gray", Gray: true})
 		save("gray", f, err)
+	}
+	{
+		// Patches, noisy and smoothed, on one scale; and whole images.
+		var clean, noisy, smooth [][]float64
+		for k := 0; k < 8; k++ {
+			var c, n, m []float64
+			for i := 0; i < 15; i++ {
+				for j := 0; j < 15; j++ {
+					v := 128 + 100*math.Sin(float64(k*i+j)/5)
+					c = append(c, v)
+					n = append(n, v+40*math.Sin(float64(97*i*j+k)))
+					m = append(m, v+8*math.Sin(float64(97*i*j+k)))
+				}
+			}
+			clean, noisy, smooth = append(clean, c), append(noisy, n), append(smooth, m)
+		}
+		f, err := Tiles([][][]float64{clean, noisy, smooth}, 15, 15, TileOptions{Title: "patches: clean, noisy, denoised",
+			Rows: []string{"clean patch (target)", "noisy patch (input)", "network output"}, Lo: 0, Hi: 255})
+		save("tiles", f, err)
+		var img []float64
+		for i := 0; i < 120; i++ {
+			for j := 0; j < 160; j++ {
+				img = append(img, float64((i*j)%256))
+			}
+		}
+		f, err = Tiles([][][]float64{{img, img, img}}, 120, 160, TileOptions{Title: "whole images", Captions: [][]string{{"clean", "noisy", "denoised"}}})
+		save("tiles-images", f, err)
 	}
 }

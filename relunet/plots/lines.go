@@ -29,7 +29,10 @@ type Series struct {
 	// MethodStyle), and otherwise one by the series' position.
 	Style *Style
 	// Diverged marks a run that failed: it is drawn to its last finite
-	// point, marked × there, and the legend says so.
+	// point, marked × there, and the legend says so. Its blow-up does not
+	// set the y axis: beyond ten times the largest value of the other
+	// series and of its own start, it is cut at the top edge, where the ×
+	// goes.
 	Diverged bool
 }
 
@@ -87,6 +90,7 @@ func draw2D(ax Axes, series []Series, lines bool) (*Figure, error) {
 	any := false
 	lo, hi := plotter.XY{X: math.Inf(1), Y: math.Inf(1)}, plotter.XY{X: math.Inf(-1), Y: math.Inf(-1)}
 	styles := seriesStyles(series)
+	ceiling, clipped := divergedCeiling(ax, series), false
 	for i, s := range series {
 		if len(s.X) != len(s.Y) {
 			return nil, fmt.Errorf("plots: series %q has %d x and %d y values", s.Name, len(s.X), len(s.Y))
@@ -94,10 +98,18 @@ func draw2D(ax Axes, series []Series, lines bool) (*Figure, error) {
 		st := styles[i]
 		var xy plotter.XYs
 		for k := range s.X {
-			if ax.keep(s.X[k], s.Y[k]) {
-				xy = append(xy, plotter.XY{X: s.X[k], Y: s.Y[k]})
-				lo.X, lo.Y = math.Min(lo.X, s.X[k]), math.Min(lo.Y, s.Y[k])
-				hi.X, hi.Y = math.Max(hi.X, s.X[k]), math.Max(hi.Y, s.Y[k])
+			if !ax.keep(s.X[k], s.Y[k]) {
+				continue
+			}
+			y, cut := s.Y[k], s.Diverged && s.Y[k] > ceiling
+			if cut {
+				y, clipped = ceiling, true
+			}
+			xy = append(xy, plotter.XY{X: s.X[k], Y: y})
+			lo.X, lo.Y = math.Min(lo.X, s.X[k]), math.Min(lo.Y, y)
+			hi.X, hi.Y = math.Max(hi.X, s.X[k]), math.Max(hi.Y, y)
+			if cut {
+				break // the rest is off the chart
 			}
 		}
 		name := s.Name
@@ -156,6 +168,9 @@ func draw2D(ax Axes, series []Series, lines bool) (*Figure, error) {
 		}
 		if ax.LogY && ax.SymLogY == 0 && lo.Y == hi.Y {
 			p.Y.Min, p.Y.Max = lo.Y/math.Sqrt(10), hi.Y*math.Sqrt(10)
+		}
+		if clipped {
+			p.Y.Max = ceiling
 		}
 	}
 	return withLegend(p, leg), nil
@@ -266,4 +281,31 @@ func Note(x, y float64, s string) (*plotter.Labels, error) {
 	}
 	l.TextStyle[0] = text.Style{Color: black, Font: legendFont(), Handler: plot.DefaultTextHandler}
 	return l, nil
+}
+
+// divergedCeiling returns where the curves of diverged series are cut: ten
+// times the largest drawable value of the other series and of each diverged
+// series' first point (on a linear axis, that largest value plus nine times
+// the range), and +Inf when no series diverged.
+func divergedCeiling(ax Axes, series []Series) float64 {
+	top, bottom, diverged := math.Inf(-1), math.Inf(1), false
+	for _, s := range series {
+		diverged = diverged || s.Diverged
+		for k := range s.Y {
+			if k >= len(s.X) || !ax.keep(s.X[k], s.Y[k]) {
+				continue
+			}
+			top, bottom = math.Max(top, s.Y[k]), math.Min(bottom, s.Y[k])
+			if s.Diverged {
+				break // its start only
+			}
+		}
+	}
+	switch {
+	case !diverged || math.IsInf(top, -1):
+		return math.Inf(1)
+	case ax.LogY && ax.SymLogY == 0:
+		return 10 * top
+	}
+	return top + 9*math.Max(top-bottom, math.Abs(top))
 }

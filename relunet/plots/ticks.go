@@ -12,7 +12,9 @@ import (
 // logTicks marks a logarithmic axis with plain labels at enough values to
 // read it: 1, 2 and 5 times each power of ten when the axis spans fewer than
 // two decades, every power of ten up to eight decades, and every second or
-// third beyond; the other integer multiples are minor ticks.
+// fourth beyond; the other integer multiples are minor ticks up to eight
+// decades, and beyond them the unlabelled powers of ten alone (more would
+// merge into a solid bar).
 type logTicks struct{}
 
 func (logTicks) Ticks(min, max float64) []plot.Tick {
@@ -47,6 +49,9 @@ func (logTicks) Ticks(min, max float64) []plot.Tick {
 				t := plot.Tick{Value: v}
 				if (k-lo)%step == 0 && slices.Contains(mantissas, m) {
 					t.Label = decimal(m, k)
+				}
+				if t.Label == "" && m != 1 && decades > 8 {
+					continue
 				}
 				ticks = append(ticks, t)
 			}

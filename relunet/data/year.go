@@ -1,0 +1,93 @@
+package data
+
+import (
+	"archive/zip"
+	"fmt"
+	"math"
+	"path/filepath"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/relunet/relunet/relunet/internal/seeded"
+)
+
+// The YearPredictionMSD data set (UCI): 515345 songs, 90 timbre features of
+// their audio, target the release year (the file's first column). UCI asks
+// for a fixed split, the first 463715 songs to train and the last 51630 to
+// test, so that no artist is on both sides.
+const (
+	YearRows      = 515345
+	YearTrainRows = 463715
+	yearZip       = "YearPredictionMSD.txt.zip"
+	yearText      = "YearPredictionMSD.txt"
+	yearURL       = "https://archive.ics.uci.edu/ml/machine-learning-databases/00203/" + yearZip
+)
+
+// loadYear reads the year data set from the published zip in dir.
+func loadYear(_ *Loader, dir string) (*Dataset, error) {
+	path := filepath.Join(dir, yearZip)
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		return nil, fmt.Errorf("data: year: %s: %w", path, err)
+	}
+	defer zr.Close()
+	for _, f := range zr.File {
+		if filepath.Base(f.Name) != yearText {
+			continue
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return nil, fmt.Errorf("data: year: %s: %w", path, err)
+		}
+		defer rc.Close()
+		tab, err := ReadCSV(rc, path+"/"+f.Name, HeaderNo)
+		if err != nil {
+			return nil, err
+		}
+		ds, err := tab.Dataset("year", []int{0})
+		if err != nil {
+			return nil, err
+		}
+		ds.YNames = []string{"year"}
+		if n, _, _ := ds.Dims(); n == YearRows {
+			ds.TrainRows = YearTrainRows
+		}
+		return ds, nil
+	}
+	return nil, fmt.Errorf("data: year: %s holds no %s", path, yearText)
+}
+
+// YearLike returns a synthetic stand-in of the year data set's shape: n rows
+// of 90 standard normal inputs, and a year-like target, 1998 plus 10 times
+// a planted ReLU network's output (h = 32, scaled to unit variance) plus
+// noise of standard deviation 5. With n = YearRows it has the same fixed
+// split: the first YearTrainRows rows to train.
+func YearLike(n int, seed uint64) (*Dataset, error) {
+	if n <= 1 {
+		return nil, fmt.Errorf("data: YearLike needs n > 1, have %d", n)
+	}
+	const d = 90
+	ds, _, err := Teacher(n, d, 32, 0, seed)
+	if err != nil {
+		return nil, err
+	}
+	y := mat.Col(nil, 0, ds.Y)
+	var mean, ss float64
+	for _, v := range y {
+		mean += v
+	}
+	mean /= float64(n)
+	for _, v := range y {
+		ss += (v - mean) * (v - mean)
+	}
+	sd := math.Sqrt(ss / float64(n-1))
+	rng := seeded.Rand(seed + 1)
+	for i, v := range y {
+		ds.Y.Set(i, 0, 1998+10*(v-mean)/sd+5*rng.NormFloat64())
+	}
+	ds.Name, ds.YNames = "yearlike", []string{"year"}
+	if n == YearRows {
+		ds.TrainRows = YearTrainRows
+	}
+	return ds, nil
+}
