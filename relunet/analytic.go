@@ -53,8 +53,9 @@ type AnalyticOptions struct {
 
 	Solver HiddenSolver // how the hidden step solves; 0 is HiddenAuto
 	CGTol  float64      // relative residual of the CG solve; 0 means 1e-10
-	// CGMaxIter caps the CG iterations; 0 means min(4hD, 2(nm+1)+50), twice
-	// what exact arithmetic needs (see hiddenPlan).
+	// CGMaxIter caps the CG iterations; 0 means min(4hD, 100(nm+1)): in
+	// floating point CG took 7 to 80 times the nm+1 iterations that exact
+	// arithmetic needs (see memory.go).
 	CGMaxIter int
 	// MemoryLimit is the most memory, in bytes, that the solver's buffers
 	// and the hidden step's system may take; 0 means what the process may
