@@ -163,9 +163,10 @@ func peakHeap(f func()) (peak, before uint64) {
 			}
 		}
 	}()
-	f()
-	close(done)
-	<-stopped
+	func() {
+		defer func() { close(done); <-stopped }() // also when f stops the benchmark
+		f()
+	}()
 	return max(peak, read()), before
 }
 
@@ -218,9 +219,7 @@ func BenchmarkAlternationPatches(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	X, Y := sp.XTrain, sp.YTrain
-	ds, sp = nil, nil // only the training data stay in the heap
-	benchAlternations(b, X, Y, 32)
+	benchAlternations(b, sp.XTrain, sp.YTrain, 32)
 }
 
 // yearShape returns the training rows of the year set's stand-in: 463715

@@ -17,7 +17,7 @@ func dataCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	case len(args) >= 2 && args[0] == "fetch":
 		names := args[1:]
 		if len(names) == 1 && names[0] == "all" {
-			names = data.Names(data.Reference)
+			names = fetchAll()
 		}
 		for _, name := range names {
 			s, ok := data.Lookup(name)
@@ -32,11 +32,29 @@ func dataCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "%s: in %s (verified)\n", name, dir)
+			how := "verified"
+			for _, f := range s.Files {
+				if f.SHA256 == "" {
+					how = "no SHA-256 is published: checked against the one recorded on its first download, if any"
+				}
+			}
+			fmt.Fprintf(stdout, "%s: in %s (%s)\n", name, dir, how)
 		}
 		return nil
 	}
 	return usagef("data: want 'data list' or 'data fetch NAME... | all'")
+}
+
+// fetchAll returns the sets that 'data fetch all' fetches: every reference
+// set but year, a 200 MB download that only its own name fetches.
+func fetchAll() []string {
+	var names []string
+	for _, name := range data.Names(data.Reference) {
+		if name != "year" {
+			names = append(names, name)
+		}
+	}
+	return names
 }
 
 func dataList(w io.Writer) error {
@@ -57,9 +75,9 @@ func dataList(w io.Writer) error {
 			if f.SHA256 != "" {
 				continue
 			}
-			note := "not yet recorded: it will be on the first download or use"
+			note := "not yet recorded: it will be on its first download (a local copy is used as it is)"
 			if sum, ok := l.Recorded(f); ok {
-				note = "recorded on first use as " + sum + ", checked on every load since"
+				note = "recorded on its first download as " + sum + ", checked on every load since"
 			}
 			notes = append(notes, fmt.Sprintf("%s: %s (%s) has no published SHA-256; its digest is %s.", s.Name, f.Path, f.URL, note))
 		}
@@ -67,8 +85,9 @@ func dataList(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\nReference files come from their public sources at pinned revisions, each checked against its published\n"+
-		"size and SHA-256 before use; $%s is searched first, then the cache; $%s names a mirror.\n", data.EnvDir, data.EnvURL)
+	fmt.Fprintf(w, "\nReference files come from their public sources, at pinned revisions where there are any, each checked\n"+
+		"against its published size and SHA-256 before use; $%s (directories, like PATH) is searched first, then\n"+
+		"the cache; $%s names a mirror. 'relunet data fetch all' fetches every set but year (200 MB).\n", data.EnvDir, data.EnvURL)
 	for _, n := range notes {
 		fmt.Fprintln(w, n)
 	}

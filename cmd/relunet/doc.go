@@ -2,11 +2,14 @@
 // methods, and reproduces the comparisons of A. Barbu, "Training a Two-Layer
 // ReLU Network Analytically" (Sensors, 2023), from the shell.
 //
-//	relunet train   -data NAME|FILE.csv [flags]     train one network, print its metrics
-//	relunet compare -data NAME|FILE.csv [flags]     compare methods over seeded splits
+//	relunet train   -data NAME|FILE [flags]         train one network, print its metrics
+//	relunet compare -data NAME|FILE [flags]         compare methods over seeded splits
 //	relunet data list                               the data sets and where they are
-//	relunet data fetch NAME... | all                download reference sets into the cache
+//	relunet data fetch NAME... | all                download reference sets into the cache (all: but year)
 //
+// FILE is a numeric CSV file, or a PNG or JPEG image cut into patches for a
+// denoising autoencoder (-patch, -stride, -noise). -split fixed takes a data
+// set's own split (year's) instead of the random one of -test.
 // 'relunet train -h' and 'relunet compare -h' list the flags with their
 // defaults. compare takes methods as labels: a method name, and
 // "analytic+safeguard" for the safeguarded analytic method.

@@ -257,7 +257,7 @@ func (c *common) open(ctx context.Context, stderr io.Writer) (*data.Dataset, err
 		}
 		return data.Patches(strings.TrimSuffix(filepath.Base(c.data), filepath.Ext(c.data)), img, c.patchOptions(), c.seed)
 	}
-	l := &data.Loader{Log: prefixed{stderr}, Seed: c.seed, Patches: c.patchOptions()}
+	l := &data.Loader{Log: prefixed{stderr}, Seed: c.seed, PatchOptions: c.patchOptions()}
 	ds, err := l.Load(ctx, c.data)
 	if errors.Is(err, data.ErrUnknown) {
 		return nil, c.usagef("-data %q: not a CSV file nor one of %s, %s", c.data,

@@ -15,7 +15,7 @@ const usage = `usage:
   relunet train   -data NAME|FILE [flags]         train one network, print its metrics
   relunet compare -data NAME|FILE [flags]         compare methods over seeded splits
   relunet data list                               the data sets and where they are
-  relunet data fetch NAME... | all                download reference sets into the cache
+  relunet data fetch NAME... | all                download reference sets into the cache (all: but year)
 
 NAME: a reference set (abalone, bike, sdf, patches, year: looked up in
 $RELUNET_DATA, then in the cache, fetched there on first use) or a synthetic one

@@ -326,15 +326,19 @@ func TestFetchOnFirstUse(t *testing.T) {
 	if !strings.Contains(out, "in "+filepath.Join(cache, "relunet")) || !strings.Contains(out, "missing: relunet data fetch bike") {
 		t.Errorf("data list: %s", out)
 	}
-	if !strings.Contains(out, "its digest is not yet recorded") {
+	if !strings.Contains(out, "its digest is not yet recorded: it will be on its first download") {
 		t.Errorf("data list does not say the year digest is not yet recorded: %s", out)
 	}
 	out, errOut, code = cli(t, env, "data", "fetch", "all")
-	if code != 0 || !strings.Contains(errOut, "SDF/Y.csv") || strings.Count(out, "(verified)") != 5 {
-		t.Errorf("data fetch all: exit %d, %s %s", code, out, errOut)
+	if code != 0 || !strings.Contains(errOut, "SDF/Y.csv") || strings.Count(out, "(verified)") != 4 || strings.Contains(out, "year") {
+		t.Errorf("data fetch all (all but year): exit %d, %s %s", code, out, errOut)
+	}
+	out, errOut, code = cli(t, env, "data", "fetch", "year")
+	if code != 0 || !strings.Contains(out, "year: in ") || !strings.Contains(errOut, "no published SHA-256: recorded") {
+		t.Errorf("data fetch year: exit %d, %s %s", code, out, errOut)
 	}
 	out, _, _ = cli(t, env, "data", "list")
-	if !strings.Contains(out, "its digest is recorded on first use as ") {
+	if !strings.Contains(out, "its digest is recorded on its first download as ") {
 		t.Errorf("data list does not give the recorded year digest: %s", out)
 	}
 	out, errOut, code = cli(t, env, "train", "-data", "year", "-hidden", "2", "-iters", "1")

@@ -21,6 +21,11 @@
 // with a split of its own (YearPredictionMSD's, which keeps each artist on
 // one side) says so in Dataset.TrainRows.
 //
+// The synthetic sets and the patches' noise draw from a seed's data
+// stream, independent of the stream a solver initialises its weights from
+// with the same seed: a student seeded like its teacher does not start with
+// the teacher's draws.
+//
 // ReadCSV reads any numeric table (comma or white-space separated, optional
 // header); a bad field is a *CSVError naming file, line and column.
 package data

@@ -296,4 +296,4 @@ func WriteAtomic(path string, write func(io.Writer) error) error {
 }
 
 // ErrBadFile reports a data file whose size or digest is not the published one.
-var ErrBadFile = errors.New("file does not match its published digest")
+var ErrBadFile = errors.New("file does not match its published or recorded digest")

@@ -6,12 +6,14 @@ import (
 	"image/color"
 	_ "image/jpeg" // decode JPEG images too
 	_ "image/png"
+	"io"
 	"math"
 	"os"
 
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/relunet/relunet/relunet/internal/seeded"
+	"github.com/relunet/relunet/relunet/internal/sysmem"
 )
 
 // PatchOptions say how Patches cuts an image into training rows. A zero
@@ -52,8 +54,8 @@ func (o PatchOptions) withDefaults() (PatchOptions, error) {
 }
 
 // Gray returns the image as gray levels 0 to 255 (rows×cols, row-major),
-// colour images converted by the luma of ITU-R BT.601, as image/color's
-// GrayModel does.
+// colour images converted by the luma of ITU-R BT.601 at 16 bits, as
+// image/color's Gray16Model does, so that levels may be fractional.
 func Gray(img image.Image) (levels []float64, rows, cols int) {
 	b := img.Bounds()
 	rows, cols = b.Dy(), b.Dx()
@@ -71,7 +73,9 @@ func Gray(img image.Image) (levels []float64, rows, cols int) {
 // o.Size×o.Size pixels whose top-left corner lies on the grid of step
 // o.Stride, in row-major order of the corners, each a row of Size² gray
 // levels (row-major within the patch). The targets are the clean patches;
-// the inputs are them plus Gaussian noise drawn from seed.
+// the inputs are them plus Gaussian noise drawn from seed (none with
+// o.Clean). A request whose patches would not fit in the memory available
+// is an error naming the options to change.
 func Patches(name string, img image.Image, o PatchOptions, seed uint64) (*Dataset, error) {
 	levels, rows, cols := Gray(img)
 	return PatchLevels(name, levels, rows, cols, o, seed)
@@ -85,16 +89,20 @@ func PatchLevels(name string, levels []float64, rows, cols int, o PatchOptions, 
 	if err != nil {
 		return nil, err
 	}
+	pr, pc, err := patchGrid(name, rows, cols, o)
+	if err != nil {
+		return nil, err
+	}
 	if len(levels) != rows*cols {
 		return nil, fmt.Errorf("data: %s: %d levels for a %d×%d image", name, len(levels), rows, cols)
 	}
-	if rows < o.Size || cols < o.Size {
-		return nil, fmt.Errorf("data: %s: a %d×%d image has no patch of %d×%d pixels", name, rows, cols, o.Size, o.Size)
-	}
-	pr, pc := (rows-o.Size)/o.Stride+1, (cols-o.Size)/o.Stride+1
 	n, p := pr*pc, o.Size*o.Size
+	if avail, ok := sysmem.Available(); ok && float64(n)*float64(p)*16 > float64(avail) {
+		return nil, fmt.Errorf("data: %s: %d patches of %d×%d pixels need %s, more than the %s available: take a larger stride or smaller patches (PatchOptions, -stride, -patch)",
+			name, n, o.Size, o.Size, sysmem.Format(int64(float64(n)*float64(p)*16)), sysmem.Format(avail))
+	}
 	X, Y := mat.NewDense(n, p, nil), mat.NewDense(n, p, nil)
-	rng := seeded.Rand(seed)
+	rng := seeded.Data(seed, 0)
 	for a := 0; a < pr; a++ {
 		for b := 0; b < pc; b++ {
 			i := a*pc + b
@@ -103,6 +111,10 @@ func PatchLevels(name string, levels []float64, rows, cols int, o PatchOptions, 
 				copy(y[r*o.Size:(r+1)*o.Size], levels[(a*o.Stride+r)*cols+b*o.Stride:])
 			}
 			x := X.RawRowView(i)
+			if o.Noise == 0 {
+				copy(x, y)
+				continue
+			}
 			for k, v := range y {
 				x[k] = v + o.Noise*rng.NormFloat64()
 			}
@@ -122,13 +134,41 @@ func pixelNames(prefix string, size int) []string {
 	return out
 }
 
-// ReadImage decodes the PNG or JPEG image in the named file.
+// patchGrid returns the rows and columns of patch corners that fit in a
+// rows×cols image.
+func patchGrid(name string, rows, cols int, o PatchOptions) (pr, pc int, err error) {
+	switch {
+	case rows <= 0 || cols <= 0 || rows > math.MaxInt32 || cols > math.MaxInt32:
+		return 0, 0, fmt.Errorf("data: %s: an image of %d×%d pixels", name, rows, cols)
+	case rows < o.Size || cols < o.Size:
+		return 0, 0, fmt.Errorf("data: %s: a %d×%d image has no patch of %d×%d pixels", name, rows, cols, o.Size, o.Size)
+	}
+	return (rows-o.Size)/o.Stride + 1, (cols-o.Size)/o.Stride + 1, nil
+}
+
+// ReadImage decodes the PNG or JPEG image in the named file. An image too
+// large for the memory available is an error, found from its header before
+// it is decoded.
 func ReadImage(path string) (image.Image, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("data: %w", err)
 	}
 	defer f.Close()
+	cfg, _, err := image.DecodeConfig(f)
+	if err != nil {
+		return nil, fmt.Errorf("data: %s: %w", path, err)
+	}
+	// Decoded pixels take up to 8 bytes, and Gray's levels 8 more.
+	if need := 16 * float64(cfg.Width) * float64(cfg.Height); need > 0 {
+		if avail, ok := sysmem.Available(); ok && need > float64(avail) {
+			return nil, fmt.Errorf("data: %s: a %d×%d image needs about %s to read, more than the %s available",
+				path, cfg.Width, cfg.Height, sysmem.Format(int64(need)), sysmem.Format(avail))
+		}
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("data: %s: %w", path, err)
+	}
 	img, _, err := image.Decode(f)
 	if err != nil {
 		return nil, fmt.Errorf("data: %s: %w", path, err)
@@ -145,10 +185,10 @@ func Unpatch(P mat.Matrix, rows, cols int, o PatchOptions) ([]float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	if rows < o.Size || cols < o.Size {
-		return nil, fmt.Errorf("data: Unpatch: a %d×%d image has no patch of %d×%d pixels", rows, cols, o.Size, o.Size)
+	pr, pc, err := patchGrid("Unpatch", rows, cols, o)
+	if err != nil {
+		return nil, err
 	}
-	pr, pc := (rows-o.Size)/o.Stride+1, (cols-o.Size)/o.Stride+1
 	if n, p := P.Dims(); n != pr*pc || p != o.Size*o.Size {
 		return nil, fmt.Errorf("data: Unpatch: %d×%d patches, want %d×%d for a %d×%d image", n, p, pr*pc, o.Size*o.Size, rows, cols)
 	}

@@ -1,6 +1,7 @@
 package data
 
 import (
+	"errors"
 	"image"
 	"image/color"
 	"math"
@@ -88,8 +89,9 @@ func TestPatchesNoise(t *testing.T) {
 			ss += v * v
 		}
 	}
-	// 203,401 draws: the sample mean's standard error is 10/451 ≈ 0.022 and
-	// the sample deviation's about 0.016, so 0.15 is beyond seven of either.
+	// 57²·64 = 207,936 draws: the sample mean's standard error is
+	// 10/456 ≈ 0.022 and the sample deviation's about 0.016, so 0.15 is
+	// beyond six of either.
 	N := float64(n * p)
 	mean, sd := sum/N, math.Sqrt(ss/N-(sum/N)*(sum/N))
 	if math.Abs(mean) > 0.15 || math.Abs(sd-10) > 0.15 {
@@ -147,8 +149,11 @@ func TestPatchesErrors(t *testing.T) {
 // The camera photograph gives the 27556 patches the registry announces.
 func TestCameraPatches(t *testing.T) {
 	ds, err := (&Loader{NoFetch: true, Cache: t.TempDir()}).Load(t.Context(), "patches")
-	if err != nil {
+	if errors.Is(err, ErrNoData) {
 		t.Skipf("skipping: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 	if n, d, m := ds.Dims(); n != 27556 || d != 225 || m != 225 {
 		t.Errorf("dims %d, %d, %d; want 27556, 225, 225", n, d, m)
@@ -168,8 +173,8 @@ func TestUnpatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Corners at 0, 3, ..., 15 cover rows 0 to 19 and columns 0 to 16 but
-	// for column 16 (the last corner is 12 + 5 = 17 columns): all covered.
+	// Corners at rows 0, 3, ..., 15 and columns 0, 3, ..., 12: the patches
+	// cover rows 0 to 19 and columns 0 to 16, the whole image.
 	for r := 0; r < rows; r++ {
 		for c := 0; c < cols; c++ {
 			if want := float64((7*r + 3*c) % 256); img[r*cols+c] != want {
@@ -185,5 +190,22 @@ func TestUnpatch(t *testing.T) {
 	}
 	if _, err := Unpatch(ds.Y, rows+3, cols, o); err == nil {
 		t.Error("patches of another image's size: no error")
+	}
+	// Overlapping patches that disagree give each pixel their mean: patch
+	// k constant k, 3×3 patches at stride 2 on a 5×5 image (corners 0 and
+	// 2): pixel (2, 2) is covered by all four patches, (0, 2) by 0 and 1.
+	q := PatchOptions{Size: 3, Stride: 2, Clean: true}
+	P := mat.NewDense(4, 9, nil)
+	for k := 0; k < 4; k++ {
+		for j := 0; j < 9; j++ {
+			P.Set(k, j, float64(k))
+		}
+	}
+	img, err = Unpatch(P, 5, 5, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img[2*5+2] != 1.5 || img[0*5+2] != 0.5 || img[4*5+4] != 3 {
+		t.Errorf("means: (2,2) %v, want 1.5; (0,2) %v, want 0.5; (4,4) %v, want 3", img[12], img[2], img[24])
 	}
 }

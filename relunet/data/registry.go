@@ -99,7 +99,7 @@ func Sources() []Source {
 				if err != nil {
 					return nil, err
 				}
-				return Patches("patches", img, l.Patches, l.Seed)
+				return Patches("patches", img, l.PatchOptions, l.Seed)
 			},
 		},
 		{
@@ -175,8 +175,8 @@ type Loader struct {
 	Log io.Writer
 	// Seed drives the synthetic sets and the noise of the patches.
 	Seed uint64
-	// Patches says how the patches data set is cut.
-	Patches PatchOptions
+	// PatchOptions say how the patches data set is cut.
+	PatchOptions PatchOptions
 }
 
 func (l *Loader) dirs() []string {
@@ -327,8 +327,10 @@ func (l *Loader) verifyAll(src Source, dir string, d *digests) error {
 
 // verify checks the file at path; a digest for an unchanged file (same size
 // and modification time) is taken from d, and d is updated. A file
-// published without a digest gets the one recorded on its first download or
-// first use.
+// published without a digest is checked against the one recorded on its
+// first download, when there is one: a local copy never downloaded is used
+// as it is, and records nothing, so that a damaged copy cannot become the
+// reference.
 func verify(name string, f File, path string, d *digests) error {
 	info, err := os.Stat(path)
 	if err != nil {
@@ -344,14 +346,13 @@ func verify(name string, f File, path string, d *digests) error {
 		st = stamp{Size: n, ModTime: info.ModTime().UnixNano(), SHA256: sum}
 		d.Verified[abs] = st
 	}
-	want := f.SHA256
+	want, whose := f.SHA256, "published"
 	if want == "" {
-		if rec, ok := d.Recorded[f.Path]; ok {
-			want = rec
-		} else {
-			d.Recorded[f.Path] = st.SHA256 // first use: record it
+		rec, ok := d.Recorded[f.Path]
+		if !ok {
 			return nil
 		}
+		want, whose = rec, "recorded on its first download (in digests.json of the cache)"
 	}
 	switch {
 	case f.Size > 0 && st.Size != f.Size:
@@ -360,8 +361,8 @@ func verify(name string, f File, path string, d *digests) error {
 			name, path, st.Size, f.Size, ErrBadFile, name)
 	case st.SHA256 != want:
 		delete(d.Verified, abs)
-		return fmt.Errorf("data: %s: %s has SHA-256 %s, want %s (%w): remove it and run `relunet data fetch %s`",
-			name, path, st.SHA256, want, ErrBadFile, name)
+		return fmt.Errorf("data: %s: %s has SHA-256 %s, want %s, %s (%w): remove it and run `relunet data fetch %s`",
+			name, path, st.SHA256, want, whose, ErrBadFile, name)
 	}
 	return nil
 }

@@ -28,7 +28,7 @@ func SinNorm2(n, d int, seed uint64) (*Dataset, error) {
 	if n <= 0 || d <= 0 {
 		return nil, fmt.Errorf("data: SinNorm2 needs n > 0 and d > 0, have n=%d d=%d", n, d)
 	}
-	rng := seeded.Rand(seed)
+	rng := seeded.Data(seed, 0)
 	X, Y := gaussian(rng, n, d), mat.NewDense(n, 1, nil)
 	for i := 0; i < n; i++ {
 		r := mat.Norm(X.RowView(i), 2)
@@ -63,7 +63,7 @@ func Teacher(n, d, h int, noise float64, seed uint64) (*Dataset, *relunet.Net, e
 	if n <= 0 || d <= 0 || h <= 0 || !(noise >= 0) {
 		return nil, nil, fmt.Errorf("data: Teacher needs n, d, h > 0 and noise ≥ 0, have n=%d d=%d h=%d noise=%v", n, d, h, noise)
 	}
-	rng := seeded.Rand(seed)
+	rng := seeded.Data(seed, 0)
 	net, err := relunet.NewNet(h, d, 1, 0)
 	if err != nil {
 		return nil, nil, err

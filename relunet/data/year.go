@@ -4,7 +4,9 @@ import (
 	"archive/zip"
 	"fmt"
 	"math"
+	"path"
 	"path/filepath"
+	"slices"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -23,38 +25,37 @@ const (
 	yearURL       = "https://archive.ics.uci.edu/ml/machine-learning-databases/00203/" + yearZip
 )
 
-// loadYear reads the year data set from the published zip in dir.
+// loadYear reads the year data set from the published zip in dir. UCI's
+// fixed split is set for a file of UCI's 515345 rows only.
 func loadYear(_ *Loader, dir string) (*Dataset, error) {
-	path := filepath.Join(dir, yearZip)
-	zr, err := zip.OpenReader(path)
+	zipPath := filepath.Join(dir, yearZip)
+	zr, err := zip.OpenReader(zipPath)
 	if err != nil {
-		return nil, fmt.Errorf("data: year: %s: %w", path, err)
+		return nil, fmt.Errorf("data: year: %s: %w", zipPath, err)
 	}
 	defer zr.Close()
-	for _, f := range zr.File {
-		if filepath.Base(f.Name) != yearText {
-			continue
-		}
-		rc, err := f.Open()
-		if err != nil {
-			return nil, fmt.Errorf("data: year: %s: %w", path, err)
-		}
-		defer rc.Close()
-		tab, err := ReadCSV(rc, path+"/"+f.Name, HeaderNo)
-		if err != nil {
-			return nil, err
-		}
-		ds, err := tab.Dataset("year", []int{0})
-		if err != nil {
-			return nil, err
-		}
-		ds.YNames = []string{"year"}
-		if n, _, _ := ds.Dims(); n == YearRows {
-			ds.TrainRows = YearTrainRows
-		}
-		return ds, nil
+	i := slices.IndexFunc(zr.File, func(f *zip.File) bool { return path.Base(f.Name) == yearText })
+	if i < 0 {
+		return nil, fmt.Errorf("data: year: %s holds no %s", zipPath, yearText)
 	}
-	return nil, fmt.Errorf("data: year: %s holds no %s", path, yearText)
+	rc, err := zr.File[i].Open()
+	if err != nil {
+		return nil, fmt.Errorf("data: year: %s: %w", zipPath, err)
+	}
+	defer rc.Close()
+	tab, err := ReadCSV(rc, zipPath+"/"+zr.File[i].Name, HeaderNo)
+	if err != nil {
+		return nil, err
+	}
+	ds, err := tab.Dataset("year", []int{0})
+	if err != nil {
+		return nil, err
+	}
+	ds.YNames = []string{"year"}
+	if n, _, _ := ds.Dims(); n == YearRows {
+		ds.TrainRows = YearTrainRows
+	}
+	return ds, nil
 }
 
 // YearLike returns a synthetic stand-in of the year data set's shape: n rows
@@ -81,7 +82,7 @@ func YearLike(n int, seed uint64) (*Dataset, error) {
 		ss += (v - mean) * (v - mean)
 	}
 	sd := math.Sqrt(ss / float64(n-1))
-	rng := seeded.Rand(seed + 1)
+	rng := seeded.Data(seed, 1)
 	for i, v := range y {
 		ds.Y.Set(i, 0, 1998+10*(v-mean)/sd+5*rng.NormFloat64())
 	}

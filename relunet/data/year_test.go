@@ -121,6 +121,11 @@ func TestYearLocalCopy(t *testing.T) {
 				if n, _, _ := ds.Dims(); n != 4 {
 					t.Errorf("%d rows, want 4", n)
 				}
+				// A copy never downloaded records nothing: a damaged one
+				// must not become the reference of later downloads.
+				if rec, ok := l.Recorded(File{Path: yearZip}); ok {
+					t.Errorf("a local copy recorded the digest %s", rec)
+				}
 			case err == nil || !strings.Contains(err.Error(), tc.want):
 				t.Errorf("error %v, want %q", err, tc.want)
 			}
@@ -149,7 +154,8 @@ func TestYearLike(t *testing.T) {
 	for i := 0; i < 2000; i++ {
 		ss += (ds.Y.At(i, 0) - mean) * (ds.Y.At(i, 0) - mean) / 1999
 	}
-	// 1998 + 10·z + 5·ε: mean 1998 (±0.25 at 1 s.e.), variance 125.
+	// 1998 + 10·z + 5·ε with z standardised over the rows: mean 1998 (the
+	// noise's standard error 5/√2000 ≈ 0.11), variance about 125.
 	if mean < 1996 || mean > 2000 || ss < 110 || ss > 140 {
 		t.Errorf("target mean %.2f, variance %.1f; want about 1998 and 125", mean, ss)
 	}

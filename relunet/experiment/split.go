@@ -157,15 +157,17 @@ func Prepare(ds *data.Dataset, opts Options) (*Split, error) {
 	if err := relunet.CheckFinite(ds.X, ds.Y); err != nil {
 		return nil, fmt.Errorf("%s: %w", ds.Name, err)
 	}
-	if !(opts.TestFraction >= 0 && opts.TestFraction < 1) {
+	if !opts.FixedSplit && !(opts.TestFraction >= 0 && opts.TestFraction < 1) {
 		return nil, fmt.Errorf("experiment: test fraction must be in [0, 1), have %v", opts.TestFraction)
 	}
 	n, _, m := ds.Dims()
 	var perm []int
 	nTrain := n - int(math.Round(opts.TestFraction*float64(n)))
 	switch {
-	case opts.FixedSplit && (ds.TrainRows <= 0 || ds.TrainRows > n):
-		return nil, fmt.Errorf("experiment: %s has no split of its own (TrainRows %d of %d rows): use a random one (Options.FixedSplit false, -split random)", ds.Name, ds.TrainRows, n)
+	case opts.FixedSplit && ds.TrainRows <= 0:
+		return nil, fmt.Errorf("experiment: %s has no split of its own (%d rows; the year set has one only as UCI publishes it, with 515345): use a random one (Options.FixedSplit false, -split random)", ds.Name, n)
+	case opts.FixedSplit && ds.TrainRows > n:
+		return nil, fmt.Errorf("experiment: %s: its split puts %d rows in training, but it has %d rows", ds.Name, ds.TrainRows, n)
 	case opts.FixedSplit:
 		perm, nTrain = seq(n), ds.TrainRows
 	case nTrain < 1:

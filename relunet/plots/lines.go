@@ -30,8 +30,8 @@ type Series struct {
 	Style *Style
 	// Diverged marks a run that failed: it is drawn to its last finite
 	// point, marked × there, and the legend says so. Its blow-up does not
-	// set the y axis: beyond ten times the largest value of the other
-	// series and of its own start, it is cut at the top edge, where the ×
+	// set the y axis: beyond a ceiling above the other series and its own
+	// start (see divergedCeiling), it is cut at the top edge, where the ×
 	// goes.
 	Diverged bool
 }
@@ -285,8 +285,9 @@ func Note(x, y float64, s string) (*plotter.Labels, error) {
 
 // divergedCeiling returns where the curves of diverged series are cut: ten
 // times the largest drawable value of the other series and of each diverged
-// series' first point (on a linear axis, that largest value plus nine times
-// the range), and +Inf when no series diverged.
+// series' first point on a logarithmic axis, and on a linear one that value
+// plus nine times the larger of the range and the value's magnitude; +Inf
+// when no series diverged.
 func divergedCeiling(ax Axes, series []Series) float64 {
 	top, bottom, diverged := math.Inf(-1), math.Inf(1), false
 	for _, s := range series {

@@ -30,8 +30,15 @@ type TileOptions struct {
 // as patches above their noisy and reconstructed versions, or a whole image
 // beside its noisy and denoised versions. Pixels stay square and sharp.
 func Tiles(tiles [][][]float64, height, width int, o TileOptions) (*Figure, error) {
-	if len(tiles) == 0 || len(tiles[0]) == 0 || height <= 0 || width <= 0 {
+	switch {
+	case len(tiles) == 0 || len(tiles[0]) == 0:
 		return nil, fmt.Errorf("plots: Tiles: no tiles")
+	case height <= 0 || width <= 0:
+		return nil, fmt.Errorf("plots: Tiles: tiles of %d×%d pixels", height, width)
+	case math.IsNaN(o.Lo) || math.IsNaN(o.Hi) || math.IsInf(o.Lo, 0) || math.IsInf(o.Hi, 0) || o.Lo > o.Hi || (o.Lo == o.Hi && o.Lo != 0):
+		return nil, fmt.Errorf("plots: Tiles: the gray scale from %v to %v is not an interval", o.Lo, o.Hi)
+	case o.Captions != nil && len(o.Captions) != len(tiles):
+		return nil, fmt.Errorf("plots: Tiles: %d rows of captions for %d rows of tiles", len(o.Captions), len(tiles))
 	}
 	if o.Rows != nil && len(o.Rows) != len(tiles) {
 		return nil, fmt.Errorf("plots: Tiles: %d row names for %d rows", len(o.Rows), len(tiles))
@@ -49,7 +56,7 @@ func Tiles(tiles [][][]float64, height, width int, o TileOptions) (*Figure, erro
 		if len(row) != cols {
 			return nil, fmt.Errorf("plots: Tiles: row %d has %d tiles, row 0 has %d", r, len(row), cols)
 		}
-		if o.Captions != nil && (r >= len(o.Captions) || len(o.Captions[r]) != cols) {
+		if o.Captions != nil && len(o.Captions[r]) != cols {
 			return nil, fmt.Errorf("plots: Tiles: the captions do not match the %d×%d tiles", len(tiles), cols)
 		}
 		for c, t := range row {
