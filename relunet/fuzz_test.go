@@ -25,6 +25,9 @@ func FuzzLoad(f *testing.F) {
 	l.Step()
 	l.Step()
 	seeds = append(seeds, l)
+	lm, _ := NewLM(X, Y, DefaultLMOptions(3))
+	lm.Step()
+	seeds = append(seeds, lm)
 	for _, s := range seeds {
 		var buf bytes.Buffer
 		if err := s.Save(&buf); err != nil {
@@ -58,7 +61,9 @@ func FuzzPayload(f *testing.F) {
 	s.Step()
 	l, _ := NewLBFGS(X, Y, DefaultLBFGSOptions(3))
 	l.Step()
-	for k, sv := range []Solver{a, s, l} {
+	lm, _ := NewLM(X, Y, DefaultLMOptions(3))
+	lm.Step()
+	for k, sv := range []Solver{a, s, l, lm} {
 		var buf bytes.Buffer
 		if err := sv.Save(&buf); err != nil {
 			f.Fatal(err)
@@ -69,7 +74,7 @@ func FuzzPayload(f *testing.F) {
 		}
 		f.Add(uint8(k), env.Payload)
 	}
-	kinds := []Method{MethodAnalytic, MethodAdam, MethodLBFGS}
+	kinds := []Method{MethodAnalytic, MethodAdam, MethodLBFGS, MethodLM}
 	f.Fuzz(func(t *testing.T, kind uint8, payload []byte) {
 		var buf bytes.Buffer
 		env := envelope{Kind: kinds[int(kind)%len(kinds)].String(), Data: pr.fingerprint(), Payload: payload}

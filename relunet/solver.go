@@ -16,7 +16,7 @@ import (
 //	if err := s.Err(); err != nil { ... }
 //	fmt.Println(s.Status()) // why Step returned false
 //
-// Analytic, Descent (SGD and Adam) and LBFGS implement it.
+// Analytic, Descent (SGD and Adam), LBFGS and LM implement it.
 type Solver interface {
 	// Method returns the training method.
 	Method() Method
@@ -63,12 +63,17 @@ const (
 	MethodAdam
 	// MethodLBFGS is full-batch L-BFGS with a line search (LBFGS).
 	MethodLBFGS
+	// MethodLM is Levenberg–Marquardt on all weights (LM).
+	MethodLM
 )
 
-var methodNames = [...]string{"analytic", "sgd", "adam", "lbfgs"}
+var methodNames = [...]string{"analytic", "sgd", "adam", "lbfgs", "lm"}
 
-// Methods returns every method, in the order of the paper's comparisons.
-func Methods() []Method { return []Method{MethodAnalytic, MethodSGD, MethodAdam, MethodLBFGS} }
+// Methods returns every method, in the order of the paper's comparisons
+// followed by Levenberg–Marquardt.
+func Methods() []Method {
+	return []Method{MethodAnalytic, MethodSGD, MethodAdam, MethodLBFGS, MethodLM}
+}
 
 func (m Method) String() string {
 	if m >= 0 && int(m) < len(methodNames) {

@@ -17,6 +17,7 @@ var (
 	_ Solver = (*Analytic)(nil)
 	_ Solver = (*Descent)(nil)
 	_ Solver = (*LBFGS)(nil)
+	_ Solver = (*LM)(nil)
 )
 
 func TestMethodNames(t *testing.T) {

@@ -263,8 +263,8 @@ func decodePayload(env envelope, state any) (err error) {
 
 // Load reads a state written by any solver's Save and returns the solver,
 // which continues exactly where the saved one stopped. X and Y must be the
-// data it was trained on. The returned Solver is an *Analytic, a *Descent
-// or an *LBFGS.
+// data it was trained on. The returned Solver is an *Analytic, a *Descent,
+// an *LBFGS or an *LM.
 func Load(r io.Reader, X, Y mat.Matrix) (Solver, error) {
 	pr, err := checkedProblem(X, Y)
 	if err != nil {
@@ -286,6 +286,8 @@ func Load(r io.Reader, X, Y mat.Matrix) (Solver, error) {
 		s, err = loadDescent(env, pr, m)
 	case MethodLBFGS:
 		s, err = loadLBFGS(env, pr)
+	case MethodLM:
+		s, err = loadLM(env, pr)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("relunet: loading %v state: %w", m, err)
@@ -552,4 +554,58 @@ func loadLBFGS(env envelope, pr *problem) (*LBFGS, error) {
 		loc: &optimize.Location{X: st.X, Gradient: st.Grad, F: st.F}}
 	l.setup(st.X)
 	return l, nil
+}
+
+// lmState is the saved state of an LM solver: the weights, the loss and the
+// damping; JᵀJ and Jᵀr are summed again on the first Step after a load, in
+// the same order, so the run continues bit for bit.
+type lmState struct {
+	Opts    LMOptions
+	Theta   []float64
+	Loss    float64
+	Mu, Nu  float64
+	History historyState
+}
+
+// Save writes the solver's state to w.
+func (s *LM) Save(w io.Writer) error {
+	return writeState(w, MethodLM, s.pr, lmState{Opts: s.opts, Theta: s.theta, Loss: s.loss, Mu: s.mu, Nu: s.nu,
+		History: saveHistory(&s.history)})
+}
+
+// SaveFile saves the solver's state to the named file atomically.
+func (s *LM) SaveFile(path string) error { return saveFile(path, s.Save) }
+
+func loadLM(env envelope, pr *problem) (*LM, error) {
+	var st lmState
+	if err := decodePayload(env, &st); err != nil {
+		return nil, err
+	}
+	if err := st.Opts.check(); err != nil {
+		return nil, fmt.Errorf("%w: options: %v", ErrCorrupt, err)
+	}
+	o := st.Opts
+	if o.Damping <= 0 || o.GradTol <= 0 || o.MaxTries <= 0 || o.Init != nil {
+		return nil, fmt.Errorf("%w: options without their defaults set", ErrCorrupt)
+	}
+	size := o.Hidden*(pr.d+1) + (o.Hidden+1)*pr.m
+	if len(st.Theta) != size {
+		return nil, fmt.Errorf("%w: %d weights, want %d", ErrCorrupt, len(st.Theta), size)
+	}
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	if !finite(st.Loss) || st.Loss < 0 || !finite(st.Mu) || !(st.Mu > 0) || !finite(st.Nu) || st.Nu < 2 {
+		return nil, fmt.Errorf("%w: loss %v, damping %v and %v", ErrCorrupt, st.Loss, st.Mu, st.Nu)
+	}
+	for _, v := range st.Theta {
+		if !finite(v) {
+			return nil, fmt.Errorf("%w: a weight is %v", ErrCorrupt, v)
+		}
+	}
+	hist, err := st.History.restore(o.Hidden, pr.d, pr.m, o.Alpha)
+	if err != nil {
+		return nil, err
+	}
+	s := &LM{opts: o, pr: pr, loss: st.Loss, mu: st.Mu, nu: st.Nu, history: hist}
+	s.setTheta(st.Theta)
+	return s, nil
 }

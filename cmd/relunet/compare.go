@@ -28,7 +28,7 @@ func parseCompare(args []string) (*common, compareFlags, []experiment.Config, er
 	c := newCommon("compare")
 	var f compareFlags
 	c.fs.IntVar(&f.runs, "runs", 5, "seeded splits per method: seeds -seed … -seed+`R`-1")
-	list := c.fs.String("methods", "analytic,sgd,adam,lbfgs", "comma-separated `labels`: a method, with +safeguard for analytic")
+	list := c.fs.String("methods", "analytic,sgd,adam,lbfgs", "comma-separated `labels`: a method (analytic, sgd, adam, lbfgs, lm), with +safeguard for analytic")
 	c.fs.StringVar(&f.out, "out", "", "`directory` for runs.csv, runs.json and the PNG figures")
 	if err := c.parse(args); err != nil {
 		return nil, f, nil, err

@@ -50,12 +50,12 @@ func newCommon(name string) *common {
 	fs.Uint64Var(&c.seed, "seed", 0, "`seed` of the split and the initial weights")
 	fs.Float64Var(&c.alpha, "alpha", 0, "leaky slope `α` in [0, 1) (0: ReLU)")
 	fs.Float64Var(&c.ridge, "ridge", relunet.DefaultAnalyticOptions(1).Ridge, "ridge `λ` ≥ 0 of the analytic method")
-	fs.IntVar(&c.iters, "iters", 0, "iterations `N` of analytic (default 30) and lbfgs (default 500)")
+	fs.IntVar(&c.iters, "iters", 0, "iterations `N` of analytic (default 30), lbfgs (default 500) and lm (default 100)")
 	fs.IntVar(&c.epochs, "epochs", 0, "epochs `N` of sgd and adam (default 300; the learning rate drops ×0.1 at 1/3 and 2/3 for sgd)")
 	fs.Float64Var(&c.lr, "lr", 0, "learning `rate` of sgd and adam (default: sgd 0.03, adam 0.001)")
 	fs.IntVar(&c.batch, "batch", 0, "mini-batch `size` of sgd and adam (default: sgd 2048, adam 256)")
 	fs.Float64Var(&c.test, "test", 0.2, "`share` of rows held out for testing, in [0, 1)")
-	fs.Var(&c.memory, "memory", "memory `limit` of the analytic solver, such as 4GiB or 512MiB (default: the memory available)")
+	fs.Var(&c.memory, "memory", "memory `limit` of the analytic and lm solvers, such as 4GiB or 512MiB (default: the memory available)")
 	fs.StringVar(&c.split, "split", "random", "`kind` of split: random (-test share, drawn with -seed) or fixed (the data set's own, as year has)")
 	fs.IntVar(&c.patch, "patch", 15, "side of the square patches, in `pixels`, of -data patches or an image file")
 	fs.IntVar(&c.stride, "stride", 3, "`step` between the patches, in pixels")
@@ -170,12 +170,12 @@ func (c *common) checkMethods(cfgs []experiment.Config) error {
 	}
 	gradient := has[relunet.MethodSGD] || has[relunet.MethodAdam]
 	switch {
-	case c.set["iters"] && !has[relunet.MethodAnalytic] && !has[relunet.MethodLBFGS]:
-		return c.usagef("-iters applies to analytic and lbfgs; use -epochs for sgd and adam")
+	case c.set["iters"] && !has[relunet.MethodAnalytic] && !has[relunet.MethodLBFGS] && !has[relunet.MethodLM]:
+		return c.usagef("-iters applies to analytic, lbfgs and lm; use -epochs for sgd and adam")
 	case !gradient && (c.set["epochs"] || c.set["lr"] || c.set["batch"]):
-		return c.usagef("-epochs, -lr and -batch apply to sgd and adam; use -iters for analytic and lbfgs")
-	case c.set["memory"] && !has[relunet.MethodAnalytic]:
-		return c.usagef("-memory applies to analytic")
+		return c.usagef("-epochs, -lr and -batch apply to sgd and adam; use -iters for analytic, lbfgs and lm")
+	case c.set["memory"] && !has[relunet.MethodAnalytic] && !has[relunet.MethodLM]:
+		return c.usagef("-memory applies to analytic and lm")
 	}
 	return nil
 }

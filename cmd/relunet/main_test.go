@@ -500,3 +500,22 @@ func writeYearZip(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 }
+
+// Levenberg–Marquardt runs from the command line like the other methods,
+// and its curve never rises.
+func TestTrainLM(t *testing.T) {
+	out, errOut, code := cli(t, nil, "train", "-data", "sin", "-hidden", "4", "-method", "lm", "-iters", "8", "-json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	rec := checkRecord(t, strings.TrimSpace(out), 161, 40, -1)
+	curve := rec["curve"].([]any)
+	if rec["method"] != "lm" || len(curve) < 2 || len(curve) > 9 {
+		t.Errorf("method %v, %d curve points", rec["method"], len(curve))
+	}
+	for i := 1; i < len(curve); i++ {
+		if curve[i].(float64) > curve[i-1].(float64) {
+			t.Errorf("the LM curve rises at %d", i)
+		}
+	}
+}

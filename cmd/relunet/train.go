@@ -17,14 +17,14 @@ import (
 // parseTrain reads the command line of train.
 func parseTrain(args []string) (*common, experiment.Config, error) {
 	c := newCommon("train")
-	method := c.fs.String("method", "analytic", "`method`: analytic, sgd, adam or lbfgs")
+	method := c.fs.String("method", "analytic", "`method`: analytic, sgd, adam, lbfgs or lm")
 	safeguard := c.fs.Bool("safeguard", false, "analytic: never accept a step that raises the training loss")
 	if err := c.parse(args); err != nil {
 		return nil, experiment.Config{}, err
 	}
 	m, err := relunet.ParseMethod(*method)
 	if err != nil {
-		return nil, experiment.Config{}, c.usagef("-method must be analytic, sgd, adam or lbfgs, have %q", *method)
+		return nil, experiment.Config{}, c.usagef("-method must be analytic, sgd, adam, lbfgs or lm, have %q", *method)
 	}
 	label := m.String()
 	if *safeguard {

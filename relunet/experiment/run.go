@@ -107,6 +107,13 @@ func (c Config) Solver(X, Y mat.Matrix) (relunet.Solver, error) {
 			opts.Iterations = c.Iterations
 		}
 		return relunet.NewLBFGS(X, Y, opts)
+	case relunet.MethodLM:
+		opts := relunet.DefaultLMOptions(c.Hidden)
+		opts.Seed, opts.Alpha, opts.MemoryLimit = c.Seed, c.Alpha, c.MemoryLimit
+		if c.Iterations != 0 {
+			opts.Iterations = c.Iterations
+		}
+		return relunet.NewLM(X, Y, opts)
 	}
 	return nil, fmt.Errorf("experiment: unknown method %v", c.Method)
 }
@@ -121,6 +128,8 @@ func (c Config) total() int {
 		return relunet.DefaultSGDOptions(1).Epochs
 	case relunet.MethodLBFGS:
 		return relunet.DefaultLBFGSOptions(1).Iterations
+	case relunet.MethodLM:
+		return relunet.DefaultLMOptions(1).Iterations
 	}
 	return relunet.DefaultAnalyticOptions(1).Iterations
 }
