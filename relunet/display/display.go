@@ -31,8 +31,12 @@ func show(f *plots.Figure, format string) error {
 	if err != nil {
 		return err
 	}
+	// Each display is followed by a Sync: a cell's program can exit before
+	// GoNB has read what it sent, and the figure would be lost (seen on a
+	// loaded machine).
 	if format == "svg" {
 		gonbui.DisplaySVG(string(b))
+		gonbui.Sync()
 		return nil
 	}
 	// A PNG of 144 dots per inch, shown at its size in points so that it
@@ -40,6 +44,7 @@ func show(f *plots.Figure, format string) error {
 	w := int(f.Width.Points() * 96 / 72)
 	gonbui.DisplayHTML(fmt.Sprintf(`<img src="data:image/png;base64,%s" style="width:%dpx;max-width:100%%" alt="figure"/>`,
 		encode(b), w))
+	gonbui.Sync()
 	return nil
 }
 
@@ -91,6 +96,7 @@ func Table(header []string, rows [][]string) {
 	sb.WriteString("</table>")
 	if gonbui.IsNotebook {
 		gonbui.DisplayHTML(sb.String())
+		gonbui.Sync()
 		return
 	}
 	fmt.Println(strings.Join(header, " | "))

@@ -94,22 +94,37 @@ func NewStat(v []float64) Stat {
 	return Stat{Mean: mean, SD: sd, N: len(ok)}
 }
 
-// String formats the stat as "mean ± sd" with four significant digits, or
-// "n/a" when no run defines it.
+// String formats the stat as "mean ± sd", the mean with four significant
+// digits and the deviation with two; "mean (1 run)" when one run defines it,
+// which has no deviation; "n/a" when none does.
 func (s Stat) String() string {
-	if s.N == 0 {
+	switch s.N {
+	case 0:
 		return "n/a"
+	case 1:
+		return Format(s.Mean) + " (1 run)"
 	}
-	return Format(s.Mean) + " ± " + strconv.FormatFloat(s.SD, 'g', 2, 64)
+	return Format(s.Mean) + " ± " + digits(s.SD, 2)
 }
 
-// Format formats v with four significant digits, or "n/a" when it is NaN:
-// an undefined metric.
+// Format formats v with four significant digits, without an exponent from
+// 1e-4 to 1e6 (12990, not 1.299e+04), or "n/a" when it is NaN: an
+// undefined metric.
 func Format(v float64) string {
 	if math.IsNaN(v) {
 		return "n/a"
 	}
-	return strconv.FormatFloat(v, 'g', 4, 64)
+	return digits(v, 4)
+}
+
+// digits formats v rounded to k significant digits, in plain decimals from
+// 1e-4 to 1e6 and with an exponent beyond.
+func digits(v float64, k int) string {
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', k, 64), 64)
+	if a := math.Abs(r); a == 0 || (a >= 1e-4 && a < 1e6) {
+		return strconv.FormatFloat(r, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(r, 'g', k, 64)
 }
 
 // Finite returns a pointer to v, or nil when v is NaN or infinite: the form

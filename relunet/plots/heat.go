@@ -31,6 +31,11 @@ type HeatOptions struct {
 	Contours []float64
 	// Aspect keeps square cells: the figure takes the matrix's shape.
 	Aspect bool
+	// Min and Max, when not both zero, are the values at the ends of the
+	// colour scale instead of the matrix's extremes (values beyond take the
+	// end colours): for figures to be compared by colour, such as a target
+	// and its prediction.
+	Min, Max float64
 	// Gray draws values on a gray scale from black (low) to white (high),
 	// for images; otherwise values of both signs take a diverging map
 	// centred at zero, each sign scaled to its own extreme so that neither
@@ -147,6 +152,12 @@ func Heatmap(m mat.Matrix, o HeatOptions) (*Figure, error) {
 	}
 	if lo > hi {
 		return nil, fmt.Errorf("plots: Heatmap: no finite value")
+	}
+	if o.Min != 0 || o.Max != 0 {
+		if !(o.Min < o.Max) || math.IsInf(o.Min, 0) || math.IsInf(o.Max, 0) {
+			return nil, fmt.Errorf("plots: Heatmap: the colour scale from %v to %v is not an interval", o.Min, o.Max)
+		}
+		lo, hi = o.Min, o.Max
 	}
 	if lo == hi {
 		lo, hi = lo-0.5, hi+0.5

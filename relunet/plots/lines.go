@@ -37,7 +37,9 @@ type Series struct {
 }
 
 var (
-	variantDashes = [][]vg.Length{{vg.Points(5), vg.Points(3)}, {vg.Points(1.5), vg.Points(2)}, {vg.Points(8), vg.Points(3), vg.Points(2), vg.Points(3)}}
+	// After the first variant's dots (MethodStyle): dashes, dash-dots, long
+	// dashes, each unlike the dots at a glance.
+	variantDashes = [][]vg.Length{{vg.Points(5), vg.Points(3)}, {vg.Points(8), vg.Points(3), vg.Points(2), vg.Points(3)}, {vg.Points(12), vg.Points(4)}}
 	variantGlyphs = []draw.GlyphDrawer{draw.SquareGlyph{}, draw.TriangleGlyph{}, draw.RingGlyph{}}
 )
 
@@ -172,6 +174,8 @@ func draw2D(ax Axes, series []Series, lines bool) (*Figure, error) {
 		if clipped {
 			p.Y.Max = ceiling
 		}
+		pad(&p.X, ax.LogX, false)
+		pad(&p.Y, ax.LogY, ax.SymLogY > 0)
 	}
 	return withLegend(p, leg), nil
 }
@@ -309,4 +313,20 @@ func divergedCeiling(ax Axes, series []Series) float64 {
 		return 10 * top
 	}
 	return top + 9*math.Max(top-bottom, math.Abs(top))
+}
+
+// pad widens an axis by 4 % of its span on each side (on a logarithmic
+// axis, of its span in decades), so that markers at the extremes, a
+// diverged run's × at the top included, are drawn whole inside the frame.
+// A symmetric-log axis is left as it is.
+func pad(a *plot.Axis, log, symlog bool) {
+	switch {
+	case symlog || !(a.Max > a.Min):
+	case log && a.Min > 0:
+		f := math.Pow(a.Max/a.Min, 0.04)
+		a.Min, a.Max = a.Min/f, a.Max*f
+	case !log:
+		d := 0.04 * (a.Max - a.Min)
+		a.Min, a.Max = a.Min-d, a.Max+d
+	}
 }

@@ -23,9 +23,7 @@ func (logTicks) Ticks(min, max float64) []plot.Tick {
 	}
 	decades := math.Log10(max) - math.Log10(min)
 	if decades < 1 {
-		// Within a decade a log axis is nearly linear: nice linear values
-		// (0.09, 0.1, 0.11, ...) read better than powers of ten.
-		return linTicks{}.Ticks(min, max)
+		return fewDecades(min, max)
 	}
 	lo, hi := int(math.Floor(math.Log10(min))), int(math.Ceil(math.Log10(max)))
 	step := 1
@@ -56,7 +54,35 @@ func (logTicks) Ticks(min, max float64) []plot.Tick {
 				ticks = append(ticks, t)
 			}
 		}
-		if labelled(ticks) >= 3 {
+		if labelled(ticks) >= 4 {
+			break
+		}
+	}
+	return ticks
+}
+
+// fewDecades marks a log axis of less than a decade with the sparsest of
+// 1-2-5, 1-1.5-2-3-5-7 and a dense series of mantissas that labels at least
+// five values, so that the labels follow the data wherever they lie on it;
+// within a few percent, nice linear values (0.09, 0.1, 0.11) serve.
+func fewDecades(min, max float64) []plot.Tick {
+	if max/min < 1.5 {
+		return linTicks{}.Ticks(min, max)
+	}
+	lo, hi := int(math.Floor(math.Log10(min))), int(math.Ceil(math.Log10(max)))
+	var ticks []plot.Tick
+	for _, mantissas := range [][]float64{{1, 2, 5}, {1, 1.5, 2, 3, 5, 7}, {1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 9}} {
+		ticks = ticks[:0]
+		for k := lo; k <= hi; k++ {
+			for _, m := range mantissas {
+				v := m * math.Pow(10, float64(k))
+				if v < min*(1-1e-12) || v > max*(1+1e-12) {
+					continue
+				}
+				ticks = append(ticks, plot.Tick{Value: v, Label: plain(v)})
+			}
+		}
+		if len(ticks) >= 5 {
 			break
 		}
 	}
@@ -91,19 +117,35 @@ func decimal(m, k int) string {
 // short formats v with three significant digits.
 func short(v float64) string { return strconv.FormatFloat(v, 'g', 3, 64) }
 
-// linTicks is gonum/plot's default ticker with labels of at most four
-// significant digits, so that rounding never shows (0.30000000000000004).
+// linTicks labels a linear axis at multiples of 1, 2 or 5 times a power of
+// ten, the smallest such step that gives at most eight labels (at least
+// four, where the axis allows), with unlabelled ticks halfway; labels have
+// at most four significant digits, so that rounding never shows
+// (0.30000000000000004).
 type linTicks struct{}
 
 func (linTicks) Ticks(min, max float64) []plot.Tick {
-	ticks := plot.DefaultTicks{}.Ticks(min, max)
-	for i, t := range ticks {
-		if t.Label != "" {
-			ticks[i].Label = plain(t.Value)
-			if math.Abs(t.Value) < 1e-12*math.Max(math.Abs(min), math.Abs(max)) {
-				ticks[i].Label = "0"
-			}
+	if !(max > min) || math.IsInf(max-min, 0) {
+		return plot.DefaultTicks{}.Ticks(min, max)
+	}
+	step := math.Pow(10, math.Floor(math.Log10((max-min)/8)))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if (max-min)/(m*step) <= 8 {
+			step *= m
+			break
 		}
+	}
+	var ticks []plot.Tick
+	for k := math.Ceil(min/step*2) / 2; k*step <= max*(1+1e-12)+1e-300; k += 0.5 {
+		v := k * step
+		if math.Abs(v) < 1e-9*step {
+			v = 0
+		}
+		t := plot.Tick{Value: v}
+		if k == math.Trunc(k) {
+			t.Label = plain(v)
+		}
+		ticks = append(ticks, t)
 	}
 	return ticks
 }
