@@ -12,8 +12,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 
+	"github.com/relunet/relunet/relunet/internal/atomicfile"
 	"gonum.org/v1/gonum/mat"
 	"gonum.org/v1/gonum/optimize"
 )
@@ -309,31 +309,9 @@ func LoadFile(path string, X, Y mat.Matrix) (Solver, error) {
 	return s, nil
 }
 
-// saveFile writes a state to path atomically: to a temporary file in the
-// same directory renamed into place, so that a failure leaves no partial
-// file and the previous one intact.
-func saveFile(path string, save func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".relunet-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := save(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
+// saveFile writes a state to path atomically, so that a failure leaves no
+// partial file and the previous one intact.
+func saveFile(path string, save func(io.Writer) error) error { return atomicfile.Write(path, save) }
 
 func pcgState(p *rand.PCG) []byte {
 	b, _ := p.MarshalBinary() // PCG's MarshalBinary cannot fail
