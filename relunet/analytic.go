@@ -48,8 +48,11 @@ type AnalyticOptions struct {
 	MaxBacktracks int // 0 means 8
 
 	// Init, when not nil, is the starting network (W is used, β is refit);
-	// nil means W ~ N(0, 1).
-	Init *Net
+	// nil means W ~ N(0, 1), or with DataInit a W whose hidden hyperplanes
+	// pass through training rows drawn at random (each with an N(0, I)
+	// normal), so that no unit starts dead or linear on the data.
+	Init     *Net
+	DataInit bool
 
 	Solver HiddenSolver // how the hidden step solves; 0 is HiddenAuto
 	CGTol  float64      // relative residual of the CG solve; 0 means 1e-10
@@ -201,7 +204,13 @@ func NewAnalytic(X, Y mat.Matrix, opts AnalyticOptions) (*Analytic, error) {
 	}
 	pr := newProblem(X, mat.DenseCopyOf(Y))
 	a := &Analytic{opts: opts, pr: pr, rng: seeded.PCG(opts.Seed)}
-	net, err := startNet(opts.Init, opts.Hidden, pr, opts.Alpha, func(n *Net) { n.InitNormal(rand.New(a.rng)) })
+	net, err := startNet(opts.Init, opts.Hidden, pr, opts.Alpha, func(n *Net) {
+		if opts.DataInit {
+			n.initThroughData(pr.x, rand.New(a.rng))
+		} else {
+			n.InitNormal(rand.New(a.rng))
+		}
+	})
 	if err != nil {
 		return nil, fmt.Errorf("relunet: analytic: %w", err)
 	}

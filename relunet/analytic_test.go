@@ -529,3 +529,43 @@ func TestCGConvergesOnFewRows(t *testing.T) {
 		t.Errorf("capped: %v, %d iterations, converged %v, objective %v from %v", err, res.CGIters, res.CGConverged, after, before)
 	}
 }
+
+// With DataInit every hidden hyperplane passes through a training row, a
+// different one for each unit while there are enough rows; the first
+// output step then refits β as always.
+func TestDataInit(t *testing.T) {
+	for _, c := range []struct{ n, h int }{{50, 8}, {5, 8}} {
+		X, Y := randomProblem(3, c.n, 3, 1)
+		opts := DefaultAnalyticOptions(c.h)
+		opts.DataInit = true
+		a, err := NewAnalytic(X, Y, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		net := a.Net()
+		used := map[int]int{}
+		for j := 0; j < c.h; j++ {
+			through := -1
+			for i := 0; i < c.n; i++ {
+				v, mag := net.W.At(j, 0), math.Abs(net.W.At(j, 0))
+				for k := 0; k < 3; k++ {
+					v += net.W.At(j, k+1) * X.At(i, k)
+					mag += math.Abs(net.W.At(j, k+1) * X.At(i, k))
+				}
+				if math.Abs(v) <= 1e-14*mag {
+					through = i
+				}
+			}
+			if through < 0 {
+				t.Fatalf("n=%d: unit %d passes through no training row", c.n, j)
+			}
+			used[through]++
+		}
+		if want := min(c.n, c.h); len(used) != want {
+			t.Errorf("n=%d, h=%d: hyperplanes through %d distinct rows, want %d", c.n, c.h, len(used), want)
+		}
+		if a.Loss() != a.Last().Loss || a.Last().Steps != StepPattern|StepOutput {
+			t.Errorf("the first record is not the refit start")
+		}
+	}
+}

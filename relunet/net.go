@@ -186,6 +186,30 @@ func (n *Net) InitNormal(rng *rand.Rand) {
 	clear(n.Beta0)
 }
 
+// initThroughData sets W so that every hidden unit's hyperplane w_jᵀx̃ = 0
+// passes through a row of x (n×D, with the ones column) drawn at random,
+// distinct rows while there are enough, with an N(0, I) normal, and zeroes
+// β: each unit then starts with its kink where the data are, active on
+// part of them and inactive on the rest, where W ~ N(0, 1) can start a unit
+// dead (inactive on every row) or linear (active on every row).
+func (n *Net) initThroughData(x *mat.Dense, rng *rand.Rand) {
+	h, d, _ := n.Dims()
+	rows, _ := x.Dims()
+	order := rng.Perm(rows)
+	for j := 0; j < h; j++ {
+		xi := x.RawRowView(order[j%rows])
+		bias := 0.0
+		for k := 1; k <= d; k++ {
+			v := rng.NormFloat64()
+			n.W.Set(j, k, v)
+			bias -= v * xi[k]
+		}
+		n.W.Set(j, 0, bias)
+	}
+	n.Beta.Zero()
+	clear(n.Beta0)
+}
+
 // InitUniform sets the weights like PyTorch's nn.Linear default: each layer's
 // weights and biases uniform on ±1/√fan_in (fan_in = d for the hidden layer,
 // h for the output layer).

@@ -109,9 +109,13 @@ const (
 	NoProgress
 	// Failure: a step failed; Err tells why.
 	Failure
+	// RuntimeLimit: a driver that bounds the wall time (such as
+	// experiment.Config.Budget) stopped the run; no solver's Step returns
+	// false with it.
+	RuntimeLimit
 )
 
-var statusNames = [...]string{"not terminated", "iteration limit", "converged", "no progress", "failure"}
+var statusNames = [...]string{"not terminated", "iteration limit", "converged", "no progress", "failure", "runtime limit"}
 
 func (s Status) String() string {
 	if s >= 0 && int(s) < len(statusNames) {

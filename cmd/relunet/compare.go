@@ -17,6 +17,10 @@ import (
 	"github.com/relunet/relunet/relunet/plots"
 )
 
+// budgetMethods are the labels compared under -budget by default: the
+// analytic configuration chosen for a budget, and every other method.
+const budgetMethods = experiment.BudgetLabel + ",sgd,adam,lbfgs,lm"
+
 // compareFlags are compare's own flags.
 type compareFlags struct {
 	runs int
@@ -28,13 +32,19 @@ func parseCompare(args []string) (*common, compareFlags, []experiment.Config, er
 	c := newCommon("compare")
 	var f compareFlags
 	c.fs.IntVar(&f.runs, "runs", 5, "seeded splits per method: seeds -seed … -seed+`R`-1")
-	list := c.fs.String("methods", "analytic,sgd,adam,lbfgs", "comma-separated `labels`: a method (analytic, sgd, adam, lbfgs, lm), with +safeguard for analytic")
+	list := c.fs.String("methods", "", "comma-separated `labels`: a method (analytic, sgd, adam, lbfgs, lm); analytic takes options after +: safeguard, datainit, explore, restarts (as many as -budget allows), restarts=N, polish=lbfgs, polish=lm (default: the paper's analytic,sgd,adam,lbfgs; with -budget "+budgetMethods+")")
 	c.fs.StringVar(&f.out, "out", "", "`directory` for runs.csv, runs.json and the PNG figures")
 	if err := c.parse(args); err != nil {
 		return nil, f, nil, err
 	}
 	if f.runs <= 0 {
 		return nil, f, nil, c.usagef("-runs must be positive, have %d", f.runs)
+	}
+	if *list == "" {
+		*list = "analytic,sgd,adam,lbfgs"
+		if c.set["budget"] {
+			*list = budgetMethods
+		}
 	}
 	var cfgs []experiment.Config
 	for _, label := range strings.Split(*list, ",") {
@@ -86,6 +96,12 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if !c.json {
 		if err := experiment.WriteTable(stdout, sums); err != nil {
 			return err
+		}
+		if len(cfgs) > 1 && f.runs > 1 {
+			fmt.Fprintf(stdout, "\npaired over the seeds (same split per seed), A = %s; t-test at level %v:\n", cfgs[0].Label(), experiment.Significance)
+			if err := experiment.WritePaired(stdout, experiment.PairedTests(results, cfgs[0].Label())); err != nil {
+				return err
+			}
 		}
 	}
 	if f.out != "" {
@@ -157,7 +173,7 @@ func renderOutputs(results []*experiment.Result) (map[string][]byte, error) {
 	files := map[string][]byte{}
 	var buf bytes.Buffer
 	cw := csv.NewWriter(&buf)
-	cw.Write([]string{"dataset", "method", "safeguard", "seed", "hidden", "n_train", "n_test", "train_mse", "test_mse",
+	cw.Write([]string{"dataset", "method", "config", "safeguard", "seed", "hidden", "n_train", "n_test", "train_mse", "test_mse",
 		"train_r2", "test_r2", "seconds", "status", "error"})
 	opt := func(v *float64) string {
 		if v == nil {
@@ -167,7 +183,7 @@ func renderOutputs(results []*experiment.Result) (map[string][]byte, error) {
 	}
 	for _, r := range results {
 		rec := experiment.NewRecord(r)
-		cw.Write([]string{rec.Dataset, rec.Method, strconv.FormatBool(rec.Safeguard), strconv.FormatUint(rec.Seed, 10),
+		cw.Write([]string{rec.Dataset, rec.Method, rec.Config, strconv.FormatBool(rec.Safeguard), strconv.FormatUint(rec.Seed, 10),
 			strconv.Itoa(rec.Hidden), strconv.Itoa(rec.NTrain), strconv.Itoa(rec.NTest), opt(rec.TrainMSE), opt(rec.TestMSE),
 			opt(rec.TrainR2), opt(rec.TestR2), strconv.FormatFloat(rec.Seconds, 'g', -1, 64), rec.Status, rec.Error})
 	}

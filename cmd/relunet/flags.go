@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/relunet/relunet/relunet"
 	"github.com/relunet/relunet/relunet/data"
@@ -27,6 +28,7 @@ type common struct {
 	ridge  float64
 	iters  int
 	epochs int
+	budget float64
 	lr     float64
 	batch  int
 	test   float64
@@ -52,6 +54,7 @@ func newCommon(name string) *common {
 	fs.Float64Var(&c.ridge, "ridge", relunet.DefaultAnalyticOptions(1).Ridge, "ridge `λ` ≥ 0 of the analytic method")
 	fs.IntVar(&c.iters, "iters", 0, "iterations `N` of analytic (default 30), lbfgs (default 500) and lm (default 100)")
 	fs.IntVar(&c.epochs, "epochs", 0, "epochs `N` of sgd and adam (default 300; the learning rate drops ×0.1 at 1/3 and 2/3 for sgd)")
+	fs.Float64Var(&c.budget, "budget", 0, "wall time of each run in `seconds` (0: none): without -iters or -epochs, a method steps until it stops or the budget ends")
 	fs.Float64Var(&c.lr, "lr", 0, "learning `rate` of sgd and adam (default: sgd 0.03, adam 0.001)")
 	fs.IntVar(&c.batch, "batch", 0, "mini-batch `size` of sgd and adam (default: sgd 2048, adam 256)")
 	fs.Float64Var(&c.test, "test", 0.2, "`share` of rows held out for testing, in [0, 1)")
@@ -107,6 +110,8 @@ func (c *common) parse(args []string) error {
 		return c.usagef("-ridge must be finite and not negative, have %v", c.ridge)
 	case c.set["iters"] && c.iters <= 0, c.set["epochs"] && c.epochs <= 0:
 		return c.usagef("-iters and -epochs must be positive")
+	case c.set["budget"] && (!finite(c.budget) || c.budget <= 0 || c.budget > 1e9):
+		return c.usagef("-budget must be a positive number of seconds, have %v", c.budget)
 	case c.set["lr"] && (!finite(c.lr) || c.lr <= 0):
 		return c.usagef("-lr must be positive and finite, have %v", c.lr)
 	case c.set["batch"] && c.batch <= 0:
@@ -153,6 +158,10 @@ func (c *common) config(label string) (experiment.Config, error) {
 		return cfg, c.usagef("%v", err)
 	}
 	cfg.Seed, cfg.Alpha, cfg.Ridge, cfg.MemoryLimit = c.seed, c.alpha, c.ridge, int64(c.memory)
+	cfg.Budget = time.Duration(c.budget * float64(time.Second))
+	if cfg.Restarts < 0 && cfg.Budget == 0 {
+		return cfg, c.usagef("%s: restarts without a count run until the budget ends: give -budget, or restarts=N", label)
+	}
 	switch cfg.Method {
 	case relunet.MethodSGD, relunet.MethodAdam:
 		cfg.Iterations, cfg.LR, cfg.Batch = c.epochs, c.lr, c.batch

@@ -175,6 +175,27 @@ func TestCompareWritesFiles(t *testing.T) {
 	}
 }
 
+// -budget gives every method the same wall time; the table is followed by
+// the paired tests of the first configuration against each other one.
+func TestCompareBudget(t *testing.T) {
+	out, errOut, code := cli(t, nil, "compare", "-data", "sin", "-hidden", "8", "-runs", "2", "-budget", "0.2",
+		"-methods", "analytic+safeguard+restarts,adam")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"sin   analytic+safeguard+restarts ", "paired over the seeds", "A = analytic+safeguard+restarts", "adam"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	out, errOut, code = cli(t, nil, "train", "-data", "sin", "-hidden", "8", "-budget", "0.2", "-method", "analytic+restarts", "-json")
+	var rec map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &rec) != nil || rec["status"] != "runtime limit" || rec["starts"].(float64) < 2 ||
+		rec["budget_seconds"] != 0.2 || rec["config"] != "analytic+restarts" {
+		t.Errorf("train with a budget: exit %d, %s %s", code, out, errOut)
+	}
+}
+
 // Every mistake on the command line exits 2 with the usage text; a bad
 // value of a flag names the flag and lists the flags with their defaults.
 func TestUsageErrors(t *testing.T) {
@@ -207,6 +228,12 @@ func TestUsageErrors(t *testing.T) {
 		{"compare", "-data", "sin", "-methods", "analytic,bfgs"},
 		{"compare", "-data", "sin", "-methods", "sgd+safeguard"},
 		{"compare", "-data", "sin", "-runs", "0"},
+		{"compare", "-data", "sin", "-budget", "0"},
+		{"compare", "-data", "sin", "-budget", "-1"},
+		{"compare", "-data", "sin", "-budget", "NaN"},
+		{"compare", "-data", "sin", "-methods", "analytic+restarts"},
+		{"compare", "-data", "sin", "-methods", "analytic+polish=sgd"},
+		{"train", "-data", "sin", "-method", "lbfgs+restarts=3"},
 		{"data", "fetch", "sin"},
 		{"data", "fetch"},
 		{"data"},

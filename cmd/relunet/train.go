@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
@@ -17,16 +18,17 @@ import (
 // parseTrain reads the command line of train.
 func parseTrain(args []string) (*common, experiment.Config, error) {
 	c := newCommon("train")
-	method := c.fs.String("method", "analytic", "`method`: analytic, sgd, adam, lbfgs or lm")
+	method := c.fs.String("method", "analytic", "`method`: analytic, sgd, adam, lbfgs or lm; analytic takes the options of compare -methods after +, such as analytic+restarts+polish=lbfgs")
 	safeguard := c.fs.Bool("safeguard", false, "analytic: never accept a step that raises the training loss")
 	if err := c.parse(args); err != nil {
 		return nil, experiment.Config{}, err
 	}
-	m, err := relunet.ParseMethod(*method)
+	name, _, _ := strings.Cut(*method, "+")
+	m, err := relunet.ParseMethod(name)
 	if err != nil {
 		return nil, experiment.Config{}, c.usagef("-method must be analytic, sgd, adam, lbfgs or lm, have %q", *method)
 	}
-	label := m.String()
+	label := *method
 	if *safeguard {
 		if m != relunet.MethodAnalytic {
 			return nil, experiment.Config{}, c.usagef("-safeguard applies to -method analytic only")
@@ -74,9 +76,9 @@ func train(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // summary returns the record in one line of text.
 func summary(r experiment.Record) string {
-	name := r.Method
-	if r.Safeguard {
-		name += " (safeguard)"
+	name := r.Label()
+	if name == r.Method+"+safeguard" {
+		name = r.Method + " (safeguard)"
 	}
 	num := func(v *float64, format string) string {
 		if v == nil {
@@ -91,6 +93,9 @@ func summary(r experiment.Record) string {
 	unit := "iterations"
 	if r.Method == "sgd" || r.Method == "adam" {
 		unit = "epochs"
+	}
+	if r.Starts > 1 {
+		unit += fmt.Sprintf(" over %d starts", r.Starts)
 	}
 	s := fmt.Sprintf("%s on %s, h=%d, seed %d: train MSE %s (R² %s), %s; %d %s in %.3g s (%s)",
 		name, r.Dataset, r.Hidden, r.Seed, num(r.TrainMSE, "%.6g"), num(r.TrainR2, "%.4f"), test, r.Iterations, unit, r.Seconds, r.Status)
@@ -120,6 +125,9 @@ func (b *bar) update(r relunet.Record, done, total int) {
 		return
 	}
 	if b.pb == nil {
+		if total <= 0 {
+			total = -1 // only a budget bounds the run: a spinner
+		}
 		b.pb = progressbar.NewOptions(total, progressbar.OptionSetWriter(b.w), progressbar.OptionSetDescription(b.label),
 			progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
 	}

@@ -3,8 +3,6 @@ package experiment
 import (
 	"fmt"
 	"io"
-	"strings"
-	"text/tabwriter"
 
 	"github.com/relunet/relunet/relunet/data"
 )
@@ -123,12 +121,7 @@ func Table(sums []Summary) (header []string, rows [][]string) {
 // per distinct error of failed runs.
 func WriteTable(w io.Writer, sums []Summary) error {
 	header, rows := Table(sums)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, strings.Join(header, "\t"))
-	for _, r := range rows {
-		fmt.Fprintln(tw, strings.Join(r, "\t"))
-	}
-	if err := tw.Flush(); err != nil {
+	if err := writeAligned(w, header, rows); err != nil {
 		return err
 	}
 	for _, s := range sums {

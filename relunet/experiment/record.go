@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/relunet/relunet/relunet"
 )
@@ -18,6 +19,7 @@ import (
 type Record struct {
 	Dataset      string     `json:"dataset"`
 	Method       string     `json:"method"`
+	Config       string     `json:"config"` // the label, as Config.Label
 	Safeguard    bool       `json:"safeguard"`
 	Hidden       int        `json:"hidden"`
 	Seed         uint64     `json:"seed"`
@@ -25,7 +27,9 @@ type Record struct {
 	Ridge        float64    `json:"ridge"`
 	LR           float64    `json:"lr,omitempty"`
 	Batch        int        `json:"batch,omitempty"`
+	Budget       float64    `json:"budget_seconds,omitempty"`
 	Iterations   int        `json:"iterations"`
+	Starts       int        `json:"starts"`
 	NTrain       int        `json:"n_train"`
 	NTest        int        `json:"n_test"`
 	TrainMSE     *float64   `json:"train_mse"`
@@ -42,10 +46,10 @@ type Record struct {
 // NewRecord returns the record of a result.
 func NewRecord(r *Result) Record {
 	rec := Record{
-		Dataset: r.Dataset, Method: r.Config.Method.String(), Safeguard: r.Config.Safeguard,
+		Dataset: r.Dataset, Method: r.Config.Method.String(), Config: r.Config.Label(), Safeguard: r.Config.Safeguard,
 		Hidden: r.Config.Hidden, Seed: r.Config.Seed, Alpha: r.Config.Alpha, Ridge: r.Config.Ridge,
 		LR: r.Config.LR, Batch: r.Config.Batch,
-		Iterations: r.Iterations, NTrain: r.NTrain, NTest: r.NTest,
+		Budget: r.Config.Budget.Seconds(), Iterations: r.Iterations, Starts: r.Starts, NTrain: r.NTrain, NTest: r.NTest,
 		TrainMSE: Finite(r.TrainMSE), TestMSE: Finite(r.TestMSE), TrainR2: Finite(r.TrainR2), TestR2: Finite(r.TestR2),
 		Seconds: r.Seconds, Status: r.Status.String(), CurveSeconds: r.CurveSeconds,
 	}
@@ -60,6 +64,9 @@ func NewRecord(r *Result) Record {
 
 // Label is the record's configuration label, as Config.Label.
 func (rec Record) Label() string {
+	if rec.Config != "" {
+		return rec.Config
+	}
 	if rec.Safeguard {
 		return rec.Method + "+safeguard"
 	}
@@ -69,12 +76,12 @@ func (rec Record) Label() string {
 // Result returns the result the record describes; the configuration's
 // Progress is nil, and a failed run's error holds its message.
 func (rec Record) Result() (*Result, error) {
-	m, err := relunet.ParseMethod(rec.Method)
+	cfg, err := ParseConfig(rec.Label(), rec.Hidden)
 	if err != nil {
 		return nil, err
 	}
 	var st relunet.Status = -1
-	for s := relunet.NotTerminated; s <= relunet.Failure; s++ {
+	for s := relunet.NotTerminated; s <= relunet.RuntimeLimit; s++ {
 		if s.String() == rec.Status {
 			st = s
 		}
@@ -90,13 +97,14 @@ func (rec Record) Result() (*Result, error) {
 	}
 	r := &Result{
 		Dataset: rec.Dataset,
-		Config: Config{Method: m, Hidden: rec.Hidden, Seed: rec.Seed, Alpha: rec.Alpha, Ridge: rec.Ridge, Safeguard: rec.Safeguard,
-			LR: rec.LR, Batch: rec.Batch},
-		NTrain: rec.NTrain, NTest: rec.NTest,
+		Config:  cfg,
+		NTrain:  rec.NTrain, NTest: rec.NTest,
 		Metrics:    Metrics{TrainMSE: val(rec.TrainMSE), TestMSE: val(rec.TestMSE), TrainR2: val(rec.TrainR2), TestR2: val(rec.TestR2)},
 		Status:     st,
-		Iterations: rec.Iterations, Seconds: rec.Seconds, CurveSeconds: rec.CurveSeconds,
+		Iterations: rec.Iterations, Starts: rec.Starts, Seconds: rec.Seconds, CurveSeconds: rec.CurveSeconds,
 	}
+	r.Config.Seed, r.Config.Alpha, r.Config.Ridge, r.Config.LR, r.Config.Batch = rec.Seed, rec.Alpha, rec.Ridge, rec.LR, rec.Batch
+	r.Config.Budget = time.Duration(rec.Budget * float64(time.Second))
 	if rec.Error != "" {
 		r.Err = errors.New(rec.Error)
 	}
