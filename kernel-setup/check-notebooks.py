@@ -175,14 +175,54 @@ def check4(text):
         fail.append(f"{w}: SGD at the reference's rate does not fail on 2 of 3 patches runs")
 
 
+def check5(text):
+    w = "notebook 5"
+    default = "analytic+safeguard+datainit+restarts"
+    sets = ["abalone", "bike", "sdf", "patches", "sinx2"]
+    for s in sets:
+        for meth in [default, "sgd", "adam", "lbfgs", "lm"]:
+            if not re.search(rf"\b{s}\s+{re.escape(meth)}\s+\d", text):
+                fail.append(f"{w}: no table row for {s} / {meth}")
+    # LM on the patches is refused at once by its cost, and says why.
+    if not re.search(r"patches, lm: 3 of 3 runs failed:\s+.*multiply-adds", text):
+        fail.append(f"{w}: LM on the patches is not refused for its cost")
+    if not re.search(r"bike, sgd: 3 of 3 runs failed:\s+.*diverged", text):
+        fail.append(f"{w}: SGD at the reference's rate does not diverge on bike")
+    # Every budgeted run that did not fail or stop on its own ends at its budget.
+    for m in re.finditer(r"\b(abalone|bike|sdf|patches|sinx2)\s+(\S+)\s+3\s+\S+ ± \S+\s+\S+ ± \S+\s+\S+ ± \S+\s+\S+ ± \S+\s+([0-9.]+) ±", text):
+        if m.group(2) in (default, "sgd", "adam") and float(m.group(3)) < 1:
+            fail.append(f"{w}: {m.group(1)} / {m.group(2)} ran {m.group(3)} s, less than its budget")
+    # The paired tests: one row per data set and other method.
+    for s in sets:
+        for meth in ["sgd", "adam", "lbfgs", "lm"]:
+            if not re.search(rf"\b{s}\s+{re.escape(default)}\s+{re.escape(meth)}\s+\d", text):
+                fail.append(f"{w}: no paired test for {s} / {meth}")
+    # The prose's ranking: the default's mean training MSE is the lowest of all
+    # methods on every data set.
+    for s in sets:
+        means = {}
+        for m in re.finditer(rf"\b{s}\s+({re.escape(default)}|sgd|adam|lbfgs|lm)\s+\d+(?: \(\d+ failed\))?\s+([0-9.e+-]+) ±", text):
+            means[m.group(1)] = float(m.group(2))
+        best = min(means, key=means.get) if means else None
+        if best != default:
+            fail.append(f"{w}: on {s} the lowest mean training MSE is {best}'s: {means}")
+    for v in ["analytic+safeguard", "analytic+safeguard+restarts", default, "analytic+explore+restarts", "analytic+safeguard+restarts+polish=lbfgs"]:
+        if not re.search(rf"\b{re.escape(v)}\s+[0-9.]+ ± [0-9.e+-]+\s+[0-9.]+ ±", text):
+            fail.append(f"{w}: no ablation row for {v!r}")
+    g = num(r"analytic: stopped after alternation \d+ \([a-z ]+\), training MSE [0-9.]+, joint relative gradient ([0-9.e+-]+)", text, w)
+    move = num(r"L-BFGS from there: \d+ iterations \([a-z ]+\) in [0-9.e+-]+ s, training MSE [0-9.]+ \(([0-9.e+-]+) % lower\)", text, w)
+    if move is not None and move > 1:
+        fail.append(f"{w}: the polish lowered the analytic end point's loss by {move} %, the prose says it barely moves")
+
+
 checks = {"01-critical-points.ipynb": check1, "02-alternating-updates.ipynb": check2, "03-optimizer-comparison.ipynb": check3,
-          "04-five-data-sets.ipynb": check4}
+          "04-five-data-sets.ipynb": check4, "05-deeper-optima.ipynb": check5}
 names = sys.argv[1:] or sorted(checks)
 for name in names:
     text, images = load(name)
     # Every figure the notebook draws, so that a lost display fails.
     want = {"01-critical-points.ipynb": 4, "02-alternating-updates.ipynb": 7, "03-optimizer-comparison.ipynb": 10,
-            "04-five-data-sets.ipynb": 5}.get(name, 1)
+            "04-five-data-sets.ipynb": 5, "05-deeper-optima.ipynb": 5}.get(name, 1)
     if images < want:
         fail.append(f"{name}: {images} figures in the outputs, want {want}")
     print(f"check-notebooks: {name}: {images} figures")

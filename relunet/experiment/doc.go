@@ -12,13 +12,13 @@
 // Methods compare at fixed iteration counts, as the paper does, or at equal
 // wall time: Config.Budget gives every method the same seconds, and a
 // gradient method then steps until they are spent. The analytic method can
-// spend a budget in several ways, each an option of Config and a part of the
-// label: restarts from new random starts ("+restarts"), hidden hyperplanes
-// started through training rows ("+datainit"), a plain stage before the
-// safeguarded one ("+explore"), and a polish of the kept network by L-BFGS
-// or Levenberg–Marquardt ("+polish=lbfgs"). BudgetLabel is the
-// configuration chosen from measurements across data sets (see its
-// comment).
+// spend a budget in several ways, each an option of Config and a part of
+// the label: restarts from new random starts ("+restarts", several at once
+// with "+parallel=N"), hidden hyperplanes started through training rows
+// ("+datainit"), a plain stage before the safeguarded one ("+explore"), and
+// a polish of the kept network by L-BFGS or Levenberg–Marquardt
+// ("+polish=lbfgs"). BudgetLabel is the configuration chosen from
+// measurements across data sets (see its comment).
 //
 // Errors and predictions are in the data's own units. A metric that is not
 // defined (R² of a constant target, test errors without test rows) is NaN,

@@ -3,8 +3,10 @@ package experiment
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gonum.org/v1/gonum/mat"
@@ -48,6 +50,15 @@ type Config struct {
 	// means one start; a negative number means as many as the Budget
 	// allows, and needs one.
 	Restarts int
+	// Parallel is the number of starts run at once, each solver then with
+	// GOMAXPROCS/Parallel workers unless Workers says otherwise; 0 or 1
+	// means one at a time. It pays where a start is too small to keep
+	// every core busy.
+	Parallel int
+	// Workers bounds each analytic solver's goroutines
+	// (relunet.AnalyticOptions.Workers); 0 means GOMAXPROCS, or with
+	// Parallel starts GOMAXPROCS/Parallel.
+	Workers int
 	// Polish, when MethodLBFGS or MethodLM, continues from the kept
 	// network with that method on all weights: for the last PolishShare of
 	// the Budget, or for its default iterations without one. The zero
@@ -112,6 +123,9 @@ func (c Config) Label() string {
 	case c.Restarts > 1:
 		l += fmt.Sprintf("+restarts=%d", c.Restarts)
 	}
+	if c.Parallel > 1 {
+		l += fmt.Sprintf("+parallel=%d", c.Parallel)
+	}
 	if c.Polish != relunet.MethodAnalytic {
 		l += "+polish=" + c.Polish.String()
 	}
@@ -120,7 +134,7 @@ func (c Config) Label() string {
 
 // ParseConfig returns DefaultConfig for a label: a method name followed by
 // options, each after a "+". The analytic method takes "safeguard",
-// "datainit", "explore", "restarts" (as many as the budget allows), "restarts=N" and
+// "datainit", "explore", "parallel=N", "restarts" (as many as the budget allows), "restarts=N" and
 // "polish=lbfgs" or "polish=lm".
 func ParseConfig(label string, h int) (Config, error) {
 	parts := strings.Split(label, "+")
@@ -152,6 +166,12 @@ func ParseConfig(label string, h int) (Config, error) {
 				return bad(fmt.Sprintf("restarts=%s: want a whole number of starts from 2, or \"restarts\" alone for as many as the budget allows", val))
 			}
 			c.Restarts = n
+		case name == "parallel" && hasVal:
+			n, err := strconv.Atoi(val)
+			if err != nil || n < 2 {
+				return bad(fmt.Sprintf("parallel=%s: want the number of starts run at once, from 2", val))
+			}
+			c.Parallel = n
 		case name == "polish" && hasVal:
 			p, err := relunet.ParseMethod(val)
 			if err != nil || (p != relunet.MethodLBFGS && p != relunet.MethodLM) {
@@ -159,7 +179,7 @@ func ParseConfig(label string, h int) (Config, error) {
 			}
 			c.Polish = p
 		default:
-			return bad(fmt.Sprintf("analytic takes no option %q (have safeguard, datainit, explore, restarts, restarts=N, polish=lbfgs, polish=lm)", opt))
+			return bad(fmt.Sprintf("analytic takes no option %q (have safeguard, datainit, explore, restarts, restarts=N, parallel=N, polish=lbfgs, polish=lm)", opt))
 		}
 	}
 	return c, nil
@@ -178,8 +198,12 @@ func (c Config) check() error {
 		return fmt.Errorf("experiment: %s: Budget must not be negative, have %v", c.Label(), c.Budget)
 	case c.Restarts < 0 && c.Budget == 0:
 		return fmt.Errorf("experiment: %s: as many restarts as the budget allows needs a Budget (-budget)", c.Label())
-	case c.Method != relunet.MethodAnalytic && (c.Restarts != 0 || c.DataInit || c.Explore || c.Polish != relunet.MethodAnalytic):
-		return fmt.Errorf("experiment: %s: restarts, data initialisation, explore and polish are options of the analytic method", c.Label())
+	case c.Method != relunet.MethodAnalytic && (c.Restarts != 0 || c.DataInit || c.Explore || c.Parallel != 0 || c.Polish != relunet.MethodAnalytic):
+		return fmt.Errorf("experiment: %s: restarts, data initialisation, explore, parallel starts and polish are options of the analytic method", c.Label())
+	case c.Parallel < 0 || c.Workers < 0:
+		return fmt.Errorf("experiment: %s: Parallel and Workers must not be negative, have %d and %d", c.Label(), c.Parallel, c.Workers)
+	case c.Parallel > 1 && c.Restarts == 0:
+		return fmt.Errorf("experiment: %s: parallel starts need restarts", c.Label())
 	case c.Polish != relunet.MethodAnalytic && c.Polish != relunet.MethodLBFGS && c.Polish != relunet.MethodLM:
 		return fmt.Errorf("experiment: %s: polish with %v: want L-BFGS or LM", c.Label(), c.Polish)
 	}
@@ -214,7 +238,7 @@ func (c Config) solver(X, Y mat.Matrix, init *relunet.Net) (relunet.Solver, erro
 	case relunet.MethodAnalytic:
 		opts := relunet.DefaultAnalyticOptions(c.Hidden)
 		opts.Seed, opts.Alpha, opts.Ridge, opts.Safeguard, opts.MemoryLimit = c.Seed, c.Alpha, c.Ridge, c.Safeguard, c.MemoryLimit
-		opts.DataInit, opts.Init = c.DataInit, init
+		opts.DataInit, opts.Init, opts.Workers = c.DataInit, init, c.Workers
 		opts.Iterations = c.iterations(opts.Iterations)
 		return relunet.NewAnalytic(X, Y, opts)
 	case relunet.MethodSGD, relunet.MethodAdam:
@@ -308,7 +332,7 @@ func Run(sp *Split, cfg Config) (*Result, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	r := &run{sp: sp, cfg: cfg, t0: time.Now(), total: cfg.total(), kept: math.Inf(1)}
+	r := &run{sp: sp, cfg: cfg, t0: time.Now(), total: cfg.total(), low: math.Inf(1)}
 	r.res = &Result{Dataset: sp.Name, Config: cfg, NTrain: len(sp.TrainRows), NTest: len(sp.TestRows),
 		Metrics: Metrics{TrainMSE: math.NaN(), TestMSE: math.NaN(), TrainR2: math.NaN(), TestR2: math.NaN()}}
 	if err := cfg.lmFits(sp); err != nil {
@@ -331,53 +355,15 @@ func Run(sp *Split, cfg Config) (*Result, error) {
 	if cfg.Polish != relunet.MethodAnalytic && end > 0 {
 		end = time.Duration(float64(end) * (1 - PolishShare))
 	}
-	var (
-		keep *relunet.Net
-		last relunet.Solver
-	)
-	// stage drives one solver of a start and keeps its best network; it
-	// reports whether the solver did not fail.
-	stage := func(s relunet.Solver) bool {
-		last = s
-		if !r.drive(s, end, true) {
-			return false
+	keep, last, err := r.starts(starts, end)
+	if err != nil {
+		if r.res.Starts == 0 {
+			return nil, err // the first start cannot be made: bad settings or data
 		}
-		if net, loss, _ := s.Best(); loss < r.kept {
-			keep, r.kept = net, loss
-		}
-		return true
+		return r.fail(nil, err)
 	}
-	for k := 0; starts < 0 || k < starts; k++ {
-		if k > 0 && end > 0 && time.Since(r.t0) >= end {
-			r.res.Status = relunet.RuntimeLimit
-			break
-		}
-		c := cfg
-		c.Seed, c.Restarts, c.Polish = RestartSeed(cfg.Seed, k), 0, relunet.MethodAnalytic
-		if c.Explore {
-			c.Safeguard = false // the first stage is the plain alternation
-		}
-		s, err := c.Solver(sp.XTrain, sp.YTrain)
-		if err != nil {
-			if k == 0 {
-				return nil, err
-			}
-			return r.fail(s, err)
-		}
-		r.res.Starts++
-		if !stage(s) {
-			return r.finish(s, nil)
-		}
-		if cfg.Explore && r.res.Status != relunet.RuntimeLimit {
-			net, _, _ := s.Best()
-			c.Explore, c.Safeguard = false, true
-			if s, err = c.solver(sp.XTrain, sp.YTrain, net); err != nil {
-				return r.fail(nil, err)
-			}
-			if !stage(s) {
-				return r.finish(s, nil)
-			}
-		}
+	if last.Err() != nil {
+		return r.finish(last, nil)
 	}
 	if cfg.Polish == relunet.MethodAnalytic {
 		return r.finish(last, keep)
@@ -416,56 +402,174 @@ func (c Config) lmFits(sp *Split) error {
 	return nil
 }
 
-// run is the state of one Run: the curve so far and the kept loss.
+// run is the state of one Run: the curve so far and the lowest loss.
+// Parallel starts share it; mu guards res and low.
 type run struct {
 	sp    *Split
 	cfg   Config
-	res   *Result
 	t0    time.Time
 	total int
-	kept  float64 // the lowest training MSE (scaled) of the finished starts
+
+	mu  sync.Mutex
+	res *Result
+	low float64 // the lowest training MSE (scaled) of every start so far
 }
 
-// point appends a curve point for a solver's loss.
+// point appends a curve point for a solver's loss; the caller holds mu.
 func (r *run) point(loss float64) {
 	r.res.Curve = append(r.res.Curve, r.sp.Unscale(loss))
 	r.res.CurveSeconds = append(r.res.CurveSeconds, time.Since(r.t0).Seconds())
 }
 
+// starts runs the analytic starts 0, 1, ... (all of them when n < 0)
+// until n are done or the time end (when positive) has come, Parallel at
+// once, and returns the network with the lowest training MSE (of the
+// lowest-numbered start among equals, so that the result does not depend
+// on the order in which parallel starts finish), a solver of the start
+// that failed or else of the last one to finish, and an error when a start
+// could not be made.
+func (r *run) starts(n int, end time.Duration) (keep *relunet.Net, last relunet.Solver, err error) {
+	cfg := r.cfg
+	par := max(cfg.Parallel, 1)
+	workers := cfg.Workers
+	if workers == 0 && par > 1 {
+		workers = max(runtime.GOMAXPROCS(0)/par, 1)
+	}
+	var (
+		next     int
+		keepLoss = math.Inf(1)
+		keepK    = -1
+		failed   relunet.Solver
+		wg       sync.WaitGroup
+	)
+	// stage drives one solver of start k and keeps its best network; it
+	// reports whether the solver did not fail.
+	stage := func(k int, s relunet.Solver) bool {
+		ok := r.drive(s, end, true)
+		net, loss, _ := s.Best()
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		last = s
+		if !ok {
+			failed = s
+			return false
+		}
+		if loss < keepLoss || (loss == keepLoss && k < keepK) {
+			keep, keepLoss, keepK = net, loss, k
+		}
+		return true
+	}
+	run := func() {
+		defer wg.Done()
+		for {
+			r.mu.Lock()
+			k := next
+			stop := (n >= 0 && k >= n) || failed != nil || err != nil
+			if !stop && k > 0 && end > 0 && time.Since(r.t0) >= end {
+				stop, r.res.Status = true, relunet.RuntimeLimit
+			}
+			if stop {
+				r.mu.Unlock()
+				return
+			}
+			next++
+			r.mu.Unlock()
+			c := cfg
+			c.Seed, c.Restarts, c.Parallel, c.Polish, c.Workers = RestartSeed(cfg.Seed, k), 0, 0, relunet.MethodAnalytic, workers
+			if c.Explore {
+				c.Safeguard = false // the first stage is the plain alternation
+			}
+			s, serr := c.Solver(r.sp.XTrain, r.sp.YTrain)
+			if serr != nil {
+				r.mu.Lock()
+				err = serr
+				r.mu.Unlock()
+				return
+			}
+			r.mu.Lock()
+			r.res.Starts++
+			r.mu.Unlock()
+			if !stage(k, s) {
+				return
+			}
+			if cfg.Explore && (end <= 0 || time.Since(r.t0) < end) {
+				net, _, _ := s.Best()
+				c.Explore, c.Safeguard = false, true
+				if s, serr = c.solver(r.sp.XTrain, r.sp.YTrain, net); serr != nil {
+					r.mu.Lock()
+					err = serr
+					r.mu.Unlock()
+					return
+				}
+				if !stage(k, s) {
+					return
+				}
+			}
+		}
+	}
+	wg.Add(par)
+	for range par {
+		go run()
+	}
+	wg.Wait()
+	if failed != nil {
+		last = failed
+	}
+	if err == nil && end > 0 && time.Since(r.t0) >= end {
+		r.res.Status = relunet.RuntimeLimit
+	}
+	return keep, last, err
+}
+
 // drive steps s until it stops or the time end (when positive) is
 // reached, recording a curve point per step: s's loss, or with best the
-// lowest of s's best and the kept loss. It reports whether s did not fail.
+// lowest training MSE of every start so far. It reports whether s did not
+// fail. Parallel starts drive their solvers at once.
 func (r *run) drive(s relunet.Solver, end time.Duration, best bool) bool {
-	value := func() float64 {
-		if !best {
-			return s.Loss()
+	// record adds a point for s's state, and counts a step when step.
+	record := func(step bool) {
+		v := s.Loss()
+		if best {
+			_, b, _ := s.Best()
+			v = b
 		}
-		_, b, _ := s.Best()
-		return math.Min(b, r.kept)
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if best {
+			r.low = math.Min(r.low, v)
+			v = r.low
+		}
+		r.point(v)
+		if step {
+			r.res.Iterations++
+			if r.cfg.Progress != nil {
+				r.cfg.Progress(s.Last(), r.res.Iterations, r.total)
+			}
+		}
 	}
-	r.point(value())
+	record(false)
 	steps := 0
 	for {
 		if end > 0 && time.Since(r.t0) >= end {
+			r.mu.Lock()
 			r.res.Status = relunet.RuntimeLimit
+			r.mu.Unlock()
 			return true
 		}
 		if !s.Step() {
 			break
 		}
 		steps++
-		r.point(value())
-		r.res.Iterations++
-		if r.cfg.Progress != nil {
-			r.cfg.Progress(s.Last(), r.res.Iterations, r.total)
-		}
+		record(true)
 	}
 	if s.Last().Iter > steps && s.Status() == relunet.Failure {
 		// The step that failed is recorded without Step returning true.
-		r.point(s.Loss())
-		r.res.Iterations++
+		best = false
+		record(true)
 	}
+	r.mu.Lock()
 	r.res.Status = s.Status()
+	r.mu.Unlock()
 	return s.Err() == nil
 }
 
