@@ -369,7 +369,7 @@ func Run(sp *Split, cfg Config) (*Result, error) {
 		return r.finish(last, keep)
 	}
 	pc := Config{Method: cfg.Polish, Hidden: cfg.Hidden, Seed: cfg.Seed, Alpha: cfg.Alpha, MemoryLimit: cfg.MemoryLimit,
-		Budget: cfg.Budget, Iterations: 0}
+		Budget: cfg.Budget}
 	s, err := pc.solver(sp.XTrain, sp.YTrain, keep)
 	if err != nil {
 		return r.fail(nil, fmt.Errorf("experiment: polish: %w", err))
