@@ -29,6 +29,9 @@ type DescentOptions struct {
 	// multiplied by DecayFactor every DecayEvery epochs (0: constant).
 	DecayEvery  int
 	DecayFactor float64
+	// MaxDecays caps the number of cuts, after which the rate stays
+	// constant; 0 means no cap.
+	MaxDecays int
 
 	Momentum float64 // SGD only: heavy-ball momentum in [0, 1)
 
@@ -64,6 +67,8 @@ func (o DescentOptions) check() error {
 		return fmt.Errorf("relunet: %v: Batch must not be negative, have %d", o.Method, o.Batch)
 	case bad(o.LR) || o.LR <= 0:
 		return fmt.Errorf("relunet: %v: LR must be positive, have %v", o.Method, o.LR)
+	case o.MaxDecays < 0:
+		return fmt.Errorf("relunet: %v: MaxDecays must not be negative, have %d", o.Method, o.MaxDecays)
 	case o.DecayEvery < 0 || (o.DecayEvery > 0 && (bad(o.DecayFactor) || o.DecayFactor <= 0)):
 		return fmt.Errorf("relunet: %v: bad decay schedule: every %d epochs by %v", o.Method, o.DecayEvery, o.DecayFactor)
 	case bad(o.Momentum) || o.Momentum < 0 || o.Momentum >= 1:
@@ -171,7 +176,11 @@ func (s *Descent) batch() int {
 func (s *Descent) lr() float64 {
 	lr := s.opts.LR
 	if s.opts.DecayEvery > 0 {
-		lr *= math.Pow(s.opts.DecayFactor, float64(s.Iter()/s.opts.DecayEvery))
+		cuts := s.Iter() / s.opts.DecayEvery
+		if s.opts.MaxDecays > 0 {
+			cuts = min(cuts, s.opts.MaxDecays)
+		}
+		lr *= math.Pow(s.opts.DecayFactor, float64(cuts))
 	}
 	return lr
 }

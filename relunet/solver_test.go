@@ -216,3 +216,28 @@ func TestNetEdges(t *testing.T) {
 		}
 	}
 }
+
+// MaxDecays caps the learning-rate cuts: with cuts every 2 epochs by 0.5
+// and at most 2 of them, the rates of epochs 1 to 7 are 1, 1, 0.5, 0.5,
+// 0.25, 0.25, 0.25 times the first.
+func TestMaxDecays(t *testing.T) {
+	X, Y := randomProblem(1, 40, 2, 1)
+	opts := DefaultSGDOptions(3)
+	opts.Epochs, opts.LR, opts.DecayEvery, opts.DecayFactor, opts.MaxDecays = 7, 0.01, 2, 0.5, 2
+	s, err := NewDescent(X, Y, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for s.Step() {
+	}
+	want := []float64{1, 1, 0.5, 0.5, 0.25, 0.25, 0.25}
+	for i, r := range s.History()[1:] {
+		if r.LR != 0.01*want[i] {
+			t.Errorf("epoch %d: learning rate %v, want %v", r.Iter, r.LR, 0.01*want[i])
+		}
+	}
+	opts.MaxDecays = -1
+	if _, err := NewDescent(X, Y, opts); err == nil || !strings.Contains(err.Error(), "MaxDecays") {
+		t.Errorf("MaxDecays -1: error %v", err)
+	}
+}

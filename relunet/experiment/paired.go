@@ -91,7 +91,10 @@ func (s PairedStat) Verdict(a, b string) string {
 }
 
 // PairedTests compares the configuration labelled a with every other
-// configuration, per data set, over the seeds where both ran.
+// configuration, per data set, over the seeds where both ran. Runs are
+// matched by data set, label and seed, as Summarize groups them: results of
+// configurations that differ only in what the label does not show (LR,
+// Batch, Ridge, Budget, ...) must not be mixed in one call.
 func PairedTests(results []*Result, a string) []Paired {
 	type key struct {
 		ds, label string

@@ -66,7 +66,8 @@ type Config struct {
 	Polish relunet.Method
 
 	// SGD and Adam only: 0 means the method's default (SGD: lr 0.03, batch
-	// 2048; Adam: lr 0.001, batch 256).
+	// 2048, cut ×0.1 at epochs 100 and 200, or at each third of Iterations;
+	// Adam: lr 0.001, batch 256).
 	LR    float64
 	Batch int
 	// Progress, when not nil, is called after every step with the record,
@@ -247,9 +248,14 @@ func (c Config) solver(X, Y mat.Matrix, init *relunet.Net) (relunet.Solver, erro
 			opts = relunet.DefaultAdamOptions(c.Hidden)
 		}
 		opts.Seed, opts.Alpha = c.Seed, c.Alpha
-		if c.Iterations != 0 && opts.DecayEvery > 0 {
+		switch {
+		case c.Iterations != 0 && opts.DecayEvery > 0:
 			// Keep the reference's three learning-rate stages over another length.
 			opts.DecayEvery = max(1, c.Iterations/3)
+		case c.Budget > 0:
+			// The reference's two cuts (at epochs 100 and 200), then a
+			// constant rate for as long as the budget lasts.
+			opts.MaxDecays = 2
 		}
 		opts.Epochs = c.iterations(opts.Epochs)
 		if c.LR != 0 {
@@ -379,25 +385,33 @@ func Run(sp *Split, cfg Config) (*Result, error) {
 	return r.finish(s, net)
 }
 
-// fastMultiplyAdds is more multiply-adds per second than this code does on
-// any machine it runs on (about 40e9 on two cores here): a step whose
-// count exceeds the budget at this rate cannot end within it.
+// fastMultiplyAdds is more multiply-adds per second than LM's JᵀJ does on
+// any machine this code runs on (gonum's SymRankK, about 3e9 to 5e9 on two
+// cores here): a step whose count exceeds the budget at this rate surely
+// cannot end within it. Steps that merely might overrun are still taken.
 const fastMultiplyAdds = 1e11
 
 // lmFits reports, for a budgeted run that uses LM, when one LM step cannot
-// end within the budget: the step forms JᵀJ from n·m residuals and P
-// weights, n·m·P²/2 multiply-adds (on the patches, hours), and a step once
-// started is finished.
+// end within LM's share of the budget: the step forms JᵀJ from n·m
+// residuals and P weights, n·m·P²/2 multiply-adds (on the patches, hours),
+// and a step once started is finished.
 func (c Config) lmFits(sp *Split) error {
-	if c.Budget <= 0 || (c.Method != relunet.MethodLM && c.Polish != relunet.MethodLM) {
+	budget := c.Budget
+	switch {
+	case budget <= 0:
+		return nil
+	case c.Method == relunet.MethodLM:
+	case c.Polish == relunet.MethodLM:
+		budget = time.Duration(float64(budget) * PolishShare)
+	default:
 		return nil
 	}
 	n, d := sp.XTrain.Dims()
 	_, m := sp.YTrain.Dims()
 	P := float64(c.Hidden*(d+1) + (c.Hidden+1)*m)
-	if cost := float64(n) * float64(m) * P * P / 2; cost > fastMultiplyAdds*c.Budget.Seconds() {
-		return fmt.Errorf("experiment: %s: one LM step forms JᵀJ from %d×%d residuals and %.0f weights, about %.2g multiply-adds, which no machine does within the budget of %v",
-			c.Label(), n, m, P, cost, c.Budget)
+	if cost := float64(n) * float64(m) * P * P / 2; cost > fastMultiplyAdds*budget.Seconds() {
+		return fmt.Errorf("experiment: %s: one LM step forms JᵀJ from %d×%d residuals and %.0f weights, about %.2g multiply-adds, which no machine does within the %v it has",
+			c.Label(), n, m, P, cost, budget)
 	}
 	return nil
 }
