@@ -74,11 +74,7 @@ func TestRestartsKeepTheBest(t *testing.T) {
 	if math.Abs(r.TrainMSE-lowest) > 1e-12*lowest {
 		t.Errorf("kept training MSE %v, the best start's is %v", r.TrainMSE, lowest)
 	}
-	for i := 1; i < len(r.Curve); i++ {
-		if r.Curve[i] > r.Curve[i-1] {
-			t.Errorf("curve rises at %d: %v → %v", i, r.Curve[i-1], r.Curve[i])
-		}
-	}
+	curveNeverRises(t, r, 0, 0)
 	if math.Abs(r.Curve[len(r.Curve)-1]-r.TrainMSE) > 1e-9*r.TrainMSE {
 		t.Errorf("curve ends at %v, metrics say %v", r.Curve[len(r.Curve)-1], r.TrainMSE)
 	}
@@ -106,11 +102,7 @@ func TestPolishStartsFromTheAnalyticNetwork(t *testing.T) {
 		if math.Abs(r.Curve[plain.Iterations+1]-plain.TrainMSE) > 1e-9*plain.TrainMSE {
 			t.Errorf("%v: polish starts at %v, the analytic run ended at %v", p, r.Curve[plain.Iterations+1], plain.TrainMSE)
 		}
-		for i := plain.Iterations + 2; i < len(r.Curve); i++ {
-			if r.Curve[i] > r.Curve[i-1]*(1+1e-12) {
-				t.Errorf("%v: polish curve rises at %d: %v → %v", p, i, r.Curve[i-1], r.Curve[i])
-			}
-		}
+		curveNeverRises(t, r, plain.Iterations+1, 1e-12)
 		if !(r.TrainMSE <= plain.TrainMSE*(1+1e-12)) || r.Iterations <= plain.Iterations {
 			t.Errorf("%v: polished training MSE %v after %d steps, analytic %v after %d", p, r.TrainMSE, r.Iterations, plain.TrainMSE, plain.Iterations)
 		}
@@ -225,11 +217,7 @@ func TestExplore(t *testing.T) {
 	if !(r.TrainMSE <= m.TrainMSE*(1+1e-12)) || r.Iterations <= s.Iter() || r.Starts != 1 {
 		t.Errorf("explore: training MSE %v after %d steps; the plain stage's best %v after %d", r.TrainMSE, r.Iterations, m.TrainMSE, s.Iter())
 	}
-	for i := 1; i < len(r.Curve); i++ {
-		if r.Curve[i] > r.Curve[i-1] {
-			t.Errorf("curve rises at %d: %v → %v", i, r.Curve[i-1], r.Curve[i])
-		}
-	}
+	curveNeverRises(t, r, 0, 0)
 }
 
 // A configuration that failed on every seed is named so in the table, not
@@ -271,9 +259,16 @@ func TestParallelStarts(t *testing.T) {
 		t.Errorf("parallel: training MSE %v, test %v, %d starts, %d steps; one at a time: %v, %v, %d, %d",
 			par.TrainMSE, par.TestMSE, par.Starts, par.Iterations, one.TrainMSE, one.TestMSE, one.Starts, one.Iterations)
 	}
-	for i := 1; i < len(par.Curve); i++ {
-		if par.Curve[i] > par.Curve[i-1] || par.CurveSeconds[i] < par.CurveSeconds[i-1] {
-			t.Errorf("curve point %d: %v at %v s after %v at %v s", i, par.Curve[i], par.CurveSeconds[i], par.Curve[i-1], par.CurveSeconds[i-1])
+	curveNeverRises(t, par, 0, 0)
+}
+
+// curveNeverRises checks that a run's curve, from point from on, neither
+// rises by more than the relative tol nor goes back in time.
+func curveNeverRises(t *testing.T, r *Result, from int, tol float64) {
+	t.Helper()
+	for i := from + 1; i < len(r.Curve); i++ {
+		if r.Curve[i] > r.Curve[i-1]*(1+tol) || r.CurveSeconds[i] < r.CurveSeconds[i-1] {
+			t.Errorf("%s: curve point %d: %v at %v s after %v at %v s", r.Config.Label(), i, r.Curve[i], r.CurveSeconds[i], r.Curve[i-1], r.CurveSeconds[i-1])
 		}
 	}
 }
