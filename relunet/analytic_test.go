@@ -1,17 +1,22 @@
 package relunet
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
 
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 
-	"github.com/relunet/relunet/relunet/internal/parallel"
 	"github.com/relunet/relunet/relunet/internal/spd"
 )
+
+// bg is the context of the tests' solvers: never cancelled.
+var bg = context.Background()
 
 // randomProblem returns n×d inputs and n×m targets from a seeded generator.
 func randomProblem(seed uint64, n, d, m int) (*mat.Dense, *mat.Dense) {
@@ -28,20 +33,40 @@ func randomProblem(seed uint64, n, d, m int) (*mat.Dense, *mat.Dense) {
 	return X, Y
 }
 
-func newAnalytic(t testing.TB, X, Y mat.Matrix, opts AnalyticOptions) *Analytic {
+func mustAnalytic(t testing.TB, X, Y mat.Matrix, opts AnalyticOptions) *Analytic {
 	t.Helper()
-	a, err := NewAnalytic(X, Y, opts)
+	a, err := NewAnalytic(bg, X, Y, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return a
 }
 
+// mustSubStep calls the sub-step named by c ('h', 'p' or 'o') and fails the
+// test on an error.
+func mustSubStep(t testing.TB, a *Analytic, c byte) {
+	t.Helper()
+	var err error
+	switch c {
+	case 'h':
+		_, err = a.HiddenStep()
+	case 'p':
+		_, err = a.UpdatePattern()
+	case 'o':
+		_, err = a.OutputStep()
+	default:
+		t.Fatalf("no sub-step %q", c)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // hiddenStep returns a solver for the problem and the result of its first
 // hidden step, failing the test on an error.
 func hiddenStep(t *testing.T, X, Y *mat.Dense, opts AnalyticOptions) (*Analytic, HiddenResult) {
 	t.Helper()
-	a := newAnalytic(t, X, Y, opts)
+	a := mustAnalytic(t, X, Y, opts)
 	res, err := a.HiddenStep()
 	if err != nil {
 		t.Fatal(err)
@@ -59,130 +84,103 @@ func trueMSE(t testing.TB, net *Net, X, Y *mat.Dense) float64 {
 	return meanSquares(f, Y)
 }
 
-func TestCriticalPoints(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		alpha float64
-		m, n  int
-	}{{"relu", 0, 1, 300}, {"leaky", 0.1, 1, 300}, {"relu-multi", 0, 3, 300}, {"leaky-multi", 0.2, 2, 300},
-		{"several-chunks", 0.1, 2, 2*parallel.ChunkRows + 37}} {
-		t.Run(tc.name, func(t *testing.T) {
-			X, Y := randomProblem(7, tc.n, 4, tc.m)
-			opts := DefaultAnalyticOptions(6)
-			opts.Alpha = tc.alpha
-			checkCriticalPoints(t, newAnalytic(t, X, Y, opts), 3)
-		})
-	}
-}
-
-// checkCriticalPoints runs iters alternations step by step and checks that
-// each sub-step lands on a critical point of its sub-problem.
-func checkCriticalPoints(t *testing.T, a *Analytic, iters int) {
-	t.Helper()
-	if g, _ := a.SubGradients(); g > 1e-8 {
-		t.Errorf("after the initial output step: relative gradient %g", g)
-	}
-	for it := 0; it < iters; it++ {
-		if _, err := a.HiddenStep(); err != nil {
-			t.Fatal(err)
-		}
-		if _, g := a.SubGradients(); g > 1e-7 {
-			t.Errorf("iteration %d, hidden step: relative gradient %g", it, g)
-		}
-		a.UpdatePattern()
-		if _, err := a.OutputStep(); err != nil {
-			t.Fatal(err)
-		}
-		if g, _ := a.SubGradients(); g > 1e-8 {
-			t.Errorf("iteration %d, output step: relative gradient %g", it, g)
-		}
-	}
-}
-
-// checkHonest checks that the solver's loss, last record, history and best
+// checkHonest checks that the solver's last record, history and best
 // describe its network as it is: each against a fresh evaluation.
 func checkHonest(t *testing.T, what string, a *Analytic, X, Y *mat.Dense) {
 	t.Helper()
 	want := trueMSE(t, a.Net(), X, Y)
-	if got := a.Loss(); math.Abs(got-want) > 1e-12*want {
-		t.Errorf("%s: Loss() = %v, the network's training MSE is %v", what, got, want)
-	}
 	last, hist := a.Last(), a.History()
-	if !sameRecords([]Record{last}, hist[len(hist)-1:]) || last.Elapsed != hist[len(hist)-1].Elapsed || last.Loss != a.Loss() || last.Iter != a.Iter() {
-		t.Errorf("%s: Last() %+v is not the last history record or does not match Loss and Iter", what, last)
+	if math.Abs(last.Loss-want) > 1e-12*want {
+		t.Errorf("%s: Last().Loss = %v, the network's training MSE is %v", what, last.Loss, want)
 	}
-	best, bestLoss, bestIter := a.Best()
+	if !sameRecords([]Record{last}, hist[len(hist)-1:]) || last.Elapsed != hist[len(hist)-1].Elapsed {
+		t.Errorf("%s: Last() %+v is not the last history record", what, last)
+	}
+	best := a.Best()
 	for _, r := range hist {
-		if r.Loss < bestLoss {
-			t.Errorf("%s: record %d has loss %v below Best's %v", what, r.Iter, r.Loss, bestLoss)
+		if r.Loss < best.Loss {
+			t.Errorf("%s: record %d has loss %v below Best's %v", what, r.Iter, r.Loss, best.Loss)
 		}
 	}
-	if b := trueMSE(t, best, X, Y); math.Abs(b-bestLoss) > 1e-12*b {
-		t.Errorf("%s: Best() says %v, its network has %v", what, bestLoss, b)
+	if b := trueMSE(t, best.Net, X, Y); math.Abs(b-best.Loss) > 1e-12*b {
+		t.Errorf("%s: Best() says %v, its network has %v", what, best.Loss, b)
 	}
 	found := false
 	for _, r := range hist {
-		found = found || (r.Iter == bestIter && r.Loss == bestLoss)
+		found = found || (r.Iter == best.Iter && r.Loss == best.Loss)
 	}
 	if !found {
-		t.Errorf("%s: Best() points at iteration %d with loss %v, which no record has", what, bestIter, bestLoss)
+		t.Errorf("%s: Best() points at iteration %d with loss %v, which no record has", what, best.Iter, best.Loss)
 	}
 }
 
-// After every sub-step, in every order, the loss, the records and the best
-// iterate describe the network as it now is, and the records number the
-// alternations as documented.
+// After every sub-step, in every order, the records and the best iterate
+// describe the network as it now is, and the records number the
+// alternations as documented: a sub-step continues the alternation when it
+// comes after the ones before it in the order hidden, pattern, output.
 func TestSubStepsAreHonest(t *testing.T) {
 	X, Y := randomProblem(21, 400, 3, 2)
 	steps := map[byte]Steps{'h': StepHidden, 'p': StepPattern, 'o': StepOutput}
-	for _, order := range []string{"hpo", "hop", "oph", "pho", "hhoo", "ohp", "hpohpo", "phpo", "hoh"} {
-		t.Run(order, func(t *testing.T) {
-			a := newAnalytic(t, X, Y, DefaultAnalyticOptions(5))
+	for _, tc := range []struct {
+		order string
+		iters []int // the Iter of each sub-step's record
+	}{
+		{"hpo", []int{1, 1, 1}},
+		{"hop", []int{1, 1, 2}},
+		{"oph", []int{1, 2, 3}},
+		{"pho", []int{1, 2, 2}},
+		{"hhoo", []int{1, 2, 2, 3}},
+		{"ohp", []int{1, 2, 2}},
+		{"hpohpo", []int{1, 1, 1, 2, 2, 2}},
+		{"phpo", []int{1, 2, 2, 2}},
+		{"hoh", []int{1, 1, 2}},
+	} {
+		t.Run(tc.order, func(t *testing.T) {
+			a := mustAnalytic(t, X, Y, AnalyticOptions{Hidden: 5})
 			checkHonest(t, "start", a, X, Y)
-			cycle := Steps(0)
-			for k := range order {
-				iter := a.Iter()
-				switch order[k] {
-				case 'h':
-					if _, err := a.HiddenStep(); err != nil {
-						t.Fatal(err)
-					}
-				case 'p':
-					a.UpdatePattern()
-				case 'o':
-					if _, err := a.OutputStep(); err != nil {
-						t.Fatal(err)
-					}
-				}
-				what := fmt.Sprintf("after %s", order[:k+1])
+			for k := range tc.order {
+				mustSubStep(t, a, tc.order[k])
+				what := fmt.Sprintf("after %s", tc.order[:k+1])
 				checkHonest(t, what, a, X, Y)
-				// A sub-step continues the alternation when it follows the
-				// ones before it in the order hidden, pattern, output.
-				s := steps[order[k]]
-				wantIter := iter + 1
-				if cycle != 0 && cycle < s {
-					wantIter = iter
-				} else {
-					cycle = 0
-				}
-				cycle |= s
-				if cycle == Alternation {
-					cycle = 0
-				}
-				if r := a.Last(); r.Steps != s || r.Iter != wantIter {
-					t.Errorf("%s: record has steps %v at iteration %d, want %v at %d", what, r.Steps, r.Iter, s, wantIter)
+				if r := a.Last(); r.Analytic.Steps != steps[tc.order[k]] || r.Iter != tc.iters[k] {
+					t.Errorf("%s: record has steps %v at iteration %d, want %v at %d", what, r.Analytic.Steps, r.Iter, steps[tc.order[k]], tc.iters[k])
 				}
 			}
 			// Step then runs a whole alternation of its own.
-			before := a.Iter()
 			if !a.Step() {
 				t.Fatal(a.Err())
 			}
 			checkHonest(t, "after Step", a, X, Y)
-			if r := a.Last(); r.Steps != Alternation || r.Iter != before+1 {
-				t.Errorf("Step made a record with steps %v at iteration %d, want all at %d", r.Steps, r.Iter, before+1)
+			if r, want := a.Last(), tc.iters[len(tc.iters)-1]+1; r.Analytic.Steps != Alternation || r.Iter != want {
+				t.Errorf("Step made a record with steps %v at iteration %d, want all at %d", r.Analytic.Steps, r.Iter, want)
 			}
 		})
+	}
+}
+
+// Each record holds the parts of the detail it covers, and nil for the
+// others: the initial model's the output step, a hidden step's its
+// surrogate, a pattern update's only its flips.
+func TestRecordDetails(t *testing.T) {
+	X, Y := randomProblem(27, 200, 2, 1)
+	a := mustAnalytic(t, X, Y, AnalyticOptions{Hidden: 4})
+	mustSubStep(t, a, 'h')
+	mustSubStep(t, a, 'p')
+	mustSubStep(t, a, 'o')
+	if !a.Step() {
+		t.Fatal(a.Err())
+	}
+	for k, want := range []struct {
+		steps          Steps
+		hidden, output bool
+	}{{StepPattern | StepOutput, false, true}, {StepHidden, true, false}, {StepPattern, false, false}, {StepOutput, false, true}, {Alternation, true, true}} {
+		r := a.History()[k]
+		if r.Descent != nil || r.LBFGS != nil || r.LM != nil || r.Analytic == nil {
+			t.Fatalf("record %d has another method's detail: %+v", k, r)
+		}
+		if d := r.Analytic; d.Steps != want.steps || (d.Hidden != nil) != want.hidden || (d.Output != nil) != want.output {
+			t.Errorf("record %d: steps %v, hidden %v, output %v; want %v, %v, %v", k, d.Steps, d.Hidden != nil, d.Output != nil, want.steps, want.hidden, want.output)
+		}
 	}
 }
 
@@ -190,7 +188,7 @@ func TestSubStepsAreHonest(t *testing.T) {
 // new W, and its Loss the MSE with the pattern the new W induces.
 func TestHiddenStepRecordsBothLosses(t *testing.T) {
 	X, Y := randomProblem(22, 300, 2, 1)
-	a := newAnalytic(t, X, Y, DefaultAnalyticOptions(6))
+	a := mustAnalytic(t, X, Y, AnalyticOptions{Hidden: 6})
 	G := a.Pattern()
 	hr, err := a.HiddenStep()
 	if err != nil {
@@ -200,7 +198,7 @@ func TestHiddenStepRecordsBothLosses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := meanSquares(frozen, Y); math.Abs(s-hr.Surrogate) > 1e-12*s || a.Last().Hidden.Surrogate != hr.Surrogate {
+	if s := meanSquares(frozen, Y); math.Abs(s-hr.Surrogate) > 1e-12*s || a.Last().Analytic.Hidden.Surrogate != hr.Surrogate {
 		t.Errorf("surrogate %v recorded, frozen-pattern MSE %v", hr.Surrogate, s)
 	}
 	if l := trueMSE(t, a.Net(), X, Y); math.Abs(l-a.Last().Loss) > 1e-12*l {
@@ -213,75 +211,96 @@ func TestHiddenStepRecordsBothLosses(t *testing.T) {
 func TestSafeguardComparesTheTrueLoss(t *testing.T) {
 	X, Y := randomProblem(23, 300, 2, 1)
 	for seed := uint64(0); seed < 4; seed++ {
-		opts := DefaultAnalyticOptions(12)
-		opts.Safeguard, opts.Seed = true, seed
-		a := newAnalytic(t, X, Y, opts)
+		a := mustAnalytic(t, X, Y, AnalyticOptions{Hidden: 12, Safeguard: true, Seed: seed})
 		for k := 0; k < 12; k++ {
 			if k%3 == 1 {
 				// A hidden step alone: its true loss can be far above the
 				// surrogate, and above the loss before it.
-				if _, err := a.HiddenStep(); err != nil {
-					t.Fatal(err)
-				}
+				mustSubStep(t, a, 'h')
 			}
-			before := a.Loss()
+			before := a.Last().Loss
 			if !a.Step() {
 				t.Fatalf("seed %d: stopped: %v %v", seed, a.Status(), a.Err())
 			}
-			if after := a.Loss(); after > before {
+			if after := a.Last().Loss; after > before {
 				t.Errorf("seed %d, step %d: the safeguarded loss rose from %v to %v", seed, k, before, after)
 			}
 		}
 	}
 }
 
-// The run stops at the first alternation that meets a stopping rule, and
-// only there: a fixed point (no flips, a relative loss change within Tol:
-// Converged) or Patience alternations without progress of the best loss
-// (NoProgress). With no iteration limit every run ends by one of them.
-func TestStoppingRules(t *testing.T) {
+// alternations returns analytic records of the given losses and flips, the
+// first the initial model's, as the stopping rule reads them.
+func alternations(losses []float64, flips []int, rejected int) []Record {
+	recs := make([]Record, len(losses))
+	for i, l := range losses {
+		recs[i] = Record{Iter: i, Loss: l, Analytic: &AnalyticRecord{Steps: Alternation, Flips: flips[i], Rejected: i == rejected}}
+	}
+	return recs
+}
+
+// The stopping rule on histories written out by hand.
+func TestStopRule(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		losses   []float64
+		flips    []int
+		rejected int // index of the rejected record, or -1
+		tol      float64
+		patience int
+		want     Status
+	}{
+		{"fixed point", []float64{1, 0.5, 0.5}, []int{0, 3, 0}, -1, 1e-7, 100, Converged},
+		{"no flips, but the loss moved", []float64{1, 0.5, 0.4}, []int{0, 3, 0}, -1, 1e-7, 100, NotTerminated},
+		{"loss still, but flips", []float64{1, 0.5, 0.5}, []int{0, 3, 2}, -1, 1e-7, 100, NotTerminated},
+		{"within tol", []float64{1, 0.5, 0.5 * (1 - 5e-8)}, []int{0, 3, 0}, -1, 1e-7, 100, Converged},
+		{"tol off", []float64{1, 0.5, 0.5}, []int{0, 3, 0}, -1, -1, 100, NotTerminated},
+		{"rejected", []float64{1, 0.5, 0.5}, []int{0, 3, 0}, 2, -1, -1, NoProgress},
+		// The best, 0.5, came at iteration 1: iterations 2 and 3 did not
+		// lower it, so patience 2 ends the run at 3, and patience 3 does not.
+		{"patience 2", []float64{1, 0.5, 0.6, 0.55}, []int{0, 1, 1, 1}, -1, 1e-7, 2, NoProgress},
+		{"patience 3", []float64{1, 0.5, 0.6, 0.55}, []int{0, 1, 1, 1}, -1, 1e-7, 3, NotTerminated},
+		{"patience off", []float64{1, 0.5, 0.6, 0.55}, []int{0, 1, 1, 1}, -1, 1e-7, -1, NotTerminated},
+		// 0.499999 lowers the best by 2e-6, more than tol 1e-7: progress.
+		{"a small improvement", []float64{1, 0.5, 0.6, 0.499999}, []int{0, 1, 1, 1}, -1, 1e-7, 2, NotTerminated},
+		// By less than tol (0.5·(1 - 1e-8)) it is no progress.
+		{"below tol", []float64{1, 0.5, 0.6, 0.5 * (1 - 1e-8)}, []int{0, 1, 1, 1}, -1, 1e-7, 2, NoProgress},
+	} {
+		if got := stopRule(alternations(tc.losses, tc.flips, tc.rejected), tc.tol, tc.patience); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// Without an iteration limit every run ends by the stopping rules, and
+// Step returns false from then on; a sub-step called after such a stop
+// lets Step go on.
+func TestRunsStopByTheirRules(t *testing.T) {
 	X, Y := randomProblem(24, 300, 2, 1)
-	const tol, patience = 1e-7, 100
 	counts := map[Status]int{}
 	for seed := uint64(0); seed < 12; seed++ {
-		a := newAnalytic(t, X, Y, AnalyticOptions{Hidden: 4, Ridge: 1e-3, Seed: seed})
+		a := mustAnalytic(t, X, Y, AnalyticOptions{Hidden: 4, Seed: seed, Iterations: -1})
 		for a.Step() {
-			if a.Iter() > 20000 {
-				t.Fatalf("seed %d: still going after %d alternations", seed, a.Iter())
+			if a.Last().Iter > 20000 {
+				t.Fatalf("seed %d: still going after %d alternations", seed, a.Last().Iter)
 			}
+		}
+		if s := a.Status(); s != Converged && s != NoProgress || a.Err() != nil {
+			t.Errorf("seed %d: stopped with %v, %v", seed, s, a.Err())
 		}
 		counts[a.Status()]++
-		hist := a.History()
-		best, improved := hist[0].Loss, 0
-		for i := 1; i < len(hist); i++ {
-			r := hist[i]
-			if r.Loss < best*(1-tol) {
-				improved = r.Iter
-			}
-			best = math.Min(best, r.Loss)
-			fixed := r.Flips == 0 && math.Abs(r.Loss-hist[i-1].Loss) <= tol*hist[i-1].Loss
-			stalled := r.Iter-improved >= patience
-			last := i == len(hist)-1
-			if (fixed || stalled) != last {
-				t.Fatalf("seed %d: record %d of %d: fixed point %v, stalled %v", seed, i, len(hist)-1, fixed, stalled)
-			}
-			if last && (fixed && a.Status() != Converged || !fixed && a.Status() != NoProgress) {
-				t.Errorf("seed %d: status %v for fixed point %v, stalled %v", seed, a.Status(), fixed, stalled)
-			}
-		}
 		if a.Step() {
 			t.Errorf("seed %d: Step went on after %v", seed, a.Status())
 		}
 	}
 	t.Logf("statuses over 12 seeds: %v", counts)
-	// A sub-step called after the stop lets Step go on.
-	a := newAnalytic(t, X, Y, AnalyticOptions{Hidden: 4, Ridge: 1e-3, Patience: 3})
+	a := mustAnalytic(t, X, Y, AnalyticOptions{Hidden: 4, Patience: 3, Iterations: -1})
 	for a.Step() {
 	}
-	if a.Status() == NotTerminated {
+	if a.Status() != NoProgress && a.Status() != Converged {
 		t.Fatalf("status %v", a.Status())
 	}
-	a.UpdatePattern()
+	mustSubStep(t, a, 'p')
 	if a.Status() != NotTerminated || !a.Step() {
 		t.Errorf("after a sub-step: status %v", a.Status())
 	}
@@ -289,9 +308,7 @@ func TestStoppingRules(t *testing.T) {
 
 func TestIterationLimit(t *testing.T) {
 	X, Y := randomProblem(25, 100, 2, 1)
-	opts := DefaultAnalyticOptions(3)
-	opts.Iterations, opts.Tol, opts.Patience = 7, math.NaN(), -1
-	a := newAnalytic(t, X, Y, opts)
+	a := mustAnalytic(t, X, Y, AnalyticOptions{Hidden: 3, Iterations: 7, Tol: -1, Patience: -1})
 	n := 0
 	for a.Step() {
 		n++
@@ -299,8 +316,8 @@ func TestIterationLimit(t *testing.T) {
 			t.Fatalf("status %v while stepping", a.Status())
 		}
 	}
-	if n != 7 || a.Iter() != 7 || a.Status() != IterationLimit || a.Err() != nil || len(a.History()) != 8 {
-		t.Errorf("%d steps, Iter %d, status %v, err %v, %d records", n, a.Iter(), a.Status(), a.Err(), len(a.History()))
+	if n != 7 || a.Last().Iter != 7 || a.Status() != IterationLimit || a.Err() != nil || len(a.History()) != 8 {
+		t.Errorf("%d steps, Iter %d, status %v, err %v, %d records", n, a.Last().Iter, a.Status(), a.Err(), len(a.History()))
 	}
 }
 
@@ -311,28 +328,30 @@ func TestIterationLimit(t *testing.T) {
 // condition estimate.
 func TestHiddenFloor(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		alpha  float64
-		n, m   int
-		scale  float64
-		ridge  float64
-		proves bool
-		solve  string
+		name     string
+		alpha    float64
+		n, m     int
+		scale    float64
+		ridge    float64
+		proves   bool
+		fallback bool
 	}{
-		{"relu", 0, 3000, 1, 1, 1e-3, true, SolveCholesky},
-		{"leaky", 0.1, 3000, 2, 1, 1e-3, true, SolveCholesky},
-		{"large-x", 0, 3000, 1, 1e3, 1e-3, true, SolveCholesky},
+		{"relu", 0, 3000, 1, 1, 1e-3, true, false},
+		{"leaky", 0.1, 3000, 2, 1, 1e-3, true, false},
+		{"large-x", 0, 3000, 1, 1e3, 1e-3, true, false},
 		// 100 rows for 264 unknowns: condition about ‖A‖/λ ≥ 1e16.
-		{"rank-deficient", 0, 100, 1, 1, 1e-13, false, SolveEigen},
+		{"rank-deficient", 0, 100, 1, 1, 1e-13, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			const d, h = 32, 8 // hD = 264
 			X, Y := randomProblem(3, tc.n, d, tc.m)
 			X.Scale(tc.scale, X)
-			opts := DefaultAnalyticOptions(h)
-			opts.Alpha, opts.Ridge, opts.Solver = tc.alpha, tc.ridge, HiddenDirect
-			a := newAnalytic(t, X, Y, opts)
-			floor, normal := a.hiddenFloor(), a.Normal()
+			a := mustAnalytic(t, X, Y, AnalyticOptions{Hidden: h, Alpha: tc.alpha, Ridge: tc.ridge, HiddenSolve: SolvePrimal})
+			floor := a.hiddenFloor(false)
+			normal, err := a.Normal()
+			if err != nil {
+				t.Fatal(err)
+			}
 			res, err := a.HiddenStep()
 			if err != nil {
 				t.Fatal(err)
@@ -345,7 +364,7 @@ func TestHiddenFloor(t *testing.T) {
 			norm1 := mat.Norm(normal, 1)
 			bound := norm1 * math.Sqrt(float64(h*(d+1))) / floor
 			proved := floor > 0 && bound < spd.MaxCond
-			t.Logf("floor %.6g, smallest eigenvalue %.6g, condition bound %.3g, solved by %s", floor, low, bound, res.Solve)
+			t.Logf("floor %.6g, smallest eigenvalue %.6g, condition bound %.3g, fallback %v", floor, low, bound, res.Fallback)
 			// The eigen solver's own error is within a small multiple of
 			// N·ε·‖A‖₂, and ‖A‖₂ ≤ ‖A‖₁.
 			if tol := 10 * float64(h*(d+1)) * 0x1p-52 * norm1; floor > low+tol {
@@ -357,8 +376,8 @@ func TestHiddenFloor(t *testing.T) {
 			if proved != tc.proves {
 				t.Errorf("proves the condition: %v, want %v", proved, tc.proves)
 			}
-			if res.Solve != tc.solve {
-				t.Errorf("solved by %s, want %s", res.Solve, tc.solve)
+			if res.Solve != SolvePrimal || res.Fallback != tc.fallback {
+				t.Errorf("solved by %v with fallback %v, want primal with %v", res.Solve, res.Fallback, tc.fallback)
 			}
 		})
 	}
@@ -368,8 +387,11 @@ func TestHiddenFloor(t *testing.T) {
 // gonum's Cholesky, is the hidden step's W.
 func TestNormalIsTheSolvedSystem(t *testing.T) {
 	X, Y := randomProblem(26, 200, 3, 2)
-	a := newAnalytic(t, X, Y, DefaultAnalyticOptions(4))
-	N := a.Normal()
+	a := mustAnalytic(t, X, Y, AnalyticOptions{Hidden: 4})
+	N, err := a.Normal()
+	if err != nil {
+		t.Fatal(err)
+	}
 	rhs := a.as.RHS(a.pr.x, a.pr.y, a.pat.act, a.net.Alpha, a.net.Beta, a.net.Beta0)
 	var chol mat.Cholesky
 	if !chol.Factorize(N) {
@@ -379,9 +401,7 @@ func TestNormalIsTheSolvedSystem(t *testing.T) {
 	if err := chol.SolveTo(&w, mat.NewDense(4*4, 1, rhs.RawMatrix().Data)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.HiddenStep(); err != nil {
-		t.Fatal(err)
-	}
+	mustSubStep(t, a, 'h')
 	got := mat.NewDense(4*4, 1, mat.DenseCopyOf(a.net.W).RawMatrix().Data)
 	if !mat.EqualApprox(got, &w, 1e-9) {
 		t.Error("the hidden step's W is not the solution of Normal()")
@@ -393,7 +413,7 @@ func TestNormalIsTheSolvedSystem(t *testing.T) {
 func TestDualOutputStep(t *testing.T) {
 	X, Y := randomProblem(31, 40, 2, 2)
 	for _, h := range []int{20, 39, 40, 120} {
-		a := newAnalytic(t, X, Y, DefaultAnalyticOptions(h))
+		a := mustAnalytic(t, X, Y, AnalyticOptions{Hidden: h})
 		if a.dualOutput() != (h+1 > 40) {
 			t.Errorf("h %d: dual %v", h, a.dualOutput())
 		}
@@ -414,41 +434,51 @@ func TestDualOutputStep(t *testing.T) {
 	}
 }
 
-// The memory limit decides the hidden step's solver, and a request that
-// fits nowhere fails at once, naming the sizes and the option.
+// The memory limit decides the hidden step's solve when the solver is
+// made, and a request that fits nowhere fails at once, naming the sizes
+// and the option, as a MemoryError.
 func TestMemoryPlan(t *testing.T) {
-	X, Y := randomProblem(32, 300, 7, 1) // D = 8, 1600 unknowns for 300 rows
-	base := baseBytes(300, 200, 8, 1)
-	direct, dualB, cg := directBytes(1600), dualBytes(300, 200, 1), cgBytes(300, 200, 8, 1)
+	const n, d, h = 300, 7, 200 // D = 8, 1600 unknowns for 300 rows
+	X, Y := randomProblem(32, n, d, 1)
+	data := int64(8*n*(d+1) + 8*n)
+	base := data + baseBytes(n, h, d+1, 1)
+	direct, dualB, cg := directBytes(n, h, d+1), dualBytes(n, h, d+1, 1), cgBytes(n, h, d+1, 1)
 	if !(cg < dualB && dualB < direct) {
 		t.Fatalf("the case needs CG < dual < direct in memory: %d, %d, %d", cg, dualB, direct)
 	}
 	for _, tc := range []struct {
-		name   string
-		limit  int64
-		solver HiddenSolver
-		solve  string
-		err    string
+		name  string
+		limit int64
+		want  HiddenSolve
+		solve HiddenSolve
+		err   string
 	}{
-		{"room: the cheaper dual", 0, HiddenAuto, SolveDual, ""},
-		{"direct asked", 0, HiddenDirect, SolveCholesky, ""},
-		{"only the dual and CG fit", base + (direct+dualB)/2, HiddenAuto, SolveDual, ""},
-		{"direct asked, does not fit", base + (direct+dualB)/2, HiddenDirect, "", "Solver: HiddenAuto solves it in its dual form"},
-		{"only CG fits", base + (dualB+cg)/2, HiddenAuto, SolveCG, ""},
-		{"nothing fits", base + cg/2, HiddenAuto, "", "left of the memory limit (AnalyticOptions.MemoryLimit, -memory)"},
-		{"buffers do not fit", base / 2, HiddenAuto, "", "of buffers, more than the memory limit"},
+		{"room: the cheaper dual", 0, SolveAuto, SolveDual, ""},
+		{"primal asked", 0, SolvePrimal, SolvePrimal, ""},
+		{"only the dual and CG fit", base + (direct+dualB)/2, SolveAuto, SolveDual, ""},
+		{"primal asked, does not fit", base + (direct+dualB)/2, SolvePrimal, 0, "HiddenSolve SolveAuto solves it in its dual form"},
+		{"only CG fits", base + (dualB+cg)/2, SolveAuto, SolveCG, ""},
+		{"nothing fits", base + cg/2, SolveAuto, 0, "left of the memory limit (AnalyticOptions.MemoryLimit, -memory)"},
+		{"buffers do not fit", base / 2, SolveAuto, 0, "an analytic solver's buffers for 300 rows and 200 hidden units needs"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			a, err := NewAnalytic(X, Y, AnalyticOptions{Hidden: 200, Ridge: 1e-3, MemoryLimit: tc.limit, Solver: tc.solver, CGMaxIter: 100})
-			if err == nil {
-				var res HiddenResult
-				res, err = a.HiddenStep()
-				if err == nil && res.Solve != tc.solve {
-					t.Errorf("solved by %s, want %s", res.Solve, tc.solve)
+			a, err := NewAnalytic(bg, X, Y, AnalyticOptions{Hidden: h, MemoryLimit: tc.limit, HiddenSolve: tc.want, CGMaxIter: 100})
+			if tc.err != "" {
+				var me *MemoryError
+				if err == nil || !strings.Contains(err.Error(), tc.err) || !errors.As(err, &me) || !errors.Is(err, ErrMemory) {
+					t.Fatalf("error %v, want a MemoryError saying %q", err, tc.err)
 				}
+				return
 			}
-			if (err != nil) != (tc.err != "") || err != nil && !strings.Contains(err.Error(), tc.err) {
-				t.Errorf("error %v, want %q", err, tc.err)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := a.Options().HiddenSolve; got != tc.solve {
+				t.Errorf("Options says %v, want %v", got, tc.solve)
+			}
+			res, err := a.HiddenStep()
+			if err != nil || res.Solve != tc.solve {
+				t.Errorf("solved by %v (error %v), want %v", res.Solve, err, tc.solve)
 			}
 		})
 	}
@@ -466,20 +496,21 @@ func TestDualHiddenStep(t *testing.T) {
 	}{{"relu", 60, 3, 1, 8, 0, false}, {"leaky-multi", 50, 2, 3, 10, 0.1, false}, {"dead", 40, 2, 2, 6, 0, true}, {"wide", 30, 4, 1, 40, 0, false}} {
 		t.Run(tc.name, func(t *testing.T) {
 			X, Y := randomProblem(34, tc.n, tc.d, tc.m)
-			want := map[HiddenSolver]string{HiddenDirect: SolveCholesky, HiddenDual: SolveDual}
 			var ws []*mat.Dense
-			for _, solver := range []HiddenSolver{HiddenDirect, HiddenDual} {
-				opts := DefaultAnalyticOptions(tc.h)
-				opts.Alpha, opts.Solver = tc.alpha, solver
+			for _, solve := range []HiddenSolve{SolvePrimal, SolveDual} {
+				opts := AnalyticOptions{Hidden: tc.h, Alpha: tc.alpha, HiddenSolve: solve}
 				if tc.dead {
-					init, _ := NewNet(tc.h, tc.d, tc.m, 0)
+					init, err := NewNet(tc.h, tc.d, tc.m, 0)
+					if err != nil {
+						t.Fatal(err)
+					}
 					init.InitNormal(rand.New(rand.NewPCG(1, 1)))
 					init.W.SetRow(1, append([]float64{-100}, make([]float64, tc.d)...)) // never active
 					opts.Init = init
 				}
 				a, res := hiddenStep(t, X, Y, opts)
-				if res.Solve != want[solver] {
-					t.Errorf("solved by %s, want %s", res.Solve, want[solver])
+				if res.Solve != solve {
+					t.Errorf("solved by %v, want %v", res.Solve, solve)
 				}
 				ws = append(ws, a.Net().W)
 			}
@@ -492,16 +523,53 @@ func TestDualHiddenStep(t *testing.T) {
 	}
 }
 
+// A dead neuron (never active) keeps its weights exactly, and the others
+// solve as they would without it: the same W as a network that lacks the
+// dead neuron, to rounding, with a ridge and without.
+func TestDeadNeuronsKeepTheirWeights(t *testing.T) {
+	X, Y := randomProblem(8, 100, 2, 1)
+	rows := [][]float64{{1, 1, 0}, {-100, 0.5, 0.25}, {0, 0, 1}} // the second is never active
+	for _, ridge := range []float64{1e-3, -1} {                  // without a ridge, a dead neuron would make the system singular
+		with, err := NewNet(3, 2, 1, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		without, err := NewNet(2, 2, 1, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j, r := range rows {
+			with.W.SetRow(j, r)
+		}
+		without.W.SetRow(0, rows[0])
+		without.W.SetRow(1, rows[2])
+		a, res := hiddenStep(t, X, Y, AnalyticOptions{Hidden: 3, Init: with, Ridge: ridge})
+		b, _ := hiddenStep(t, X, Y, AnalyticOptions{Hidden: 2, Init: without, Ridge: ridge})
+		if res.Dead != 1 || !mat.Equal(a.net.W.RowView(1), with.W.RowView(1)) {
+			t.Errorf("ridge %v: %d dead, the dead neuron's weights became %v", ridge, res.Dead, mat.Row(nil, 1, a.net.W))
+		}
+		for k, j := range []int{0, 2} {
+			got, want := mat.Row(nil, j, a.net.W), mat.Row(nil, k, b.net.W)
+			if !floats.EqualApprox(got, want, 1e-9) {
+				t.Errorf("ridge %v: neuron %d solved to %v, without the dead neuron %v", ridge, j, got, want)
+			}
+		}
+		if !spd.AllFinite(a.net.W) {
+			t.Error("non-finite weights")
+		}
+	}
+}
+
 // With many hidden units and few rows the plan takes the dual solve: the
 // step that would factor a 40000-unknown matrix solves a 161×161 system.
 func TestPlanTakesTheDual(t *testing.T) {
 	X, Y := randomProblem(35, 161, 1, 1)
-	a := newAnalytic(t, X, Y, AnalyticOptions{Hidden: 20000, Ridge: 1e-3, Iterations: 1})
+	a := mustAnalytic(t, X, Y, AnalyticOptions{Hidden: 20000, Iterations: 1})
 	if !a.Step() {
 		t.Fatal(a.Err())
 	}
-	if r := a.Last().Hidden; r.Solve != SolveDual {
-		t.Errorf("solved by %s, want %s", r.Solve, SolveDual)
+	if r := a.Last().Analytic.Hidden; r.Solve != SolveDual {
+		t.Errorf("solved by %v, want %v", r.Solve, SolveDual)
 	}
 }
 
@@ -510,7 +578,10 @@ func TestPlanTakesTheDual(t *testing.T) {
 // is reported, and the step still lowers the surrogate.
 func TestCGConvergesOnFewRows(t *testing.T) {
 	X, Y := randomProblem(33, 30, 3, 1)
-	a := newAnalytic(t, X, Y, AnalyticOptions{Hidden: 500, Ridge: 1e-3, Solver: HiddenCG})
+	a := mustAnalytic(t, X, Y, AnalyticOptions{Hidden: 500, HiddenSolve: SolveCG})
+	if got := a.Options().CGMaxIter; got != 100*31 {
+		t.Errorf("CGMaxIter resolved to %d, want 100·(30+1)", got)
+	}
 	res, err := a.HiddenStep()
 	if err != nil {
 		t.Fatal(err)
@@ -521,9 +592,9 @@ func TestCGConvergesOnFewRows(t *testing.T) {
 	// Warm-started CG lowers the step's objective, the frozen-pattern sum
 	// of squares plus λ‖W‖² (here mostly the penalty: with 500 units on 30
 	// rows the start fits the data almost exactly).
-	b := newAnalytic(t, X, Y, AnalyticOptions{Hidden: 500, Ridge: 1e-3, Solver: HiddenCG, CGMaxIter: 5})
+	b := mustAnalytic(t, X, Y, AnalyticOptions{Hidden: 500, HiddenSolve: SolveCG, CGMaxIter: 5})
 	objective := func(sse float64) float64 { w := mat.Norm(b.net.W, 2); return sse + 1e-3*w*w }
-	before := objective(30 * b.Loss())
+	before := objective(30 * b.Last().Loss)
 	res, err = b.HiddenStep()
 	if after := objective(30 * res.Surrogate); err != nil || res.CGConverged || res.CGIters != 5 || !(after < before) {
 		t.Errorf("capped: %v, %d iterations, converged %v, objective %v from %v", err, res.CGIters, res.CGConverged, after, before)
@@ -536,12 +607,7 @@ func TestCGConvergesOnFewRows(t *testing.T) {
 func TestDataInit(t *testing.T) {
 	for _, c := range []struct{ n, h int }{{50, 8}, {5, 8}} {
 		X, Y := randomProblem(3, c.n, 3, 1)
-		opts := DefaultAnalyticOptions(c.h)
-		opts.DataInit = true
-		a, err := NewAnalytic(X, Y, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
+		a := mustAnalytic(t, X, Y, AnalyticOptions{Hidden: c.h, DataInit: true})
 		net := a.Net()
 		used := map[int]int{}
 		for j := 0; j < c.h; j++ {
@@ -564,8 +630,8 @@ func TestDataInit(t *testing.T) {
 		if want := min(c.n, c.h); len(used) != want {
 			t.Errorf("n=%d, h=%d: hyperplanes through %d distinct rows, want %d", c.n, c.h, len(used), want)
 		}
-		if a.Loss() != a.Last().Loss || a.Last().Steps != StepPattern|StepOutput {
-			t.Errorf("the first record is not the refit start")
+		if r := a.Last(); r.Iter != 0 || r.Analytic.Steps != StepPattern|StepOutput || r.Analytic.Output == nil {
+			t.Errorf("the first record is not the refit start: %+v", r)
 		}
 	}
 }

@@ -42,9 +42,9 @@ func benchProblem(seed uint64, n, d int) (*mat.Dense, *mat.Dense) {
 func BenchmarkHiddenStep(b *testing.B) {
 	const n, d, h = 10000, 30, 50
 	X, Y := benchProblem(1, n, d)
-	opts := relunet.DefaultAnalyticOptions(h)
-	opts.Solver = relunet.HiddenDirect
-	a, err := relunet.NewAnalytic(X, Y, opts)
+	opts := relunet.AnalyticOptions{Hidden: h}
+	opts.HiddenSolve = relunet.SolvePrimal
+	a, err := relunet.NewAnalytic(context.Background(), X, Y, opts)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -67,9 +67,9 @@ func BenchmarkAlternation(b *testing.B) {
 	}{{"abalone", 32}, {"bike", 32}, {"sdf", 32}, {"sdf", 64}} {
 		b.Run(fmt.Sprintf("%s/h=%d", tc.name, tc.h), func(b *testing.B) {
 			sp := referenceSplit(b, tc.name, 0)
-			opts := relunet.DefaultAnalyticOptions(tc.h)
+			opts := relunet.AnalyticOptions{Hidden: tc.h}
 			start := func() *relunet.Analytic {
-				a, err := relunet.NewAnalytic(sp.XTrain, sp.YTrain, opts)
+				a, err := relunet.NewAnalytic(context.Background(), sp.XTrain, sp.YTrain, opts)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -82,7 +82,7 @@ func BenchmarkAlternation(b *testing.B) {
 			a := start()
 			b.ResetTimer()
 			for b.Loop() {
-				if a.Iter() == opts.Iterations {
+				if a.Last().Iter == opts.Iterations {
 					b.StopTimer()
 					a = start()
 					b.StartTimer()
@@ -106,14 +106,13 @@ func BenchmarkAlternationLarge(b *testing.B) {
 	X, Y := benchProblem(1, n, d)
 	for _, tc := range []struct {
 		name   string
-		solver relunet.HiddenSolver
-		method string
-	}{{"direct", relunet.HiddenDirect, relunet.SolveCholesky}, {"cg", relunet.HiddenCG, relunet.SolveCG}} {
+		solver relunet.HiddenSolve
+	}{{"direct", relunet.SolvePrimal}, {"cg", relunet.SolveCG}} {
 		b.Run(tc.name, func(b *testing.B) {
-			opts := relunet.DefaultAnalyticOptions(h)
-			opts.Iterations = 0
-			opts.Solver = tc.solver
-			a, err := relunet.NewAnalytic(X, Y, opts)
+			opts := relunet.AnalyticOptions{Hidden: h}
+			opts.Iterations, opts.Tol, opts.Patience = -1, -1, -1 // step for as long as the benchmark asks
+			opts.HiddenSolve = tc.solver
+			a, err := relunet.NewAnalytic(context.Background(), X, Y, opts)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -125,9 +124,9 @@ func BenchmarkAlternationLarge(b *testing.B) {
 				if !a.Step() {
 					b.Fatal(a.Err())
 				}
-				r := a.Last().Hidden
-				if r.Solve != tc.method {
-					b.Fatalf("solved by %s, want %s", r.Solve, tc.method)
+				r := a.Last().Analytic.Hidden
+				if r.Solve != tc.solver {
+					b.Fatalf("solved by %v, want %v", r.Solve, tc.solver)
 				}
 				hidden += r.AssembleSeconds + r.SolveSeconds
 				iters += r.CGIters
@@ -175,15 +174,15 @@ func peakHeap(f func()) (peak, before uint64) {
 // step's share, the solve used, the peak heap while stepping and the heap
 // of the data alone.
 func benchAlternations(b *testing.B, X, Y *mat.Dense, h int) {
-	opts := relunet.DefaultAnalyticOptions(h)
-	opts.Iterations = 0
+	opts := relunet.AnalyticOptions{Hidden: h}
+	opts.Iterations, opts.Tol, opts.Patience = -1, -1, -1 // step for as long as the benchmark asks
 	var hidden float64
-	var solve string
+	var solve relunet.HiddenSolve
 	peak, before := peakHeap(func() {
 		for b.Loop() {
 			b.StopTimer()
 			runtime.GC() // the last op's solver is not counted in this one's peak
-			a, err := relunet.NewAnalytic(X, Y, opts)
+			a, err := relunet.NewAnalytic(context.Background(), X, Y, opts)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -191,7 +190,7 @@ func benchAlternations(b *testing.B, X, Y *mat.Dense, h int) {
 			if !a.Step() {
 				b.Fatal(a.Err())
 			}
-			r := a.Last().Hidden
+			r := a.Last().Analytic.Hidden
 			hidden += r.AssembleSeconds + r.SolveSeconds
 			solve = r.Solve
 		}
@@ -249,17 +248,17 @@ func BenchmarkAlternationYear(b *testing.B) {
 // the YearPredictionMSD shape with h = 64.
 func BenchmarkRunYear(b *testing.B) {
 	X, Y := yearShape(b)
-	opts := relunet.DefaultAnalyticOptions(64)
+	opts := relunet.AnalyticOptions{Hidden: 64}
 	peak, before := peakHeap(func() {
 		for b.Loop() {
-			a, err := relunet.NewAnalytic(X, Y, opts)
+			a, err := relunet.NewAnalytic(context.Background(), X, Y, opts)
 			if err != nil {
 				b.Fatal(err)
 			}
 			for a.Step() {
 			}
-			if a.Err() != nil || a.Iter() != opts.Iterations {
-				b.Fatalf("stopped at %d of %d: %v (%v)", a.Iter(), opts.Iterations, a.Status(), a.Err())
+			if a.Err() != nil || a.Last().Iter != 30 {
+				b.Fatalf("stopped at %d of 30: %v (%v)", a.Last().Iter, a.Status(), a.Err())
 			}
 		}
 	})
@@ -271,11 +270,11 @@ func BenchmarkRunYear(b *testing.B) {
 // 8000 unknowns, more than the training rows.
 func BenchmarkHiddenStepWide(b *testing.B) {
 	sp := referenceSplit(b, "abalone", 0)
-	a, err := relunet.NewAnalytic(sp.XTrain, sp.YTrain, relunet.DefaultAnalyticOptions(1000))
+	a, err := relunet.NewAnalytic(context.Background(), sp.XTrain, sp.YTrain, relunet.AnalyticOptions{Hidden: 1000})
 	if err != nil {
 		b.Fatal(err)
 	}
-	var solve string
+	var solve relunet.HiddenSolve
 	peak, before := peakHeap(func() {
 		for b.Loop() {
 			r, err := a.HiddenStep()
@@ -287,5 +286,5 @@ func BenchmarkHiddenStepWide(b *testing.B) {
 	})
 	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
 	b.ReportMetric(float64(before)/(1<<20), "data-MiB")
-	b.Logf("solved by %s", solve)
+	b.Logf("solved by %v", solve)
 }

@@ -1,9 +1,14 @@
 package relunet
 
 import (
+	"context"
 	"fmt"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/relunet/relunet/relunet/internal/gram"
+	"github.com/relunet/relunet/relunet/internal/parallel"
+	"github.com/relunet/relunet/relunet/internal/size"
 )
 
 // SubGradients returns the relative gradient norms of the two sub-problems
@@ -12,10 +17,13 @@ import (
 // respect to W, each divided by the norm of its right-hand side. After the
 // output step the first is at rounding level, after the hidden step (before
 // the pattern update) the second.
+//
+// It is a check for tests and notebooks: it forms n×h matrices of its own,
+// and its context is never cancelled.
 func (a *Analytic) SubGradients() (output, hidden float64) {
 	// Output step: 2(Aᵀ(Aθ - Y) + λθ) with A = [1, φ(X̃Wᵀ)].
-	a.ensurePre()
-	H := mat.DenseCopyOf(a.pre)
+	H := mat.NewDense(a.pr.n, a.opts.Hidden, nil)
+	a.pr.preact(a.net, H)
 	hiddenOutputs(a.net.Alpha, H)
 	A := withOnes(H)
 	theta := mat.NewDense(a.opts.Hidden+1, a.pr.m, nil)
@@ -26,16 +34,17 @@ func (a *Analytic) SubGradients() (output, hidden float64) {
 	res.Sub(&res, a.pr.y)
 	g.Mul(A.T(), &res)
 	var ridge mat.Dense
-	ridge.Scale(a.opts.Ridge, theta)
+	ridge.Scale(a.opts.lambda(), theta)
 	g.Add(&g, &ridge)
 	aty.Mul(A.T(), a.pr.y)
 	output = mat.Norm(&g, 2) / mat.Norm(&aty, 2)
 
 	// Hidden step: 2(N vec(W) - b).
-	rhs := a.as.RHS(a.pr.x, a.pr.y, a.pat.act, a.net.Alpha, a.net.Beta, a.net.Beta0)
+	as := gram.Assembler{Pool: parallel.Pool{Workers: a.opts.Workers}}
+	rhs := as.RHS(a.pr.x, a.pr.y, a.pat.act, a.net.Alpha, a.net.Beta, a.net.Beta0)
 	h, D := a.net.W.Dims()
 	nw := mat.NewDense(h, D, nil)
-	normalMul(nw, a.net.W, a.pr.x, a.pat, a.net.Alpha, a.net.Beta, a.opts.Ridge,
+	normalMul(nw, a.net.W, a.pr.x, a.pat, a.net.Alpha, a.net.Beta, a.opts.lambda(),
 		mat.NewDense(a.pr.n, h, nil), mat.NewDense(a.pr.n, h, nil))
 	nw.Sub(nw, rhs)
 	return output, mat.Norm(nw, 2) / mat.Norm(rhs, 2)
@@ -44,16 +53,13 @@ func (a *Analytic) SubGradients() (output, hidden float64) {
 // LossGrad returns the training MSE of net on X (n×d) and Y (n×m) and its
 // gradient, laid out like net (slopes φ'(0) = α).
 func LossGrad(net *Net, X, Y mat.Matrix) (float64, *Net, error) {
-	pr, err := checkedProblem(X, Y)
+	pr, err := gradProblem("LossGrad", net, X, Y, 0)
 	if err != nil {
-		return 0, nil, err
-	}
-	if err := net.validate(pr.d, pr.m); err != nil {
 		return 0, nil, err
 	}
 	h, d, m := net.Dims()
 	g := netView(make([]float64, len(params(net))), h, d, m, net.Alpha)
-	return lossGrad(net, g, pr.x, pr.y, newGradBuf(pr.n, h, m)), g, nil
+	return newFullGrad(parallel.Pool{}, pr.n, h, d, m).eval(net, g, pr.x, pr.y), g, nil
 }
 
 // Hessian returns the Hessian of the training MSE with respect to all
@@ -65,25 +71,26 @@ func Hessian(net *Net, X, Y mat.Matrix, step float64) (*mat.SymDense, error) {
 	if !(step > 0) {
 		return nil, fmt.Errorf("relunet: Hessian: step must be positive, have %v", step)
 	}
-	pr, err := checkedProblem(X, Y)
-	if err != nil {
-		return nil, err
+	var k int
+	if err := net.check(); err == nil {
+		h, d, m := net.Dims()
+		k = paramCount(h, d, m)
 	}
-	if err := net.validate(pr.d, pr.m); err != nil {
+	pr, err := gradProblem("Hessian", net, X, Y, fallbackBytes(k))
+	if err != nil {
 		return nil, err
 	}
 	h, d, m := net.Dims()
 	p := params(net)
-	k := len(p)
-	buf := newGradBuf(pr.n, h, m)
+	fg := newFullGrad(parallel.Pool{}, pr.n, h, d, m)
 	gp, gm := make([]float64, k), make([]float64, k)
 	H := mat.NewDense(k, k, nil)
 	for i := range p {
 		q := append([]float64(nil), p...)
 		q[i] = p[i] + step
-		lossGrad(netView(q, h, d, m, net.Alpha), netView(gp, h, d, m, net.Alpha), pr.x, pr.y, buf)
+		fg.eval(netView(q, h, d, m, net.Alpha), netView(gp, h, d, m, net.Alpha), pr.x, pr.y)
 		q[i] = p[i] - step
-		lossGrad(netView(q, h, d, m, net.Alpha), netView(gm, h, d, m, net.Alpha), pr.x, pr.y, buf)
+		fg.eval(netView(q, h, d, m, net.Alpha), netView(gm, h, d, m, net.Alpha), pr.x, pr.y)
 		for j := range gp {
 			H.Set(i, j, (gp[j]-gm[j])/(2*step))
 		}
@@ -95,4 +102,30 @@ func Hessian(net *Net, X, Y mat.Matrix, step float64) (*mat.SymDense, error) {
 		}
 	}
 	return S, nil
+}
+
+// gradProblem returns the problem of X and Y for a function that evaluates
+// the network's loss and gradient, after checking that net fits the data
+// and that the data's copy, the gradient's buffers and extra bytes fit in
+// the memory available.
+func gradProblem(what string, net *Net, X, Y mat.Matrix, extra int64) (*problem, error) {
+	if err := net.check(); err != nil {
+		return nil, fmt.Errorf("relunet: %s: %w", what, err)
+	}
+	mem := newMemory(0, "")
+	var used size.Bytes
+	pr, err := checkedProblem(context.Background(), X, Y, mem, &used)
+	if err != nil {
+		return nil, fmt.Errorf("relunet: %s: %w", what, err)
+	}
+	if err := net.validate(pr.d, pr.m); err != nil {
+		return nil, fmt.Errorf("relunet: %s: %w", what, err)
+	}
+	h, _, _ := net.Dims()
+	used.AddBytes(fullGradBytes(pr.n, h, pr.d+1, pr.m))
+	used.AddBytes(extra)
+	if err := mem.check(fmt.Sprintf("%s for %d rows and %d hidden units", what, pr.n, h), used.Total(), 0); err != nil {
+		return nil, fmt.Errorf("relunet: %w", err)
+	}
+	return pr, nil
 }

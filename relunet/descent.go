@@ -1,7 +1,9 @@
 package relunet
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -9,88 +11,144 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/relunet/relunet/relunet/internal/seeded"
+	"github.com/relunet/relunet/relunet/internal/size"
 )
 
-// DescentOptions configures a Descent solver. DefaultSGDOptions and
-// DefaultAdamOptions return the reference settings.
+// DescentOptions configures a Descent solver. Method and Hidden are
+// required; the zero value of every other field is the reference's setting
+// for the method, and a negative limit turns it off (see the package
+// documentation).
 type DescentOptions struct {
 	// Method is MethodSGD or MethodAdam; any other is an error.
 	Method Method
+	// Hidden is the number of hidden units h.
 	Hidden int
 	Alpha  float64
 	Seed   uint64 // seeds the initial weights and the batch shuffling
 	// Epochs is the number of epochs after which Step returns false with
-	// IterationLimit; 0 means no limit.
+	// IterationLimit; 0 means 300, and a negative value no limit.
 	Epochs int
-	Batch  int // mini-batch size; 0, or more than the rows, means full batch
-	LR     float64
+	// Batch is the mini-batch size; 0 means 2048 for SGD and 256 for Adam,
+	// and a negative value, or one above the rows, the full batch.
+	Batch int
+	// LR is the learning rate; 0 means 0.03 for SGD and 0.001 for Adam.
+	LR float64
 
-	// DecayEvery and DecayFactor give a step schedule: the learning rate is
-	// multiplied by DecayFactor every DecayEvery epochs (0: constant).
+	// The step schedule multiplies the learning rate by DecayFactor every
+	// DecayEvery epochs, at most MaxDecays times. DecayEvery 0 means 100
+	// for SGD and none for Adam, and a negative value none; DecayFactor 0
+	// means 0.1; MaxDecays 0 means 2, the reference's two cuts (at epochs
+	// 100 and 200 of 300), and a negative value no cap.
 	DecayEvery  int
 	DecayFactor float64
-	// MaxDecays caps the number of cuts, after which the rate stays
-	// constant; 0 means no cap.
-	MaxDecays int
+	MaxDecays   int
 
-	Momentum float64 // SGD only: heavy-ball momentum in [0, 1)
+	// Momentum is SGD's heavy-ball momentum, in [0, 1); 0 is none.
+	Momentum float64
 
-	Beta1, Beta2, Eps float64 // Adam only
+	// Adam's moment decays and ε; 0 means 0.9, 0.999 and 1e-8.
+	Beta1, Beta2, Eps float64
 
-	// Init, when not nil, is the starting network; otherwise the weights
-	// are initialised like PyTorch's nn.Linear.
+	// Init, when not nil, is the starting network, of leaky slope Alpha;
+	// nil means weights initialised like PyTorch's nn.Linear. Options
+	// returns the starting network in either case.
 	Init *Net
+
+	// MemoryLimit bounds the bytes of the solver's copy of the data and its
+	// buffers; 0 means what the process may use when the solver is made,
+	// and a negative value no limit.
+	MemoryLimit int64
 }
 
-// DefaultSGDOptions returns the reference's SGD: lr 0.03, batch 2048, 300
-// epochs, learning rate ×0.1 every 100 epochs.
-func DefaultSGDOptions(h int) DescentOptions {
-	return DescentOptions{Method: MethodSGD, Hidden: h, Epochs: 300, Batch: 2048, LR: 0.03, DecayEvery: 100, DecayFactor: 0.1}
-}
-
-// DefaultAdamOptions returns Adam with lr 0.001, batch 256, 300 epochs and
-// the usual β1 = 0.9, β2 = 0.999, ε = 1e-8.
-func DefaultAdamOptions(h int) DescentOptions {
-	return DescentOptions{Method: MethodAdam, Hidden: h, Epochs: 300, Batch: 256, LR: 0.001, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}
-}
+const descentMemoryOption = "DescentOptions.MemoryLimit, -memory"
 
 func (o DescentOptions) check() error {
 	bad := func(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) }
 	switch {
 	case o.Method != MethodSGD && o.Method != MethodAdam:
 		return fmt.Errorf("relunet: descent: Method must be sgd or adam, have %v", o.Method)
-	case o.Epochs < 0:
-		return fmt.Errorf("relunet: %v: Epochs must not be negative, have %d", o.Method, o.Epochs)
 	case o.Hidden <= 0:
 		return fmt.Errorf("relunet: %v: Hidden must be positive, have %d", o.Method, o.Hidden)
-	case o.Batch < 0:
-		return fmt.Errorf("relunet: %v: Batch must not be negative, have %d", o.Method, o.Batch)
-	case bad(o.LR) || o.LR <= 0:
-		return fmt.Errorf("relunet: %v: LR must be positive, have %v", o.Method, o.LR)
-	case o.MaxDecays < 0:
-		return fmt.Errorf("relunet: %v: MaxDecays must not be negative, have %d", o.Method, o.MaxDecays)
-	case o.DecayEvery < 0 || (o.DecayEvery > 0 && (bad(o.DecayFactor) || o.DecayFactor <= 0)):
-		return fmt.Errorf("relunet: %v: bad decay schedule: every %d epochs by %v", o.Method, o.DecayEvery, o.DecayFactor)
+	case bad(o.LR) || o.LR < 0:
+		return fmt.Errorf("relunet: %v: LR must be positive (0: the default), have %v", o.Method, o.LR)
+	case bad(o.DecayFactor) || o.DecayFactor < 0:
+		return fmt.Errorf("relunet: %v: DecayFactor must be positive (0: the default), have %v", o.Method, o.DecayFactor)
 	case bad(o.Momentum) || o.Momentum < 0 || o.Momentum >= 1:
 		return fmt.Errorf("relunet: %v: Momentum must be in [0, 1), have %v", o.Method, o.Momentum)
-	case o.Method == MethodAdam && (!(o.Beta1 >= 0 && o.Beta1 < 1) || !(o.Beta2 >= 0 && o.Beta2 < 1) || !(o.Eps > 0)):
-		return fmt.Errorf("relunet: adam: need 0 ≤ β1, β2 < 1 and ε > 0, have %v, %v, %v", o.Beta1, o.Beta2, o.Eps)
+	case !(o.Beta1 >= 0 && o.Beta1 < 1) || !(o.Beta2 >= 0 && o.Beta2 < 1) || bad(o.Eps) || o.Eps < 0:
+		return fmt.Errorf("relunet: %v: need 0 ≤ Beta1, Beta2 < 1 and Eps ≥ 0 (0: the defaults), have %v, %v, %v", o.Method, o.Beta1, o.Beta2, o.Eps)
 	}
 	return checkAlpha(o.Alpha)
+}
+
+// resolve returns the options with every default filled in.
+func (o DescentOptions) resolve(mem memory) DescentOptions {
+	sgd := o.Method == MethodSGD
+	pick := func(a, b float64) float64 {
+		if sgd {
+			return a
+		}
+		return b
+	}
+	if o.Epochs == 0 {
+		o.Epochs = DefaultIterations(o.Method)
+	}
+	if o.Batch == 0 {
+		o.Batch = int(pick(2048, 256))
+	}
+	if o.LR == 0 {
+		o.LR = pick(0.03, 0.001)
+	}
+	if o.DecayEvery == 0 {
+		o.DecayEvery = int(pick(100, -1))
+	}
+	if o.DecayFactor == 0 {
+		o.DecayFactor = 0.1
+	}
+	if o.MaxDecays == 0 {
+		o.MaxDecays = 2
+	}
+	if o.Beta1 == 0 {
+		o.Beta1 = 0.9
+	}
+	if o.Beta2 == 0 {
+		o.Beta2 = 0.999
+	}
+	if o.Eps == 0 {
+		o.Eps = 1e-8
+	}
+	o.MemoryLimit = mem.shown(o.MemoryLimit)
+	return o
+}
+
+// DefaultIterations returns the number of steps a method takes by default:
+// 30 alternations, 300 epochs of SGD or Adam, 500 L-BFGS iterations, 100
+// Levenberg–Marquardt iterations.
+func DefaultIterations(m Method) int {
+	switch m {
+	case MethodSGD, MethodAdam:
+		return 300
+	case MethodLBFGS:
+		return 500
+	case MethodLM:
+		return 100
+	}
+	return defaultIterations
 }
 
 // Descent trains the network by mini-batch SGD or Adam on the MSE, one epoch
 // per Step.
 type Descent struct {
-	opts DescentOptions
-	pr   *problem
-	rng  *rand.PCG
-	p    []float64 // parameters, viewed by net
-	net  *Net
-	vel  []float64 // SGD velocity or Adam first moment
-	sec  []float64 // Adam second moment
-	t    int       // Adam updates made
-	perm []int
+	opts  DescentOptions // resolved
+	given int64          // MemoryLimit as given
+	pr    *problem
+	rng   *rand.PCG
+	p     []float64 // parameters, viewed by net
+	net   *Net
+	vel   []float64 // SGD velocity or Adam first moment
+	sec   []float64 // Adam second moment
+	t     int       // Adam updates made
+	perm  []int
 	history
 
 	grad   *Net
@@ -98,26 +156,53 @@ type Descent struct {
 	xb, yb *mat.Dense
 	buf    *gradBuf
 	hid, f *mat.Dense
+	// undo holds p, vel and sec before the epoch under way, which a step
+	// that does not complete restores.
+	undo []float64
 }
 
-// NewDescent returns a gradient solver for inputs X (n×d) and targets Y (n×m).
-func NewDescent(X, Y mat.Matrix, opts DescentOptions) (*Descent, error) {
+// NewDescent returns a gradient solver for inputs X (n×d) and targets Y
+// (n×m), whose work ctx can stop (see the package documentation).
+func NewDescent(ctx context.Context, X, Y mat.Matrix, opts DescentOptions) (*Descent, error) {
+	if err := checkContext(ctx, "descent"); err != nil {
+		return nil, err
+	}
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
-	pr, err := checkedProblem(X, Y)
+	mem := newMemory(opts.MemoryLimit, descentMemoryOption)
+	var used size.Bytes
+	pr, err := checkedProblem(ctx, X, Y, mem, &used)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("relunet: %v: %w", opts.Method, err)
 	}
-	s := &Descent{opts: opts, pr: pr, rng: seeded.PCG(opts.Seed)}
+	ro := opts.resolve(mem)
+	ro.Init = nil
+	s := &Descent{opts: ro, given: opts.MemoryLimit, pr: pr, rng: seeded.PCG(opts.Seed), history: history{method: opts.Method, ctx: ctx}}
+	if err := mem.check(fmt.Sprintf("%v's buffers for %d rows and %d hidden units", opts.Method, pr.n, opts.Hidden), s.bytes(), used.Total()); err != nil {
+		return nil, fmt.Errorf("relunet: %v: %w", opts.Method, err)
+	}
 	init, err := startNet(opts.Init, opts.Hidden, pr, opts.Alpha, func(n *Net) { n.InitUniform(rand.New(s.rng)) })
 	if err != nil {
 		return nil, fmt.Errorf("relunet: %v: %w", opts.Method, err)
 	}
-	s.opts.Init = nil
+	s.opts.Init = init.Clone()
 	s.setup(params(init))
-	s.add(Record{Loss: s.pr.loss(s.net, s.hid, s.f)}, s.net)
+	s.add(Record{Loss: s.pr.loss(s.net, s.hid, s.f), Descent: &DescentRecord{LR: s.lr(0)}}, s.net)
 	return s, nil
+}
+
+// bytes returns the memory of the solver's buffers.
+func (s *Descent) bytes() int64 {
+	h, D, n, m := s.opts.Hidden, s.pr.d+1, s.pr.n, s.pr.m
+	b := s.batch()
+	var t size.Bytes
+	t.AddBytes(paramBytes(10, h, D, m)) // p, its gradient, two moments, their undo copies, the start and the best
+	t.Add(8, n)                         // the row order
+	t.Add(8, b, D+m)                    // a batch
+	t.AddBytes(gradBufBytes(b, h, m))
+	t.Add(8, n, h+m) // the full pass of the loss
+	return t.Total()
 }
 
 // startNet returns a copy of init checked against the problem, or, when init
@@ -127,12 +212,13 @@ func startNet(init *Net, h int, pr *problem, alpha float64, fill func(*Net)) (*N
 		if err := init.validate(pr.d, pr.m); err != nil {
 			return nil, fmt.Errorf("Init: %w", err)
 		}
-		if hi, _, _ := init.Dims(); hi != h {
-			return nil, fmt.Errorf("Init has %d hidden units, options say %d", hi, h)
+		switch hi, _, _ := init.Dims(); {
+		case hi != h:
+			return nil, fmt.Errorf("Init has %d hidden units, Hidden is %d", hi, h)
+		case init.Alpha != alpha:
+			return nil, fmt.Errorf("Init has leaky slope %v, Alpha is %v", init.Alpha, alpha)
 		}
-		net := init.Clone()
-		net.Alpha = alpha
-		return net, nil
+		return init.Clone(), nil
 	}
 	net, err := NewNet(h, pr.d, pr.m, alpha)
 	if err != nil {
@@ -172,11 +258,12 @@ func (s *Descent) batch() int {
 	return s.opts.Batch
 }
 
-// lr returns the learning rate of the current epoch.
-func (s *Descent) lr() float64 {
+// lr returns the learning rate of the epoch after the given number of
+// epochs done.
+func (s *Descent) lr(done int) float64 {
 	lr := s.opts.LR
 	if s.opts.DecayEvery > 0 {
-		cuts := s.Iter() / s.opts.DecayEvery
+		cuts := done / s.opts.DecayEvery
 		if s.opts.MaxDecays > 0 {
 			cuts = min(cuts, s.opts.MaxDecays)
 		}
@@ -190,26 +277,41 @@ func (s *Descent) Method() Method { return s.opts.Method }
 
 // Step runs one epoch: a shuffled pass over the training rows in mini-batches
 // (a last, smaller batch included). It returns false at the epoch limit
-// (IterationLimit), or when the loss stops being finite (Failure: the epoch
-// is recorded with its loss, and Err says which learning rate diverged).
+// (IterationLimit), when the context ended (RuntimeLimit, Canceled), or when
+// the loss stops being finite (Failure, with a DivergedError naming the
+// learning rate). An epoch that does not complete, diverged or cut short,
+// changes nothing: the network is the one before it.
 func (s *Descent) Step() bool {
-	if s.status != NotTerminated {
+	if !s.begin() {
 		return false
 	}
-	if s.opts.Epochs > 0 && s.Iter() >= s.opts.Epochs {
+	iter := s.Last().Iter + 1
+	if s.opts.Epochs > 0 && iter > s.opts.Epochs {
 		return s.stop(IterationLimit, nil)
 	}
 	start := time.Now()
-	lr := s.lr()
+	s.undo = append(append(append(s.undo[:0], s.p...), s.vel...), s.sec...)
+	t := s.t
+	abandon := func(err error) bool {
+		k := copy(s.p, s.undo)
+		k += copy(s.vel, s.undo[k:])
+		copy(s.sec, s.undo[k:])
+		s.t = t
+		return s.fail(err)
+	}
+	lr := s.lr(iter - 1)
 	rng := rand.New(s.rng)
 	rng.Shuffle(len(s.perm), func(i, j int) { s.perm[i], s.perm[j] = s.perm[j], s.perm[i] })
 	bs := s.batch()
 	for lo := 0; lo < s.pr.n; lo += bs {
+		if err := s.ctx.Err(); err != nil {
+			return abandon(err)
+		}
 		rows := s.perm[lo:min(lo+bs, s.pr.n)]
 		x, y, buf := s.xb, s.yb, s.buf
 		if len(rows) < bs {
-			x, y = mat.NewDense(len(rows), s.pr.d+1, nil), mat.NewDense(len(rows), s.pr.m, nil)
-			buf = newGradBuf(len(rows), s.opts.Hidden, s.pr.m)
+			x, y = s.xb.Slice(0, len(rows), 0, s.pr.d+1).(*mat.Dense), s.yb.Slice(0, len(rows), 0, s.pr.m).(*mat.Dense)
+			buf = s.buf.rows(len(rows))
 		}
 		for k, i := range rows {
 			x.SetRow(k, s.pr.x.RawRowView(i))
@@ -219,10 +321,10 @@ func (s *Descent) Step() bool {
 		s.update(lr)
 	}
 	loss := s.pr.loss(s.net, s.hid, s.f)
-	s.add(Record{Iter: s.Iter() + 1, Loss: loss, LR: lr, Seconds: time.Since(start).Seconds()}, s.net)
 	if isBad(loss) {
-		return s.stop(Failure, fmt.Errorf("relunet: %v: epoch %d: training loss is %v: diverged at learning rate %v (try a smaller one)", s.opts.Method, s.Iter(), loss, lr))
+		return abandon(&DivergedError{Method: s.opts.Method, Epoch: iter, LR: lr, Loss: loss})
 	}
+	s.add(Record{Iter: iter, Loss: loss, Seconds: since(start), Descent: &DescentRecord{LR: lr}}, s.net)
 	return true
 }
 
@@ -250,5 +352,89 @@ func (s *Descent) update(lr float64) {
 // Net returns a copy of the current network.
 func (s *Descent) Net() *Net { return s.net.Clone() }
 
-// Options returns the solver's options.
-func (s *Descent) Options() DescentOptions { return s.opts }
+// Options returns the solver's options with every default resolved, and
+// the starting network as Init.
+func (s *Descent) Options() DescentOptions {
+	o := s.opts
+	o.Init = o.Init.Clone()
+	return o
+}
+
+// descentState is the saved state of a Descent solver.
+type descentState struct {
+	Opts     DescentOptions // resolved, but MemoryLimit as given; no Init
+	Start    netState
+	P        []float64
+	Vel, Sec []float64
+	T        int
+	Perm     []int
+	RNG      []byte
+	History  historyState
+}
+
+// Save writes the solver's state (options, weights, moments, shuffling
+// order and random-number position, records) to w.
+func (s *Descent) Save(w io.Writer) error {
+	o := s.opts
+	o.Init, o.MemoryLimit = nil, s.given
+	return writeState(w, s.opts.Method, s.pr, descentState{
+		Opts: o, Start: saveNet(s.opts.Init), P: s.p, Vel: s.vel, Sec: s.sec, T: s.t, Perm: s.perm, RNG: pcgState(s.rng),
+		History: saveHistory(&s.history),
+	})
+}
+
+func loadDescent(ctx context.Context, env envelope, pr *problem, m Method, used int64) (*Descent, error) {
+	var st descentState
+	if err := decodePayload(env, &st); err != nil {
+		return nil, err
+	}
+	o := st.Opts
+	if err := o.check(); err != nil {
+		return nil, fmt.Errorf("%w: options: %v", ErrCorrupt, err)
+	}
+	if o.Method != m || o.Init != nil {
+		return nil, fmt.Errorf("%w: a %v state holds options for %v", ErrCorrupt, m, o.Method)
+	}
+	if o.Epochs == 0 || o.Batch == 0 || o.LR == 0 || o.DecayEvery == 0 || o.DecayFactor == 0 || o.MaxDecays == 0 ||
+		o.Beta1 == 0 || o.Beta2 == 0 || o.Eps == 0 {
+		return nil, fmt.Errorf("%w: options without their defaults resolved", ErrCorrupt)
+	}
+	h := o.Hidden
+	start, err := st.Start.net("starting network", h, pr.d, pr.m, o.Alpha)
+	if err != nil {
+		return nil, err
+	}
+	hist, err := st.History.restore(m, h, pr.d, pr.m, o.Alpha)
+	if err != nil {
+		return nil, err
+	}
+	size := paramCount(h, pr.d, pr.m) // the best network's sizes are checked
+	wantSec := 0
+	if m == MethodAdam {
+		wantSec = size
+	}
+	if len(st.P) != size || len(st.Vel) != size || len(st.Sec) != wantSec || st.T < 0 {
+		return nil, fmt.Errorf("%w: parameter vectors of %d, %d and %d entries, want %d", ErrCorrupt, len(st.P), len(st.Vel), len(st.Sec), size)
+	}
+	if err := checkPerm(st.Perm, pr.n); err != nil {
+		return nil, err
+	}
+	for _, v := range [][]float64{st.P, st.Vel, st.Sec} {
+		if !finiteAll(v) {
+			return nil, fmt.Errorf("%w: non-finite parameters", ErrCorrupt)
+		}
+	}
+	rng, err := loadPCG(st.RNG)
+	if err != nil {
+		return nil, err
+	}
+	mem := newMemory(o.MemoryLimit, descentMemoryOption)
+	s := &Descent{opts: o.resolve(mem), given: o.MemoryLimit, pr: pr, rng: rng, vel: st.Vel, sec: st.Sec, t: st.T, perm: st.Perm, history: hist}
+	s.opts.Init = start
+	s.history.ctx = ctx
+	if err := mem.check(fmt.Sprintf("%v's buffers for %d rows and %d hidden units", m, pr.n, h), s.bytes(), used); err != nil {
+		return nil, err
+	}
+	s.setup(st.P)
+	return s, nil
+}

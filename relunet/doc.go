@@ -36,19 +36,66 @@
 // bufio.Scanner: construct with data and options, call Step in a loop,
 // then read Err and Status (why it stopped). Analytic is the method of the
 // paper; its sub-steps HiddenStep, UpdatePattern and OutputStep can also be
-// called one by one, each adding a Record, so that Loss, Last, History and
-// Best always describe the network as it is. Descent (SGD, Adam) and LBFGS
-// train the same network on the same data as gradient baselines, one epoch
-// or iteration per Step. Every solver can Save its whole state and Load it
-// again bit for bit, so that a notebook cell, which runs as a fresh program,
-// can continue where an earlier cell stopped.
+// called one by one, each adding a Record, so that Last, History and Best
+// always describe the network as it is. Descent (SGD, Adam), LBFGS and LM
+// (Levenberg–Marquardt) train the same network on the same data as
+// baselines, one epoch or iteration per Step. Every solver can Save its
+// whole state and Load it again bit for bit, so that a notebook cell, which
+// runs as a fresh program, can continue where an earlier cell stopped.
+//
+// The same rules hold for every solver:
+//
+//   - A step that does not complete (it fails, diverges or is cut short by
+//     the context) changes nothing and adds no record: Step returns false,
+//     Status says why, and the network is the one before the step.
+//   - A record's fields that only some methods have are in that method's
+//     detail (Record.Analytic, Record.Descent, ...); nil means absent.
+//   - A solver is not safe for concurrent use.
+//
+// # Options
+//
+// One rule holds for every field of every options struct, as in gonum: its
+// zero value means the documented default, so that AnalyticOptions{Hidden:
+// 32} is the reference implementation's method and LBFGSOptions{Hidden: 32}
+// the reference's L-BFGS. The fields without a default, such as Hidden, are
+// required. A negative value turns a limit, a tolerance or the ridge off:
+// Iterations: -1 is no iteration limit, Tol: -1 no convergence test, Ridge:
+// -1 no ridge. Each constructor resolves the options once, and Options
+// returns them resolved: the defaults filled in, the memory limit and the
+// hidden step's solve as chosen, and Init the starting network, so that a
+// constructor given them repeats the run.
+//
+// # Contexts, memory and sizes
+//
+// A solver is made with a context.Context, which stops its work: the
+// constructor's, and every later Step and sub-step's, which checks it
+// within long steps (between row chunks of the assembly, blocks of the
+// factorisation, the Jacobian's chunks, conjugate-gradient iterations,
+// mini-batches and line-search evaluations), so that a step stops within
+// a fraction of a second. Once the context's deadline has passed (a budget
+// of wall time), Step returns false with RuntimeLimit; once it is
+// cancelled (an interrupt), with Canceled and the context's error. Either
+// way the run has ended: Step and the sub-steps do nothing more. (gonum's
+// own Cholesky, used with the purego tag or without AVX2, and the eigen
+// fallback are not interrupted within a factorisation.)
+//
+// Each solver checks, before it allocates anything large, that its copy of
+// the data, its buffers and (for Analytic) the hidden step's system fit in
+// its MemoryLimit: 0 means what the process may use when the solver is
+// made, the least of the machine's available memory, its control group's
+// limit, its address-space limit (RLIMIT_AS) and GOMEMLIMIT. Every product
+// of sizes is computed so that it cannot wrap. What does not fit is a
+// *MemoryError, at once.
 //
 // # Errors
 //
 // Bad data and options are errors that name what is wrong and where. A
 // state file is checked (checksum, and every size and index against the
-// others and the data) before use: a damaged or crafted one is an error,
-// never a panic. As in gonum, a matrix of the wrong shape given to a
+// others and the data) before use: a damaged or crafted one is an error
+// wrapping ErrCorrupt, never a panic. Errors that a program may want to
+// tell apart are typed, and errors.Is and errors.As match them: ErrMemory
+// and *MemoryError, ErrDiverged and *DivergedError, ErrCorrupt, and the
+// context's errors. As in gonum, a matrix of the wrong shape given to a
 // function that returns no error panics with mat.ErrShape.
 //
 // # Packages

@@ -1,8 +1,11 @@
 package relunet_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log"
+	"time"
 
 	"github.com/relunet/relunet/relunet"
 	"github.com/relunet/relunet/relunet/data"
@@ -15,9 +18,10 @@ func ExampleAnalytic() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	opts := relunet.DefaultAnalyticOptions(8)
-	opts.Safeguard = true // never accept a step that raises the training loss
-	a, err := relunet.NewAnalytic(ds.X, ds.Y, opts)
+	a, err := relunet.NewAnalytic(context.Background(), ds.X, ds.Y, relunet.AnalyticOptions{
+		Hidden:    8,
+		Safeguard: true, // never accept a step that raises the training loss
+	})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -29,10 +33,9 @@ func ExampleAnalytic() {
 	if err := a.Err(); err != nil {
 		log.Fatal(err)
 	}
-	_, best, _ := a.Best()
-	fmt.Println("stopped within 30 alternations:", a.Status() != relunet.NotTerminated && a.Iter() <= 30)
+	fmt.Println("stopped within 30 alternations:", a.Status() != relunet.NotTerminated && a.Last().Iter <= 30)
 	fmt.Println("the loss rose:", rose)
-	fmt.Println("the final network is the best:", a.Loss() == best)
+	fmt.Println("the final network is the best:", a.Last().Loss == a.Best().Loss)
 	// Output:
 	// stopped within 30 alternations: true
 	// the loss rose: false
@@ -47,7 +50,7 @@ func ExampleAnalytic_HiddenStep() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	a, err := relunet.NewAnalytic(ds.X, ds.Y, relunet.DefaultAnalyticOptions(4))
+	a, err := relunet.NewAnalytic(context.Background(), ds.X, ds.Y, relunet.AnalyticOptions{Hidden: 4})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -55,35 +58,71 @@ func ExampleAnalytic_HiddenStep() {
 		log.Fatal(err)
 	}
 	_, hidden := a.SubGradients()
-	fmt.Println("hidden step:", a.Last().Steps, "at iteration", a.Last().Iter, "gradient below 1e-9:", hidden < 1e-9)
-	a.UpdatePattern()
+	r := a.Last()
+	fmt.Println("hidden step:", r.Analytic.Steps, "at iteration", r.Iter, "gradient below 1e-9:", hidden < 1e-9)
+	if _, err := a.UpdatePattern(); err != nil {
+		log.Fatal(err)
+	}
 	if _, err := a.OutputStep(); err != nil {
 		log.Fatal(err)
 	}
 	output, _ := a.SubGradients()
-	fmt.Println("output step:", a.Last().Steps, "at iteration", a.Last().Iter, "gradient below 1e-9:", output < 1e-9)
+	r = a.Last()
+	fmt.Println("output step:", r.Analytic.Steps, "at iteration", r.Iter, "gradient below 1e-9:", output < 1e-9)
 	// Output:
 	// hidden step: hidden at iteration 1 gradient below 1e-9: true
 	// output step: output at iteration 1 gradient below 1e-9: true
 }
 
-// Any method is driven the same way through the Solver interface.
+// Any method is driven the same way through the Solver interface, each
+// with its reference settings but for the number of steps.
 func ExampleSolver() {
 	ds := data.Sin()
+	ctx := context.Background()
 	for _, s := range []relunet.Solver{
-		must(relunet.NewAnalytic(ds.X, ds.Y, relunet.AnalyticOptions{Hidden: 8, Ridge: 1e-3, Iterations: 5})),
-		must(relunet.NewDescent(ds.X, ds.Y, relunet.DescentOptions{Method: relunet.MethodAdam, Hidden: 8, LR: 0.01,
-			Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, Epochs: 5})),
-		must(relunet.NewLBFGS(ds.X, ds.Y, relunet.LBFGSOptions{Hidden: 8, Iterations: 5})),
+		must(relunet.NewAnalytic(ctx, ds.X, ds.Y, relunet.AnalyticOptions{Hidden: 8, Iterations: 5})),
+		must(relunet.NewDescent(ctx, ds.X, ds.Y, relunet.DescentOptions{Method: relunet.MethodAdam, Hidden: 8, LR: 0.01, Epochs: 5})),
+		must(relunet.NewLBFGS(ctx, ds.X, ds.Y, relunet.LBFGSOptions{Hidden: 8, Iterations: 5})),
+		must(relunet.NewLM(ctx, ds.X, ds.Y, relunet.LMOptions{Hidden: 8, Iterations: 5})),
 	} {
 		for s.Step() {
 		}
-		fmt.Printf("%-8v %d steps, %d records, stopped: %v\n", s.Method(), s.Iter(), len(s.History()), s.Status())
+		fmt.Printf("%-8v %d steps, %d records, stopped: %v\n", s.Method(), s.Last().Iter, len(s.History()), s.Status())
 	}
 	// Output:
 	// analytic 5 steps, 6 records, stopped: iteration limit
 	// adam     5 steps, 6 records, stopped: iteration limit
 	// lbfgs    5 steps, 6 records, stopped: iteration limit
+	// lm       5 steps, 6 records, stopped: iteration limit
+}
+
+// A context bounds a run's wall time: once its deadline passes, the step
+// under way is abandoned and Step returns false with RuntimeLimit; the
+// network is the last complete iterate.
+func ExampleSolver_context() {
+	ds := data.Sin()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	a, err := relunet.NewAnalytic(ctx, ds.X, ds.Y, relunet.AnalyticOptions{Hidden: 8, Iterations: -1, Tol: -1, Patience: -1})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for a.Step() {
+	}
+	fmt.Println(a.Status(), a.Err())
+	// Output:
+	// runtime limit <nil>
+}
+
+// Work that does not fit in the memory limit is refused before anything
+// large is allocated, with an error that errors.As reads.
+func ExampleMemoryError() {
+	ds := data.Sin()
+	_, err := relunet.NewAnalytic(context.Background(), ds.X, ds.Y, relunet.AnalyticOptions{Hidden: 1 << 20, MemoryLimit: 1 << 30})
+	var me *relunet.MemoryError
+	fmt.Println(errors.Is(err, relunet.ErrMemory), errors.As(err, &me) && me.Need > me.Left)
+	// Output:
+	// true true
 }
 
 func must[S relunet.Solver](s S, err error) relunet.Solver {

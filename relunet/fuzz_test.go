@@ -11,21 +11,21 @@ import (
 func FuzzLoad(f *testing.F) {
 	X, Y := randomProblem(4, 30, 2, 1)
 	var seeds []Solver
-	a, _ := NewAnalytic(X, Y, DefaultAnalyticOptions(3))
+	a, _ := NewAnalytic(bg, X, Y, AnalyticOptions{Hidden: 3})
 	a.Step()
 	a.HiddenStep()
 	seeds = append(seeds, a)
-	for _, opts := range []DescentOptions{DefaultSGDOptions(3), DefaultAdamOptions(3)} {
+	for _, opts := range []DescentOptions{DescentOptions{Method: MethodSGD, Hidden: 3}, DescentOptions{Method: MethodAdam, Hidden: 3}} {
 		opts.Batch = 8
-		s, _ := NewDescent(X, Y, opts)
+		s, _ := NewDescent(bg, X, Y, opts)
 		s.Step()
 		seeds = append(seeds, s)
 	}
-	l, _ := NewLBFGS(X, Y, DefaultLBFGSOptions(3))
+	l, _ := NewLBFGS(bg, X, Y, LBFGSOptions{Hidden: 3})
 	l.Step()
 	l.Step()
 	seeds = append(seeds, l)
-	lm, _ := NewLM(X, Y, DefaultLMOptions(3))
+	lm, _ := NewLM(bg, X, Y, LMOptions{Hidden: 3})
 	lm.Step()
 	seeds = append(seeds, lm)
 	for _, s := range seeds {
@@ -36,13 +36,13 @@ func FuzzLoad(f *testing.F) {
 		f.Add(buf.Bytes())
 	}
 	f.Fuzz(func(t *testing.T, state []byte) {
-		s, err := Load(bytes.NewReader(state), X, Y)
+		s, err := Load(bg, bytes.NewReader(state), X, Y)
 		if err != nil {
 			return
 		}
 		for i := 0; i < 2 && s.Step(); i++ {
 		}
-		_, _, _ = s.Best()
+		s.Best()
 	})
 }
 
@@ -51,24 +51,21 @@ func FuzzLoad(f *testing.F) {
 // steps without a panic.
 func FuzzPayload(f *testing.F) {
 	X, Y := randomProblem(4, 30, 2, 1)
-	pr, err := checkedProblem(X, Y)
-	if err != nil {
-		f.Fatal(err)
-	}
-	a, _ := NewAnalytic(X, Y, DefaultAnalyticOptions(3))
+	pr := newProblem(X, Y)
+	a, _ := NewAnalytic(bg, X, Y, AnalyticOptions{Hidden: 3})
 	a.Step()
-	s, _ := NewDescent(X, Y, DefaultAdamOptions(3))
+	s, _ := NewDescent(bg, X, Y, DescentOptions{Method: MethodAdam, Hidden: 3})
 	s.Step()
-	l, _ := NewLBFGS(X, Y, DefaultLBFGSOptions(3))
+	l, _ := NewLBFGS(bg, X, Y, LBFGSOptions{Hidden: 3})
 	l.Step()
-	lm, _ := NewLM(X, Y, DefaultLMOptions(3))
+	lm, _ := NewLM(bg, X, Y, LMOptions{Hidden: 3})
 	lm.Step()
 	for k, sv := range []Solver{a, s, l, lm} {
 		var buf bytes.Buffer
 		if err := sv.Save(&buf); err != nil {
 			f.Fatal(err)
 		}
-		env, err := readEnvelope(&buf, pr)
+		env, err := readEnvelope(&buf, pr, -1)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -81,7 +78,7 @@ func FuzzPayload(f *testing.F) {
 		if err := writeEnvelope(&buf, env); err != nil {
 			t.Fatal(err)
 		}
-		sv, err := Load(&buf, X, Y)
+		sv, err := Load(bg, &buf, X, Y)
 		if err != nil {
 			return
 		}

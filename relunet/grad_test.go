@@ -44,7 +44,7 @@ func TestDescentUpdateRules(t *testing.T) {
 		{Method: MethodSGD, Hidden: 3, LR: 0.05, Momentum: 0.9, DecayEvery: 2, DecayFactor: 0.5},
 		{Method: MethodAdam, Hidden: 3, LR: 0.01, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8},
 	} {
-		s, err := NewDescent(X, Y, opts) // Batch 0: full batch, one update per epoch
+		s, err := NewDescent(bg, X, Y, opts) // Batch 0: full batch, one update per epoch
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,8 +75,8 @@ func TestDescentUpdateRules(t *testing.T) {
 			if !s.Step() {
 				t.Fatal(s.Err())
 			}
-			if r := s.Last(); r.LR != lr || r.Iter != epoch+1 {
-				t.Errorf("%v epoch %d: record lr %v at %d, want %v", opts.Method, epoch, r.LR, r.Iter, lr)
+			if r := s.Last(); r.Descent.LR != lr || r.Iter != epoch+1 {
+				t.Errorf("%v epoch %d: record lr %v at %d, want %v", opts.Method, epoch, r.Descent.LR, r.Iter, lr)
 			}
 			got := params(s.Net())
 			for i := range p {
@@ -88,23 +88,32 @@ func TestDescentUpdateRules(t *testing.T) {
 	}
 }
 
-// A diverging run stops with Failure, records the epoch that diverged, and
-// says so.
+// A diverging run stops with Failure and a DivergedError naming the epoch
+// and the learning rate; the epoch that diverged changed nothing: it has no
+// record, and the network is the last finite one.
 func TestDescentDivergenceIsReported(t *testing.T) {
 	X, Y := randomProblem(13, 100, 2, 1)
-	opts := DefaultSGDOptions(4)
-	opts.LR, opts.Batch = 1e6, 10
-	s, err := NewDescent(X, Y, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := mustDescent(t, X, Y, DescentOptions{Method: MethodSGD, Hidden: 4, LR: 1e6, Batch: 10})
 	for s.Step() {
 	}
-	if s.Status() != Failure || s.Err() == nil || !isBad(s.Loss()) {
-		t.Fatalf("status %v, err %v, loss %v", s.Status(), s.Err(), s.Loss())
+	var de *DivergedError
+	if s.Status() != Failure || !errors.As(s.Err(), &de) || !errors.Is(s.Err(), ErrDiverged) {
+		t.Fatalf("status %v, err %v", s.Status(), s.Err())
 	}
-	if _, best, _ := s.Best(); isBad(best) {
-		t.Errorf("best loss %v is not finite", best)
+	last := s.Last()
+	if de.Epoch != last.Iter+1 || de.LR != 1e6 || !isBad(de.Loss) || de.Method != MethodSGD {
+		t.Errorf("the error says epoch %d at lr %v with loss %v; the last record is epoch %d", de.Epoch, de.LR, de.Loss, last.Iter)
+	}
+	for _, r := range s.History() {
+		if isBad(r.Loss) {
+			t.Errorf("epoch %d is recorded with loss %v", r.Iter, r.Loss)
+		}
+	}
+	if got := trueMSE(t, s.Net(), X, Y); math.Abs(got-last.Loss) > 1e-12*last.Loss {
+		t.Errorf("the network's loss is %v, the last record's %v", got, last.Loss)
+	}
+	if s.Step() || s.Status() != Failure {
+		t.Error("Step went on after the failure")
 	}
 }
 
@@ -112,9 +121,9 @@ func TestDescentDivergenceIsReported(t *testing.T) {
 // through the same line search, visits the same points bit for bit.
 func TestLBFGSIsGonumsLBFGS(t *testing.T) {
 	X, Y := randomProblem(14, 120, 2, 1)
-	opts := DefaultLBFGSOptions(4)
+	opts := LBFGSOptions{Hidden: 4}
 	opts.Store = 5 // the memory wraps around within the run
-	l, err := NewLBFGS(X, Y, opts)
+	l, err := NewLBFGS(bg, X, Y, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/relunet/relunet/relunet/internal/asm/f64"
+	"github.com/relunet/relunet/relunet/internal/size"
 	"github.com/relunet/relunet/relunet/internal/spd"
 )
 
@@ -22,74 +23,107 @@ import (
 //
 // and b_j = Σ_i G_ij ((y_i - β₀)·β_j) x̃_i. Package gram forms N and b.
 
-// HiddenSolver selects how the hidden step solves its normal equations.
-type HiddenSolver int
-
-const (
-	// HiddenAuto chooses by memory and cost (see hiddenPlan in memory.go):
-	// the direct solve where it fits and is cheaper, which is almost always.
-	HiddenAuto HiddenSolver = iota
-	// HiddenDirect assembles the (hD)×(hD) normal matrix and factorises it.
-	HiddenDirect
-	// HiddenCG runs preconditioned conjugate gradients on the normal
-	// equations without forming them, warm-started from the current W.
-	HiddenCG
-	// HiddenDual solves the dual system ΦΦᵀ + λI of n·m unknowns: the
-	// same solution, for few rows and many unknowns.
-	HiddenDual
-)
-
-// hidden performs the hidden step without recording it.
+// hidden performs the hidden step without recording it; W changes only
+// when it succeeds.
 func (a *Analytic) hidden() (HiddenResult, error) {
-	var res HiddenResult
+	res := HiddenResult{Solve: a.opts.HiddenSolve}
 	start := time.Now()
 	h, D := a.net.W.Dims()
 	rhs := a.as.RHS(a.pr.x, a.pr.y, a.pat.act, a.net.Alpha, a.net.Beta, a.net.Beta0)
-	alive := a.aliveNeurons()
-	res.Dead = h - len(alive)
-	method, err := a.hiddenPlan(len(alive) * D)
-	if err != nil {
+	if err := a.as.Pool.Err(); err != nil {
 		return res, err
 	}
+	alive := a.aliveNeurons()
+	res.Dead = h - len(alive)
 	var w *mat.Dense
-	switch method {
-	case dual:
-		res.Solve = SolveDual
+	var err error
+	switch res.Solve {
+	case SolveDual:
 		w, res.Fallback, err = a.solveDual(alive)
-		if err != nil {
-			return res, fmt.Errorf("hidden step: %w", err)
-		}
-		res.AssembleSeconds = time.Since(start).Seconds()
-	case conjugate:
-		res.Solve = SolveCG
-		res.AssembleSeconds = time.Since(start).Seconds()
+		res.AssembleSeconds = since(start)
+	case SolveCG:
+		res.AssembleSeconds = since(start)
 		w, res.CGIters, res.CGResid, err = a.cg(rhs)
-		if err != nil {
-			return res, err
-		}
-		res.CGConverged = res.CGResid <= a.cgTol()
+		res.CGConverged = a.opts.CGTol > 0 && res.CGResid <= a.opts.CGTol
 	default:
 		if a.sys == nil {
 			a.sys = spd.NewPadded(h * D)
 		}
-		a.assemble(a.sys)
-		res.AssembleSeconds = time.Since(start).Seconds()
-		w, res.Fallback, err = a.solveAlive(a.sys, rhs, alive, D)
-		if err != nil {
-			return res, fmt.Errorf("hidden step: %w", err)
+		dead := a.deadNeurons(alive)
+		assemble := func(dst *mat.SymDense) {
+			a.assemble(dst)
+			isolate(dst, dead, D)
 		}
-		res.Solve = SolveCholesky
-		if res.Fallback {
-			res.Solve = SolveEigen
+		assemble(a.sys)
+		res.AssembleSeconds = since(start)
+		if err = a.as.Pool.Err(); err != nil {
+			break
+		}
+		// A dead neuron's block row is zero but for λI: isolated, with the
+		// identity on its diagonal block and its weights on the right,
+		// it keeps them exactly, and the others solve as without it.
+		for _, j := range dead {
+			rhs.SetRow(j, a.net.W.RawRowView(j))
+		}
+		var sol *mat.Dense
+		sol, res.Fallback, err = spd.Solve(a.as.Pool, a.sys, mat.NewDense(h*D, 1, rhs.RawMatrix().Data), a.hiddenFloor(len(dead) > 0), assemble,
+			a.fallbackFits(h*D))
+		if err == nil {
+			w = mat.NewDense(h, D, sol.RawMatrix().Data)
 		}
 	}
-	res.SolveSeconds = time.Since(start).Seconds() - res.AssembleSeconds
+	if cerr := a.as.Pool.Err(); cerr != nil {
+		return res, cerr
+	}
+	if err != nil {
+		return res, fmt.Errorf("hidden step: %w", err)
+	}
+	res.SolveSeconds = since(start) - res.AssembleSeconds
 	for _, j := range alive {
 		a.net.W.SetRow(j, w.RawRowView(j))
 	}
 	a.preValid = false
-	res.Surrogate = a.surrogate()
-	return res, nil
+	res.Surrogate, err = a.surrogate()
+	return res, err
+}
+
+// fallbackFits returns the check that the eigen fallback of a direct
+// solve of k unknowns fits in the memory limit, beside what the plan took.
+func (a *Analytic) fallbackFits(k int) func() error {
+	return func() error {
+		return a.mem.check(fmt.Sprintf("the eigen fallback of the direct solve of %d unknowns (its system is not numerically positive definite)", k),
+			fallbackBytes(k), a.used)
+	}
+}
+
+// isolate sets the block rows and columns of the dead neurons in the upper
+// triangle of n to those of the identity.
+func isolate(n *mat.SymDense, dead []int, D int) {
+	raw := n.RawSymmetric()
+	for _, j := range dead {
+		for r := j * D; r < (j+1)*D; r++ {
+			for c := 0; c < r; c++ { // column r above the diagonal
+				raw.Data[c*raw.Stride+r] = 0
+			}
+			row := raw.Data[r*raw.Stride : r*raw.Stride+raw.N]
+			clear(row[r:])
+			row[r] = 1
+		}
+	}
+}
+
+// deadNeurons returns the neurons not in alive, which is increasing.
+func (a *Analytic) deadNeurons(alive []int) []int {
+	var dead []int
+	k := 0
+	for j := 0; j < a.opts.Hidden; j++ {
+		if k < len(alive) && alive[k] == j {
+			k++
+			continue
+		}
+		dead = append(dead, j)
+	}
+	return dead
 }
 
 // solveDual solves the hidden step in its dual form: vec(W) = Φᵀa with
@@ -143,9 +177,9 @@ func (a *Analytic) solveDual(alive []int) (*mat.Dense, bool, error) {
 	}
 	mag := mat.Trace(sys)
 	for r := 0; r < nm; r++ {
-		sys.SetSym(r, r, sys.At(r, r)+a.opts.Ridge)
+		sys.SetSym(r, r, sys.At(r, r)+a.opts.lambda())
 	}
-	sol, eigen, err := spd.Solve(a.as.Pool, sys, rhs, spd.Floor(a.opts.Ridge, h+D, mag), nil)
+	sol, eigen, err := spd.Solve(a.as.Pool, sys, rhs, spd.Floor(a.opts.lambda(), h+D, mag), nil, a.fallbackFits(nm))
 	if err != nil {
 		return nil, eigen, err
 	}
@@ -168,17 +202,26 @@ func (a *Analytic) solveDual(alive []int) (*mat.Dense, bool, error) {
 // assemble sets dst to the hidden step's normal matrix for the current β
 // and pattern.
 func (a *Analytic) assemble(dst *mat.SymDense) {
-	a.as.Normal(dst, a.pr.x, a.pat.act, a.net.Alpha, a.net.Beta, a.opts.Ridge)
+	a.as.Normal(dst, a.pr.x, a.pat.act, a.net.Alpha, a.net.Beta, a.opts.lambda())
 }
 
 // Normal returns the normal matrix N of the hidden step for the current β
 // and pattern, λI included: after HiddenStep (and before UpdatePattern and
-// OutputStep), the matrix that step solved.
-func (a *Analytic) Normal() *mat.SymDense {
+// OutputStep), the matrix that step solved, but for the rows and columns of
+// dead neurons, which the step isolates (see HiddenResult.Dead). A matrix
+// that does not fit beside the solver in the memory limit is an error.
+func (a *Analytic) Normal() (*mat.SymDense, error) {
 	h, D := a.net.W.Dims()
-	n := mat.NewSymDense(h*D, nil)
+	k, _ := size.Mul(h, D)
+	if err := a.mem.check(fmt.Sprintf("a normal matrix of %d×%d unknowns", h, D), fallbackBytes(k)/2, a.used); err != nil {
+		return nil, fmt.Errorf("relunet: analytic: Normal: %w", err)
+	}
+	n := mat.NewSymDense(k, nil)
 	a.assemble(n)
-	return n
+	if err := a.as.Pool.Err(); err != nil {
+		return nil, fmt.Errorf("relunet: analytic: Normal: %w", err)
+	}
+	return n, nil
 }
 
 // aliveNeurons returns the neurons whose weights the hidden step determines:
@@ -210,73 +253,31 @@ func (a *Analytic) aliveNeurons() []int {
 // block (j, k) is c_jk·Σ_i g_ij·g_ik·x̃_i x̃_iᵀ, c = ββᵀ, formed from Gram
 // sums with weights (1-α)², α(1-α) and α², of total 1 for α in [0, 1), each
 // within ‖Σ_i |x̃_i||x̃_i|ᵀ‖_F ≤ ‖X̃‖²_F of the rows' absolute sum; over the
-// blocks that gives mag = ‖X̃‖²_F·‖c‖_F.
-func (a *Analytic) hiddenFloor() float64 {
+// blocks that gives mag = ‖X̃‖²_F·‖c‖_F. Isolated dead neurons add the
+// eigenvalue 1, exactly.
+func (a *Analytic) hiddenFloor(isolated bool) float64 {
 	var c mat.Dense
 	c.Mul(a.net.Beta, a.net.Beta.T())
-	return spd.Floor(a.opts.Ridge, a.pr.n, a.pr.xx*mat.Norm(&c, 2))
-}
-
-// solveAlive solves the normal equations restricted to the alive neurons'
-// unknowns and returns the h×D solution (zero rows for the others), and
-// whether the eigen fallback was needed. The system is factored in place:
-// n, or the alive neurons' part of it, no longer holds the matrix after.
-func (a *Analytic) solveAlive(n *mat.SymDense, rhs *mat.Dense, alive []int, D int) (*mat.Dense, bool, error) {
-	h, _ := rhs.Dims()
-	out := mat.NewDense(h, D, nil)
-	if len(alive) == 0 {
-		return out, false, nil
+	f := spd.Floor(a.opts.lambda(), a.pr.n, a.pr.xx*mat.Norm(&c, 2))
+	if isolated && f > 1 {
+		f = 1
 	}
-	sys, b, rebuild := n, mat.NewDense(h*D, 1, rhs.RawMatrix().Data), a.assemble
-	if len(alive) < h {
-		k := len(alive) * D
-		sys = spd.NewPadded(k)
-		b = mat.NewDense(k, 1, nil)
-		for p, j := range alive {
-			for r := 0; r < D; r++ {
-				b.Set(p*D+r, 0, rhs.At(j, r))
-			}
-		}
-		// The alive neurons' rows and columns of n, which stays as it is.
-		rebuild = func(dst *mat.SymDense) {
-			for p, j := range alive {
-				for r := 0; r < D; r++ {
-					for q := p; q < len(alive); q++ {
-						for c := 0; c < D; c++ {
-							if q > p || c >= r {
-								dst.SetSym(p*D+r, q*D+c, n.At(j*D+r, alive[q]*D+c))
-							}
-						}
-					}
-				}
-			}
-		}
-		rebuild(sys)
-	}
-	sol, eigen, err := spd.Solve(a.as.Pool, sys, b, a.hiddenFloor(), rebuild)
-	if err != nil {
-		return nil, eigen, err
-	}
-	for p, j := range alive {
-		for r := 0; r < D; r++ {
-			out.Set(j, r, sol.At(p*D+r, 0))
-		}
-	}
-	return out, eigen, nil
+	return f
 }
 
 // surrogate returns the training MSE of the current weights with the frozen pattern.
-func (a *Analytic) surrogate() float64 {
+func (a *Analytic) surrogate() (float64, error) {
 	a.ensurePre()
-	return mse(a.as.Pool, a.pre, a.pat, a.net, a.pr.y)
+	loss := mse(a.as.Pool, a.pre, a.pat, a.net, a.pr.y)
+	return loss, a.as.Pool.Err()
 }
 
 // cg solves the hidden step's normal equations by Jacobi-preconditioned
 // conjugate gradients from the current W.
 func (a *Analytic) cg(rhs *mat.Dense) (*mat.Dense, int, float64, error) {
 	h, D := a.net.W.Dims()
-	x, p, alpha, beta, lambda := a.pr.x, a.pat, a.net.Alpha, a.net.Beta, a.opts.Ridge
-	tol, maxIter := a.cgTol(), a.cgMaxIter()
+	x, p, alpha, beta, lambda := a.pr.x, a.pat, a.net.Alpha, a.net.Beta, a.opts.lambda()
+	tol, maxIter := max(a.opts.CGTol, 0), a.opts.CGMaxIter
 	// Jacobi preconditioner: diag N_(j,a) = c_jj Σ_i G_ij² x_ia² + λ.
 	g2 := p.dense(alpha)
 	g2.MulElem(g2, g2)
@@ -310,7 +311,10 @@ func (a *Analytic) cg(rhs *mat.Dense) (*mat.Dense, int, float64, error) {
 	rz := mat.Dot(vec(r), vec(z))
 	resid := mat.Norm(r, 2) / bnorm
 	it := 0
-	for ; it < maxIter && resid > tol; it++ {
+	for ; (maxIter < 0 || it < maxIter) && resid > tol; it++ {
+		if err := a.as.Pool.Err(); err != nil {
+			return nil, it, resid, err
+		}
 		mul(q, dir)
 		pq := mat.Dot(vec(dir), vec(q))
 		if pq <= 0 || math.IsNaN(pq) {
@@ -330,13 +334,6 @@ func (a *Analytic) cg(rhs *mat.Dense) (*mat.Dense, int, float64, error) {
 		return nil, it, resid, errors.New("hidden step: conjugate gradients produced non-finite values")
 	}
 	return w, it, resid, nil
-}
-
-func (a *Analytic) cgTol() float64 {
-	if a.opts.CGTol == 0 {
-		return 1e-10
-	}
-	return a.opts.CGTol
 }
 
 // vec views the entries of a contiguous matrix as a vector.

@@ -1,8 +1,10 @@
 package relunet
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"time"
 
@@ -10,41 +12,64 @@ import (
 	"gonum.org/v1/gonum/mat"
 	"gonum.org/v1/gonum/optimize"
 
+	"github.com/relunet/relunet/relunet/internal/parallel"
 	"github.com/relunet/relunet/relunet/internal/seeded"
+	"github.com/relunet/relunet/relunet/internal/size"
 )
 
-// LBFGSOptions configures an LBFGS solver.
+// LBFGSOptions configures an LBFGS solver. Hidden is required; the zero
+// value of every other field is the default, and a negative limit or
+// tolerance turns it off (see the package documentation).
 type LBFGSOptions struct {
 	Hidden int
 	Alpha  float64
 	Seed   uint64 // seeds the initial weights
 	// Iterations is the number of iterations after which Step returns false
-	// with IterationLimit; 0 means no limit.
+	// with IterationLimit; 0 means 500, and a negative value no limit.
 	Iterations int
-	Store      int // gradient pairs kept; 0 means 15, gonum's default
+	// Store is the number of gradient pairs kept; 0 means 15, gonum's
+	// default.
+	Store int
 	// GradTol stops the run with Converged when the gradient's infinity norm
-	// falls below it; 0 means 1e-10.
+	// falls below it; 0 means 1e-10, and a negative value turns the test off.
 	GradTol float64
-	Init    *Net // starting network; nil: PyTorch's nn.Linear initialisation
+	// Init, when not nil, is the starting network, of leaky slope Alpha;
+	// nil means PyTorch's nn.Linear initialisation. Options returns the
+	// starting network in either case.
+	Init *Net
+	// MemoryLimit bounds the bytes of the solver's copy of the data and its
+	// buffers; 0 means what the process may use when the solver is made,
+	// and a negative value no limit.
+	MemoryLimit int64
 }
 
-// DefaultLBFGSOptions returns full-batch L-BFGS with 500 iterations.
-func DefaultLBFGSOptions(h int) LBFGSOptions {
-	return LBFGSOptions{Hidden: h, Iterations: 500}
-}
+const lbfgsMemoryOption = "LBFGSOptions.MemoryLimit, -memory"
 
 func (o LBFGSOptions) check() error {
 	switch {
 	case o.Hidden <= 0:
 		return fmt.Errorf("relunet: lbfgs: Hidden must be positive, have %d", o.Hidden)
-	case o.Iterations < 0:
-		return fmt.Errorf("relunet: lbfgs: Iterations must not be negative, have %d", o.Iterations)
 	case o.Store < 0:
 		return fmt.Errorf("relunet: lbfgs: Store must not be negative, have %d", o.Store)
-	case !(o.GradTol >= 0) || math.IsInf(o.GradTol, 0):
-		return fmt.Errorf("relunet: lbfgs: GradTol must be finite and non-negative, have %v", o.GradTol)
+	case math.IsNaN(o.GradTol) || math.IsInf(o.GradTol, 0):
+		return fmt.Errorf("relunet: lbfgs: GradTol must be finite, have %v", o.GradTol)
 	}
 	return checkAlpha(o.Alpha)
+}
+
+// resolve returns the options with every default filled in.
+func (o LBFGSOptions) resolve(mem memory) LBFGSOptions {
+	if o.Iterations == 0 {
+		o.Iterations = DefaultIterations(MethodLBFGS)
+	}
+	if o.Store == 0 {
+		o.Store = 15
+	}
+	if o.GradTol == 0 {
+		o.GradTol = 1e-10
+	}
+	o.MemoryLimit = mem.shown(o.MemoryLimit)
+	return o
 }
 
 // LBFGS trains the network by full-batch L-BFGS on the MSE, one major
@@ -52,47 +77,71 @@ func (o LBFGSOptions) check() error {
 // gonum/optimize's line search. Its quasi-Newton memory is its own
 // (lbfgsMemory), so that a saved solver resumes without replaying its run.
 type LBFGS struct {
-	opts   LBFGSOptions
+	opts   LBFGSOptions // resolved
+	given  int64        // MemoryLimit as given
 	pr     *problem
 	mem    *lbfgsMemory
 	method *optimize.LinesearchMethod
 	loc    *optimize.Location
 	net    *Net
 	grad   *Net
-	buf    *gradBuf
+	fg     *fullGrad
 	evals  int
 	// initialized is false until the line-search method has been started:
-	// at the first Step, and at the first Step after a load.
+	// at the first Step, and at the first Step after a load or an
+	// abandoned step.
 	initialized bool
 	history
 }
 
-// NewLBFGS returns an L-BFGS solver for inputs X (n×d) and targets Y (n×m).
-func NewLBFGS(X, Y mat.Matrix, opts LBFGSOptions) (*LBFGS, error) {
+// NewLBFGS returns an L-BFGS solver for inputs X (n×d) and targets Y (n×m),
+// whose work ctx can stop (see the package documentation).
+func NewLBFGS(ctx context.Context, X, Y mat.Matrix, opts LBFGSOptions) (*LBFGS, error) {
+	if err := checkContext(ctx, "lbfgs"); err != nil {
+		return nil, err
+	}
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
-	pr, err := checkedProblem(X, Y)
+	mem := newMemory(opts.MemoryLimit, lbfgsMemoryOption)
+	var used size.Bytes
+	pr, err := checkedProblem(ctx, X, Y, mem, &used)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("relunet: lbfgs: %w", err)
+	}
+	ro := opts.resolve(mem)
+	ro.Init = nil
+	if err := mem.check(fmt.Sprintf("L-BFGS's buffers for %d rows, %d hidden units and %d pairs", pr.n, opts.Hidden, ro.Store),
+		lbfgsBytes(pr.n, opts.Hidden, pr.d+1, pr.m, ro.Store), used.Total()); err != nil {
+		return nil, fmt.Errorf("relunet: lbfgs: %w", err)
 	}
 	rng := seeded.Rand(opts.Seed)
 	init, err := startNet(opts.Init, opts.Hidden, pr, opts.Alpha, func(n *Net) { n.InitUniform(rng) })
 	if err != nil {
 		return nil, fmt.Errorf("relunet: lbfgs: %w", err)
 	}
-	opts.Init = nil
-	if opts.GradTol == 0 {
-		opts.GradTol = 1e-10
-	}
-	if opts.Store == 0 {
-		opts.Store = 15
-	}
-	l := &LBFGS{opts: opts, pr: pr, mem: &lbfgsMemory{Store: opts.Store}}
+	ro.Init = init.Clone()
+	l := &LBFGS{opts: ro, given: opts.MemoryLimit, pr: pr, mem: &lbfgsMemory{Store: ro.Store}, history: history{method: MethodLBFGS, ctx: ctx}}
 	l.setup(params(init))
 	l.eval()
-	l.add(Record{Loss: l.loc.F, Evaluations: l.evals, GradNorm: l.gradNorm()}, l.net)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("relunet: lbfgs: %w", context.Cause(ctx))
+	}
+	l.add(Record{Loss: l.loc.F, LBFGS: &LBFGSRecord{Evaluations: l.evals, GradNorm: l.gradNorm()}}, l.net)
 	return l, nil
+}
+
+// lbfgsBytes returns the memory of an L-BFGS solver's buffers: the location
+// and gradient, the pairs (twice: a step's undo copy), the gradient's
+// buffers, the start and the best network.
+func lbfgsBytes(n, h, D, m, store int) int64 {
+	var b size.Bytes
+	b.AddBytes(paramBytes(8, h, D, m))
+	for range 4 {
+		b.AddBytes(paramBytes(store, h, D, m))
+	}
+	b.AddBytes(fullGradBytes(n, h, D, m))
+	return b.Total()
 }
 
 // setup allocates the solver around the parameter vector x.
@@ -103,7 +152,9 @@ func (l *LBFGS) setup(x []float64) {
 	}
 	l.net = netView(l.loc.X, h, d, m, l.opts.Alpha)
 	l.grad = netView(l.loc.Gradient, h, d, m, l.opts.Alpha)
-	l.buf = newGradBuf(l.pr.n, h, m)
+	if l.fg == nil {
+		l.fg = newFullGrad(parallel.Pool{Ctx: l.ctx}, l.pr.n, h, d, m)
+	}
 	l.method = &optimize.LinesearchMethod{NextDirectioner: l.mem, Linesearcher: &optimize.Bisection{}}
 }
 
@@ -111,7 +162,7 @@ func (l *LBFGS) setup(x []float64) {
 // writes loc.X in place, so l.net and l.grad stay views of it.
 func (l *LBFGS) eval() {
 	l.evals++
-	l.loc.F = lossGrad(l.net, l.grad, l.pr.x, l.pr.y, l.buf)
+	l.loc.F = l.fg.eval(l.net, l.grad, l.pr.x, l.pr.y)
 }
 
 func (l *LBFGS) gradNorm() float64 { return floats.Norm(l.loc.Gradient, math.Inf(1)) }
@@ -122,18 +173,22 @@ func (l *LBFGS) Method() Method { return MethodLBFGS }
 // Step performs one L-BFGS iteration (a line search along the L-BFGS
 // direction). It returns false at the iteration limit (IterationLimit), when
 // the gradient is below GradTol (Converged), when the line search can make
-// no more progress (NoProgress), or on error (Failure, Err).
+// no more progress (NoProgress), when the context ended (RuntimeLimit,
+// Canceled), or on error (Failure, Err). An iteration that does not
+// complete changes nothing.
 func (l *LBFGS) Step() bool {
-	if l.status != NotTerminated {
+	if !l.begin() {
 		return false
 	}
-	if l.opts.Iterations > 0 && l.Iter() >= l.opts.Iterations {
+	iter := l.Last().Iter + 1
+	if l.opts.Iterations > 0 && iter > l.opts.Iterations {
 		return l.stop(IterationLimit, nil)
 	}
-	if l.gradNorm() < l.opts.GradTol {
+	if l.opts.GradTol > 0 && l.gradNorm() < l.opts.GradTol {
 		return l.stop(Converged, nil)
 	}
 	start := time.Now()
+	undo := l.snapshot()
 	var op optimize.Operation
 	var err error
 	if !l.initialized {
@@ -150,24 +205,62 @@ func (l *LBFGS) Step() bool {
 			break
 		}
 		l.eval()
+		if err = l.ctx.Err(); err != nil {
+			break // the evaluation was cut short
+		}
 		op, err = l.method.Iterate(l.loc)
 	}
 	if err != nil {
+		l.restore(undo)
 		if errors.Is(err, optimize.ErrNoProgress) || errors.Is(err, optimize.ErrLinesearcherFailure) {
 			return l.stop(NoProgress, nil)
 		}
-		return l.stop(Failure, fmt.Errorf("relunet: lbfgs: iteration %d: %w", l.Iter()+1, err))
+		return l.fail(fmt.Errorf("iteration %d: %w", iter, err))
 	}
-	l.add(Record{Iter: l.Iter() + 1, Loss: l.loc.F, Evaluations: l.evals, GradNorm: l.gradNorm(),
-		Seconds: time.Since(start).Seconds()}, l.net)
+	if isBad(l.loc.F) {
+		loss := l.loc.F
+		l.restore(undo)
+		return l.fail(&DivergedError{Method: MethodLBFGS, Epoch: iter, Loss: loss})
+	}
+	l.add(Record{Iter: iter, Loss: l.loc.F, Seconds: since(start), LBFGS: &LBFGSRecord{Evaluations: l.evals, GradNorm: l.gradNorm()}}, l.net)
 	return true
+}
+
+// lbfgsUndo is what an abandoned iteration restores.
+type lbfgsUndo struct {
+	x, grad []float64
+	f       float64
+	evals   int
+	mem     lbfgsMemory
+	started bool
+}
+
+func (l *LBFGS) snapshot() lbfgsUndo {
+	return lbfgsUndo{x: append([]float64(nil), l.loc.X...), grad: append([]float64(nil), l.loc.Gradient...), f: l.loc.F,
+		evals: l.evals, mem: l.mem.clone(), started: l.initialized || l.mem.Resumed}
+}
+
+// restore returns to the state of the snapshot, with the line search to be
+// started anew from it, as after a load.
+func (l *LBFGS) restore(u lbfgsUndo) {
+	copy(l.loc.X, u.x)
+	copy(l.loc.Gradient, u.grad)
+	l.loc.F, l.evals = u.f, u.evals
+	*l.mem = u.mem
+	l.mem.Resumed, l.initialized = u.started, false
+	l.setup(l.loc.X)
 }
 
 // Net returns a copy of the current network.
 func (l *LBFGS) Net() *Net { return l.net.Clone() }
 
-// Options returns the solver's options.
-func (l *LBFGS) Options() LBFGSOptions { return l.opts }
+// Options returns the solver's options with every default resolved, and
+// the starting network as Init.
+func (l *LBFGS) Options() LBFGSOptions {
+	o := l.opts
+	o.Init = o.Init.Clone()
+	return o
+}
 
 // lbfgsMemory is the L-BFGS direction of gonum's optimize.LBFGS, the
 // two-loop recursion of Nocedal and Wright (2006), chapter 7, with the same
@@ -185,6 +278,21 @@ type lbfgsMemory struct {
 	Resumed bool
 
 	a []float64 // scratch of the recursion
+}
+
+// clone returns a deep copy of the memory.
+func (m *lbfgsMemory) clone() lbfgsMemory {
+	c := *m
+	c.X, c.Grad, c.Rho = append([]float64(nil), m.X...), append([]float64(nil), m.Grad...), append([]float64(nil), m.Rho...)
+	c.S, c.Y = make([][]float64, len(m.S)), make([][]float64, len(m.Y))
+	for i := range m.S {
+		c.S[i] = append([]float64(nil), m.S[i]...)
+	}
+	for i := range m.Y {
+		c.Y[i] = append([]float64(nil), m.Y[i]...)
+	}
+	c.a = nil
+	return c
 }
 
 // InitDirection starts the memory at loc and returns the steepest-descent
@@ -249,4 +357,76 @@ func (m *lbfgsMemory) NextDirection(loc *optimize.Location, dir []float64) float
 	}
 	floats.Scale(-1, dir) // dir held H⁻¹g: descend
 	return 1
+}
+
+// lbfgsState is the saved state of an LBFGS solver: the location, and the
+// quasi-Newton memory, so that loading does not replay the run.
+type lbfgsState struct {
+	Opts    LBFGSOptions // resolved, but MemoryLimit as given; no Init
+	Start   netState
+	X, Grad []float64
+	F       float64
+	Memory  lbfgsMemory
+	Evals   int
+	Started bool // the memory holds pairs: the next step continues them
+	History historyState
+}
+
+// Save writes the solver's state to w.
+func (l *LBFGS) Save(w io.Writer) error {
+	o := l.opts
+	o.Init, o.MemoryLimit = nil, l.given
+	return writeState(w, MethodLBFGS, l.pr, lbfgsState{Opts: o, Start: saveNet(l.opts.Init), X: l.loc.X, Grad: l.loc.Gradient, F: l.loc.F,
+		Memory: *l.mem, Evals: l.evals, Started: l.initialized || l.mem.Resumed, History: saveHistory(&l.history)})
+}
+
+func loadLBFGS(ctx context.Context, env envelope, pr *problem, used int64) (*LBFGS, error) {
+	var st lbfgsState
+	if err := decodePayload(env, &st); err != nil {
+		return nil, err
+	}
+	o := st.Opts
+	if err := o.check(); err != nil {
+		return nil, fmt.Errorf("%w: options: %v", ErrCorrupt, err)
+	}
+	if o.Store <= 0 || o.GradTol == 0 || o.Iterations == 0 || o.Init != nil {
+		return nil, fmt.Errorf("%w: options without their defaults resolved", ErrCorrupt)
+	}
+	start, err := st.Start.net("starting network", o.Hidden, pr.d, pr.m, o.Alpha)
+	if err != nil {
+		return nil, err
+	}
+	hist, err := st.History.restore(MethodLBFGS, o.Hidden, pr.d, pr.m, o.Alpha)
+	if err != nil {
+		return nil, err
+	}
+	mem := newMemory(o.MemoryLimit, lbfgsMemoryOption)
+	if err := mem.check(fmt.Sprintf("L-BFGS's buffers for %d rows, %d hidden units and %d pairs", pr.n, o.Hidden, o.Store),
+		lbfgsBytes(pr.n, o.Hidden, pr.d+1, pr.m, o.Store), used); err != nil {
+		return nil, err
+	}
+	size := paramCount(o.Hidden, pr.d, pr.m)
+	if len(st.X) != size || len(st.Grad) != size || st.Evals < 1 || !finiteAll(st.X) {
+		return nil, fmt.Errorf("%w: location of %d and %d entries, want %d", ErrCorrupt, len(st.X), len(st.Grad), size)
+	}
+	m := st.Memory
+	if st.Started {
+		ok := m.Store == o.Store && len(m.X) == size && len(m.Grad) == size && len(m.S) == o.Store &&
+			len(m.Y) == o.Store && len(m.Rho) == o.Store && m.Oldest >= 0 && m.Oldest < o.Store
+		for i := 0; ok && i < o.Store; i++ {
+			ok = len(m.S[i]) == size && len(m.Y[i]) == size
+		}
+		if !ok {
+			return nil, fmt.Errorf("%w: quasi-Newton memory of inconsistent sizes", ErrCorrupt)
+		}
+	} else {
+		m = lbfgsMemory{Store: o.Store}
+	}
+	m.Resumed = st.Started
+	l := &LBFGS{opts: o.resolve(mem), given: o.MemoryLimit, pr: pr, mem: &m, evals: st.Evals, history: hist,
+		loc: &optimize.Location{X: st.X, Gradient: st.Grad, F: st.F}}
+	l.opts.Init = start
+	l.history.ctx = ctx
+	l.setup(st.X)
+	return l, nil
 }

@@ -1,61 +1,84 @@
 package relunet
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"math"
 	"time"
 
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/relunet/relunet/relunet/internal/seeded"
-	"github.com/relunet/relunet/relunet/internal/sysmem"
+	"github.com/relunet/relunet/relunet/internal/size"
 )
 
-// LMOptions configures an LM solver. A zero field means what its comment
-// says.
+// LMOptions configures an LM solver. Hidden is required; the zero value of
+// every other field is the default, and a negative limit or tolerance turns
+// it off (see the package documentation).
 type LMOptions struct {
 	Hidden int
 	Alpha  float64
 	Seed   uint64 // seeds the initial weights
 	// Iterations is the number of accepted steps after which Step returns
-	// false with IterationLimit; 0 means no limit.
+	// false with IterationLimit; 0 means 100, and a negative value no limit.
 	Iterations int
 	// Damping is the initial damping μ relative to the largest diagonal
 	// entry of JᵀJ; 0 means 1e-3.
 	Damping float64
 	// GradTol stops the run with Converged when the infinity norm of the
-	// MSE's gradient falls below it; 0 means 1e-10.
+	// MSE's gradient falls below it; 0 means 1e-10, and a negative value
+	// turns the test off.
 	GradTol float64
 	// MaxTries is the number of rejected trial steps (each raising μ) within
-	// one Step after which it stops with NoProgress; 0 means 30.
+	// one Step after which it stops with NoProgress; 0 means 30, and a
+	// negative value no cap (μ grows until it overflows).
 	MaxTries int
-	// MemoryLimit bounds the bytes of the P×P normal matrix and its factor
-	// (P weights); 0 means the memory available.
+	// MemoryLimit bounds the bytes of the solver's copy of the data, the
+	// P×P normal matrix and its factors (P weights); 0 means what the
+	// process may use when the solver is made, and a negative value no
+	// limit.
 	MemoryLimit int64
-	Init        *Net // starting network; nil: PyTorch's nn.Linear initialisation
+	// Init, when not nil, is the starting network, of leaky slope Alpha;
+	// nil means PyTorch's nn.Linear initialisation. Options returns the
+	// starting network in either case.
+	Init *Net
 }
 
-// DefaultLMOptions returns Levenberg–Marquardt with 100 iterations.
-func DefaultLMOptions(h int) LMOptions { return LMOptions{Hidden: h, Iterations: 100} }
+const lmMemoryOption = "LMOptions.MemoryLimit, -memory"
 
 func (o LMOptions) check() error {
 	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 	switch {
 	case o.Hidden <= 0:
 		return fmt.Errorf("relunet: lm: Hidden must be positive, have %d", o.Hidden)
-	case o.Iterations < 0:
-		return fmt.Errorf("relunet: lm: Iterations must not be negative, have %d", o.Iterations)
 	case !finite(o.Damping) || o.Damping < 0:
-		return fmt.Errorf("relunet: lm: Damping must be finite and non-negative, have %v", o.Damping)
-	case !finite(o.GradTol) || o.GradTol < 0:
-		return fmt.Errorf("relunet: lm: GradTol must be finite and non-negative, have %v", o.GradTol)
-	case o.MaxTries < 0:
-		return fmt.Errorf("relunet: lm: MaxTries must not be negative, have %d", o.MaxTries)
-	case o.MemoryLimit < 0:
-		return fmt.Errorf("relunet: lm: MemoryLimit must not be negative, have %d", o.MemoryLimit)
+		return fmt.Errorf("relunet: lm: Damping must be finite and positive (0: the default), have %v", o.Damping)
+	case !finite(o.GradTol):
+		return fmt.Errorf("relunet: lm: GradTol must be finite, have %v", o.GradTol)
 	}
 	return checkAlpha(o.Alpha)
+}
+
+// resolve returns the options with every default filled in.
+func (o LMOptions) resolve(mem memory) LMOptions {
+	if o.Iterations == 0 {
+		o.Iterations = DefaultIterations(MethodLM)
+	}
+	if o.Damping == 0 {
+		o.Damping = 1e-3
+	}
+	if o.GradTol == 0 {
+		o.GradTol = 1e-10
+	}
+	if o.MaxTries == 0 {
+		o.MaxTries = 30
+	}
+	o.MemoryLimit = mem.shown(o.MemoryLimit)
+	return o
 }
 
 // LM trains the network by Levenberg–Marquardt on the square loss: all
@@ -71,17 +94,19 @@ func (o LMOptions) check() error {
 // rule, one that does not is rejected and μ grows, within one Step. Each
 // accepted step is one iteration; a Step never raises the loss.
 type LM struct {
-	opts   LMOptions
+	opts   LMOptions // resolved
+	given  int64     // MemoryLimit as given
 	pr     *problem
 	theta  []float64 // the weights, laid out as params
 	net    *Net      // a view of theta
 	loss   float64
 	mu, nu float64
-	// a and g are JᵀJ and Jᵀr at theta, when fresh.
-	a     *mat.SymDense
-	g     []float64
-	fresh bool
-	chunk int // rows per chunk of J; 0: as many as lmChunkBytes allow
+	// a and g are JᵀJ and Jᵀr at theta, when fresh; damped is the storage
+	// of JᵀJ + μI.
+	a, damped *mat.SymDense
+	g         []float64
+	fresh     bool
+	chunk     int // rows per chunk of J; 0: as many as lmChunkBytes allow
 	history
 }
 
@@ -89,51 +114,68 @@ type LM struct {
 const lmChunkBytes = 16 << 20
 
 // NewLM returns a Levenberg–Marquardt solver for inputs X (n×d) and targets
-// Y (n×m). Its normal matrix has P² entries for the P = h(d+1) + (h+1)m
-// weights; a P whose matrix and factor do not fit in the memory limit is an
-// error.
-func NewLM(X, Y mat.Matrix, opts LMOptions) (*LM, error) {
+// Y (n×m), whose work ctx can stop (see the package documentation). Its
+// normal matrix has P² entries for the P = h(d+1) + (h+1)m weights; a P
+// whose matrices do not fit in the memory limit is an error.
+func NewLM(ctx context.Context, X, Y mat.Matrix, opts LMOptions) (*LM, error) {
+	if err := checkContext(ctx, "lm"); err != nil {
+		return nil, err
+	}
 	if err := opts.check(); err != nil {
 		return nil, err
 	}
-	pr, err := checkedProblem(X, Y)
+	mem := newMemory(opts.MemoryLimit, lmMemoryOption)
+	var used size.Bytes
+	pr, err := checkedProblem(ctx, X, Y, mem, &used)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("relunet: lm: %w", err)
 	}
-	P := opts.Hidden*(pr.d+1) + (opts.Hidden+1)*pr.m
-	limit := opts.MemoryLimit
-	if limit == 0 {
-		limit = defaultMemory
-		if avail, ok := sysmem.Available(); ok {
-			limit = avail
-		}
-	}
-	if need := 16 * float64(P) * float64(P); need > float64(limit) {
-		return nil, fmt.Errorf("relunet: lm: the normal matrix of %d weights and its factor need %s, more than the %s of the memory limit (LMOptions.MemoryLimit)",
-			P, sysmem.Format(int64(need)), sysmem.Format(limit))
+	ro := opts.resolve(mem)
+	ro.Init = nil
+	if err := mem.check(fmt.Sprintf("Levenberg–Marquardt's normal matrices of %d hidden units (%d×%d×%d)", opts.Hidden, opts.Hidden, pr.d, pr.m),
+		lmBytes(pr.n, opts.Hidden, pr.d+1, pr.m), used.Total()); err != nil {
+		return nil, fmt.Errorf("relunet: lm: %w", err)
 	}
 	rng := seeded.Rand(opts.Seed)
 	init, err := startNet(opts.Init, opts.Hidden, pr, opts.Alpha, func(n *Net) { n.InitUniform(rng) })
 	if err != nil {
 		return nil, fmt.Errorf("relunet: lm: %w", err)
 	}
-	opts.Init = nil
-	if opts.Damping == 0 {
-		opts.Damping = 1e-3
-	}
-	if opts.GradTol == 0 {
-		opts.GradTol = 1e-10
-	}
-	if opts.MaxTries == 0 {
-		opts.MaxTries = 30
-	}
-	s := &LM{opts: opts, pr: pr, nu: 2}
+	ro.Init = init.Clone()
+	s := &LM{opts: ro, given: opts.MemoryLimit, pr: pr, nu: 2, history: history{method: MethodLM, ctx: ctx}}
 	s.setTheta(params(init))
 	s.loss = s.lossAt(s.net)
-	s.assemble()
-	s.mu = opts.Damping * maxDiag(s.a)
-	s.add(Record{Loss: s.loss, GradNorm: s.gradNorm()}, s.net)
+	if err := s.assemble(); err != nil {
+		if st, cerr := s.ended(); st != NotTerminated {
+			return nil, cerr
+		}
+		return nil, err
+	}
+	s.mu = ro.Damping * maxDiag(s.a)
+	s.add(Record{Loss: s.loss, LM: &LMRecord{GradNorm: s.gradNorm(), Damping: s.mu}}, s.net)
 	return s, nil
+}
+
+// lmBytes returns the memory of an LM solver: JᵀJ, the damped matrix and
+// its Cholesky factor (P² each), a chunk of the Jacobian, the weights' and
+// the rows' buffers.
+func lmBytes(n, h, D, m int) int64 {
+	var b size.Bytes
+	P := 0
+	if hD, ok := size.Mul(h, D); ok {
+		if hm, ok := size.Mul(h+1, m); ok && hD <= math.MaxInt-hm {
+			P = hD + hm
+		} else {
+			return size.Overflow
+		}
+	} else {
+		return size.Overflow
+	}
+	b.Add(24, P, P)
+	b.AddBytes(lmChunkBytes)
+	b.Add(8, 8, P)
+	b.Add(8, n, h+m)
+	return b.Total()
 }
 
 func (s *LM) setTheta(theta []float64) {
@@ -153,9 +195,9 @@ func maxDiag(a *mat.SymDense) float64 {
 // assemble sets a = JᵀJ and g = Jᵀr at theta, over chunks of rows in a
 // fixed order. Row (i, o) of J, for output o of row i, holds
 // β_jo φ'(u_ij) x̃_i in the block of w_j, φ(u_ij) at β_jo and 1 at β₀o.
-func (s *LM) assemble() {
+func (s *LM) assemble() error {
 	if s.fresh {
-		return
+		return nil
 	}
 	n, m, h := s.pr.n, s.pr.m, s.opts.Hidden
 	D := s.pr.d + 1
@@ -178,6 +220,9 @@ func (s *LM) assemble() {
 	beta := s.net.Beta.RawMatrix()
 	x := s.pr.x.RawMatrix()
 	for lo := 0; lo < n; lo += c {
+		if err := s.ctx.Err(); err != nil {
+			return err
+		}
 		hi := min(n, lo+c)
 		rows := (hi - lo) * m
 		preact(s.pr.x.Slice(lo, hi, 0, D).(*mat.Dense), s.net, u, 0, hi-lo)
@@ -201,12 +246,45 @@ func (s *LM) assemble() {
 				r[k] = f - s.pr.y.At(i, o)
 			}
 		}
-		s.a.SymRankK(s.a, 1, Jc.T())
+		if err := s.addGram(Jc); err != nil {
+			return err
+		}
 		var jr mat.VecDense
 		jr.MulVec(Jc.T(), mat.NewVecDense(rows, r[:rows]))
 		floats.Add(s.g, jr.RawVector().Data)
 	}
 	s.fresh = true
+	return nil
+}
+
+// lmBlock is the number of rows of JᵀJ added at a time: a block of the
+// rank update costs about lmBlock·rows·P multiply-adds, well under a
+// second for any P that fits in memory, and the context is checked
+// between blocks.
+const lmBlock = 256
+
+// addGram adds JcᵀJc to the upper triangle of a, in blocks of lmBlock rows
+// of a, checking the context between them.
+func (s *LM) addGram(Jc *mat.Dense) error {
+	rows, P := Jc.Dims()
+	if P <= lmBlock {
+		s.a.SymRankK(s.a, 1, Jc.T())
+		return nil
+	}
+	j, a := Jc.RawMatrix(), s.a.RawSymmetric()
+	for r0 := 0; r0 < P; r0 += lmBlock {
+		if err := s.ctx.Err(); err != nil {
+			return err
+		}
+		b := min(lmBlock, P-r0)
+		// a[r0:r0+b, r0:P] += Jc[:, r0:r0+b]ᵀ Jc[:, r0:P]; the entries below
+		// the diagonal that it also writes are not read.
+		blas64.Gemm(blas.Trans, blas.NoTrans, 1,
+			blas64.General{Rows: rows, Cols: b, Stride: j.Stride, Data: j.Data[r0:]},
+			blas64.General{Rows: rows, Cols: P - r0, Stride: j.Stride, Data: j.Data[r0:]},
+			1, blas64.General{Rows: b, Cols: P - r0, Stride: a.Stride, Data: a.Data[r0*a.Stride+r0:]})
+	}
+	return nil
 }
 
 // lossAt returns the training MSE of net.
@@ -237,21 +315,33 @@ func (s *LM) Method() Method { return MethodLM }
 // as long as a trial step does not lower the loss. It returns false at the
 // iteration limit (IterationLimit), when the gradient is below GradTol or
 // the step is below rounding (Converged), when MaxTries trials in a row
-// fail (NoProgress), or on error (Failure, Err).
+// fail or μ overflows (NoProgress), when the context ended (RuntimeLimit,
+// Canceled), or on error (Failure, Err). A step that does not complete
+// changes nothing.
 func (s *LM) Step() bool {
-	if s.status != NotTerminated {
+	if !s.begin() {
 		return false
 	}
-	if s.opts.Iterations > 0 && s.Iter() >= s.opts.Iterations {
+	iter := s.Last().Iter + 1
+	if s.opts.Iterations > 0 && iter > s.opts.Iterations {
 		return s.stop(IterationLimit, nil)
 	}
 	start := time.Now()
-	s.assemble()
-	if s.gradNorm() < s.opts.GradTol {
+	mu, nu := s.mu, s.nu
+	abandon := func(err error) bool {
+		s.mu, s.nu = mu, nu
+		return s.fail(err)
+	}
+	if err := s.assemble(); err != nil {
+		return abandon(err)
+	}
+	if s.opts.GradTol > 0 && s.gradNorm() < s.opts.GradTol {
 		return s.stop(Converged, nil)
 	}
 	P := len(s.theta)
-	damped := mat.NewSymDense(P, nil)
+	if s.damped == nil {
+		s.damped = mat.NewSymDense(P, nil)
+	}
 	var chol mat.Cholesky
 	hvec := mat.NewVecDense(P, nil)
 	rhs := mat.NewVecDense(P, nil)
@@ -259,17 +349,21 @@ func (s *LM) Step() bool {
 		rhs.SetVec(i, -v)
 	}
 	trial := make([]float64, P)
-	for try := 0; try < s.opts.MaxTries; try++ {
-		damped.CopySym(s.a)
-		for i := 0; i < P; i++ {
-			damped.SetSym(i, i, damped.At(i, i)+s.mu)
+	reject := func() { s.mu, s.nu = s.mu*s.nu, 2*s.nu }
+	for try := 1; (s.opts.MaxTries < 0 || try <= s.opts.MaxTries) && !math.IsInf(s.mu, 0); try++ {
+		if err := s.ctx.Err(); err != nil {
+			return abandon(err)
 		}
-		if !chol.Factorize(damped) {
-			s.mu, s.nu = s.mu*s.nu, 2*s.nu
+		s.damped.CopySym(s.a)
+		for i := 0; i < P; i++ {
+			s.damped.SetSym(i, i, s.damped.At(i, i)+s.mu)
+		}
+		if !chol.Factorize(s.damped) {
+			reject()
 			continue
 		}
 		if err := chol.SolveVecTo(hvec, rhs); err != nil {
-			s.mu, s.nu = s.mu*s.nu, 2*s.nu
+			reject()
 			continue
 		}
 		h := hvec.RawVector().Data
@@ -287,19 +381,25 @@ func (s *LM) Step() bool {
 		pred /= 2
 		actual := (s.loss - next) * float64(s.pr.n*s.pr.m) / 2
 		if math.IsNaN(next) || math.IsInf(next, 0) {
-			s.mu, s.nu = s.mu*s.nu, 2*s.nu
+			reject()
 			continue
 		}
 		if rho := actual / pred; actual > 0 && pred > 0 {
+			accepted := s.mu
 			s.mu *= math.Max(1.0/3, 1-math.Pow(2*rho-1, 3))
 			s.nu = 2
+			prevTheta, prevLoss := s.theta, s.loss
 			s.setTheta(append([]float64(nil), trial...))
 			s.loss = next
-			s.assemble()
-			s.add(Record{Iter: s.Iter() + 1, Loss: s.loss, GradNorm: s.gradNorm(), Seconds: time.Since(start).Seconds()}, s.net)
+			if err := s.assemble(); err != nil {
+				s.setTheta(prevTheta)
+				s.loss = prevLoss
+				return abandon(err)
+			}
+			s.add(Record{Iter: iter, Loss: s.loss, Seconds: since(start), LM: &LMRecord{GradNorm: s.gradNorm(), Damping: accepted, Tries: try}}, s.net)
 			return true
 		}
-		s.mu, s.nu = s.mu*s.nu, 2*s.nu
+		reject()
 	}
 	return s.stop(NoProgress, nil)
 }
@@ -307,5 +407,69 @@ func (s *LM) Step() bool {
 // Net returns a copy of the current network.
 func (s *LM) Net() *Net { return s.net.Clone() }
 
-// Options returns the solver's options.
-func (s *LM) Options() LMOptions { return s.opts }
+// Options returns the solver's options with every default resolved, and
+// the starting network as Init.
+func (s *LM) Options() LMOptions {
+	o := s.opts
+	o.Init = o.Init.Clone()
+	return o
+}
+
+// lmState is the saved state of an LM solver: the weights, the loss and the
+// damping; JᵀJ and Jᵀr are summed again on the first Step after a load, in
+// the same order, so the run continues bit for bit.
+type lmState struct {
+	Opts    LMOptions // resolved, but MemoryLimit as given; no Init
+	Start   netState
+	Theta   []float64
+	Loss    float64
+	Mu, Nu  float64
+	History historyState
+}
+
+// Save writes the solver's state to w.
+func (s *LM) Save(w io.Writer) error {
+	o := s.opts
+	o.Init, o.MemoryLimit = nil, s.given
+	return writeState(w, MethodLM, s.pr, lmState{Opts: o, Start: saveNet(s.opts.Init), Theta: s.theta, Loss: s.loss, Mu: s.mu, Nu: s.nu,
+		History: saveHistory(&s.history)})
+}
+
+func loadLM(ctx context.Context, env envelope, pr *problem, used int64) (*LM, error) {
+	var st lmState
+	if err := decodePayload(env, &st); err != nil {
+		return nil, err
+	}
+	o := st.Opts
+	if err := o.check(); err != nil {
+		return nil, fmt.Errorf("%w: options: %v", ErrCorrupt, err)
+	}
+	if o.Damping <= 0 || o.GradTol == 0 || o.MaxTries == 0 || o.Iterations == 0 || o.Init != nil {
+		return nil, fmt.Errorf("%w: options without their defaults resolved", ErrCorrupt)
+	}
+	start, err := st.Start.net("starting network", o.Hidden, pr.d, pr.m, o.Alpha)
+	if err != nil {
+		return nil, err
+	}
+	hist, err := st.History.restore(MethodLM, o.Hidden, pr.d, pr.m, o.Alpha)
+	if err != nil {
+		return nil, err
+	}
+	mem := newMemory(o.MemoryLimit, lmMemoryOption)
+	if err := mem.check(fmt.Sprintf("Levenberg–Marquardt's normal matrices of %d hidden units", o.Hidden),
+		lmBytes(pr.n, o.Hidden, pr.d+1, pr.m), used); err != nil {
+		return nil, err
+	}
+	if len(st.Theta) != paramCount(o.Hidden, pr.d, pr.m) {
+		return nil, fmt.Errorf("%w: %d weights, want %d", ErrCorrupt, len(st.Theta), paramCount(o.Hidden, pr.d, pr.m))
+	}
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	if !finite(st.Loss) || st.Loss < 0 || !finite(st.Mu) || !(st.Mu > 0) || !finite(st.Nu) || st.Nu < 2 || !finiteAll(st.Theta) {
+		return nil, fmt.Errorf("%w: loss %v, damping %v and %v", ErrCorrupt, st.Loss, st.Mu, st.Nu)
+	}
+	s := &LM{opts: o.resolve(mem), given: o.MemoryLimit, pr: pr, loss: st.Loss, mu: st.Mu, nu: st.Nu, history: hist}
+	s.opts.Init = start
+	s.history.ctx = ctx
+	s.setTheta(st.Theta)
+	return s, nil
+}

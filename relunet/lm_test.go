@@ -2,6 +2,7 @@ package relunet
 
 import (
 	"bytes"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -31,7 +32,7 @@ func TestLMNormalEquations(t *testing.T) {
 	}{{0, 1}, {0.1, 1}, {0, 3}, {0.2, 2}} {
 		X, Y := randomProblem(21, 60, 3, tc.m)
 		const h = 4
-		s, err := NewLM(X, Y, LMOptions{Hidden: h, Alpha: tc.alpha, Seed: 3})
+		s, err := NewLM(bg, X, Y, LMOptions{Hidden: h, Alpha: tc.alpha, Seed: 3})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,25 +117,25 @@ func TestLMZeroResidual(t *testing.T) {
 	for k := range p {
 		p[k] += 1e-6 * rng.NormFloat64()
 	}
-	s, err := NewLM(X, Y, LMOptions{Hidden: h, Init: netView(p, h, d, 1, 0), Iterations: 20, GradTol: 1e-30})
+	s, err := NewLM(bg, X, Y, LMOptions{Hidden: h, Init: netView(p, h, d, 1, 0), Iterations: 20, GradTol: 1e-30})
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := s.Loss()
+	first := s.Last().Loss
 	for s.Step() {
 	}
 	if s.Err() != nil {
 		t.Fatal(s.Err())
 	}
-	if first < 1e-16 || s.Loss() > 1e-26 {
-		t.Errorf("loss %g at the start, %g after %d steps (%v); want a start above 1e-16 and an end below 1e-26", first, s.Loss(), s.Iter(), s.Status())
+	if first < 1e-16 || s.Last().Loss > 1e-26 {
+		t.Errorf("loss %g at the start, %g after %d steps (%v); want a start above 1e-16 and an end below 1e-26", first, s.Last().Loss, s.Last().Iter, s.Status())
 	}
 }
 
 // A Step never raises the loss, and the records say so.
 func TestLMNeverRaisesLoss(t *testing.T) {
 	X, Y := randomProblem(22, 150, 2, 2)
-	s, err := NewLM(X, Y, LMOptions{Hidden: 5, Iterations: 40, Seed: 1})
+	s, err := NewLM(bg, X, Y, LMOptions{Hidden: 5, Iterations: 40, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,8 +150,8 @@ func TestLMNeverRaisesLoss(t *testing.T) {
 			t.Errorf("step %d raised the loss from %v to %v", h[i].Iter, h[i-1].Loss, h[i].Loss)
 		}
 	}
-	if got := trueMSE(t, s.Net(), X, Y); math.Abs(got-s.Loss()) > 1e-12*got {
-		t.Errorf("Loss() %v, the network's MSE %v", s.Loss(), got)
+	if got := trueMSE(t, s.Net(), X, Y); math.Abs(got-s.Last().Loss) > 1e-12*got {
+		t.Errorf("Loss() %v, the network's MSE %v", s.Last().Loss, got)
 	}
 }
 
@@ -158,38 +159,78 @@ func TestLMNeverRaisesLoss(t *testing.T) {
 func TestLMSaveLoad(t *testing.T) {
 	X, Y := randomProblem(23, 120, 3, 1)
 	opts := LMOptions{Hidden: 4, Iterations: 10, Seed: 2}
-	whole, _ := NewLM(X, Y, opts)
-	for whole.Step() {
-	}
-	part, _ := NewLM(X, Y, opts)
-	for i := 0; i < 4; i++ {
-		part.Step()
-	}
-	var buf bytes.Buffer
-	if err := part.Save(&buf); err != nil {
+	whole, err := NewLM(bg, X, Y, opts)
+	if err != nil {
 		t.Fatal(err)
 	}
-	loaded, err := Load(&buf, X, Y)
+	for whole.Step() {
+	}
+	part, err := NewLM(bg, X, Y, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustStep(t, part, 4)
+	loaded, err := Load(bg, bytes.NewReader(mustSave(t, part)), X, Y)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := loaded.(*LM)
 	for s.Step() {
 	}
-	if s.Iter() != whole.Iter() || s.Loss() != whole.Loss() || s.Status() != whole.Status() || !mat.Equal(s.Net().W, whole.Net().W) {
-		t.Errorf("resumed: iteration %d, loss %v, %v; whole run: %d, %v, %v", s.Iter(), s.Loss(), s.Status(), whole.Iter(), whole.Loss(), whole.Status())
+	if s.Last().Iter != whole.Last().Iter || s.Last().Loss != whole.Last().Loss || s.Status() != whole.Status() || !mat.Equal(s.Net().W, whole.Net().W) {
+		t.Errorf("resumed: iteration %d, loss %v, %v; whole run: %d, %v, %v", s.Last().Iter, s.Last().Loss, s.Status(), whole.Last().Iter, whole.Last().Loss, whole.Status())
 	}
 }
 
 func TestLMOptionsAndMemory(t *testing.T) {
 	X, Y := randomProblem(24, 30, 2, 1)
-	for _, o := range []LMOptions{{Hidden: 0}, {Hidden: 2, Damping: -1}, {Hidden: 2, GradTol: math.NaN()}, {Hidden: 2, MaxTries: -1}, {Hidden: 2, Alpha: 1}} {
-		if _, err := NewLM(X, Y, o); err == nil {
+	for _, o := range []LMOptions{{Hidden: 0}, {Hidden: 2, Damping: -1}, {Hidden: 2, GradTol: math.NaN()}, {Hidden: 2, Alpha: 1}} {
+		if _, err := NewLM(bg, X, Y, o); err == nil {
 			t.Errorf("%+v: no error", o)
 		}
 	}
-	_, err := NewLM(X, Y, LMOptions{Hidden: 50, MemoryLimit: 1 << 10})
-	if err == nil || !strings.Contains(err.Error(), "normal matrix of 201 weights") || !strings.Contains(err.Error(), "MemoryLimit") {
+	// 50 hidden units: 201 weights, whose three 201² matrices take 947 KiB
+	// beside a 16 MiB chunk of the Jacobian.
+	_, err := NewLM(bg, X, Y, LMOptions{Hidden: 50, MemoryLimit: 8 << 20})
+	var me *MemoryError
+	if !errors.As(err, &me) || !strings.Contains(err.Error(), "normal matrices of 50 hidden units") || !strings.Contains(err.Error(), "LMOptions.MemoryLimit") {
 		t.Errorf("memory: %v", err)
+	}
+	// Without a cap on the tries, a step ends when μ overflows.
+	s, err := NewLM(bg, X, Y, LMOptions{Hidden: 2, MaxTries: -1, Iterations: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for s.Step() {
+	}
+	if s.Status() != IterationLimit && s.Status() != NoProgress && s.Status() != Converged {
+		t.Errorf("no cap on the tries: %v, %v", s.Status(), s.Err())
+	}
+}
+
+// The blocked rank update of a large JᵀJ (more than lmBlock weights) is
+// the plain one's, to rounding.
+func TestLMBlockedGram(t *testing.T) {
+	X, Y := randomProblem(25, 40, 30, 2) // 8 units: P = 8·31 + 9·2 = 266 > 256
+	s, err := NewLM(bg, X, Y, LMOptions{Hidden: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	P := len(s.theta)
+	if P <= lmBlock {
+		t.Fatalf("P = %d is not above the block of %d", P, lmBlock)
+	}
+	J := mat.NewDense(7, P, nil)
+	for i := range J.RawMatrix().Data {
+		J.RawMatrix().Data[i] = math.Sin(float64(i))
+	}
+	s.a = mat.NewSymDense(P, nil)
+	if err := s.addGram(J); err != nil {
+		t.Fatal(err)
+	}
+	var want mat.SymDense
+	want.SymOuterK(1, J.T())
+	if d := maxRelDiff(s.a, &want); d > 1e-14 {
+		t.Errorf("blocked JᵀJ differs by %g", d)
 	}
 }

@@ -2,143 +2,176 @@ package relunet
 
 import (
 	"fmt"
-	"math"
 
-	"github.com/relunet/relunet/relunet/internal/sysmem"
+	"github.com/relunet/relunet/relunet/internal/size"
 )
 
-// The hidden step's solver is chosen by memory and cost. The primal solve
-// holds the (hD)×(hD) normal matrix N, factored in place, and costs about
-// n·(hD)²/32 multiply-adds of assembly (neurons share their Gram sums in
-// groups of about four) plus (hD)³/6 of factorisation. The dual solve
-// (hidden.go) holds the (nm)×(nm) matrix ΦΦᵀ and costs about
-// (nm)²·(D + hm)/2 to form it plus (nm)³/6: it is the one for few rows and
-// many unknowns. Conjugate gradients hold only a few n×h matrices, at about
-// 8·n·h·(D+m) per iteration; in exact arithmetic they would need at most
-// nm + 1 iterations (N is λI plus a matrix of rank at most nm), but in
-// floating point they took 7 to 80 times that (measured, λ = 0.001), so
-// they serve only when neither direct solve fits in memory, with a capped
-// number of iterations. When nothing fits, the step fails at once, saying
-// why.
+// The hidden step's solve is chosen by memory and cost when the solver is
+// made, and kept for the run. The primal solve holds the (hD)×(hD) normal
+// matrix N, factored in place, and costs about n·(hD)²/32 multiply-adds of
+// assembly (neurons share their Gram sums in groups of about four) plus
+// (hD)³/6 of factorisation. The dual solve (hidden.go) holds the (nm)×(nm)
+// matrix ΦΦᵀ and costs about (nm)²·(D + hm)/2 to form it plus (nm)³/6: it
+// is the one for few rows and many unknowns. Conjugate gradients hold only
+// a few n×h matrices, at about 8·n·h·(D+m) per iteration; in exact
+// arithmetic they would need at most nm + 1 iterations (N is λI plus a
+// matrix of rank at most nm), but in floating point they took 7 to 80
+// times that (measured, λ = 0.001), so they serve only when neither direct
+// solve fits in memory, with a capped number of iterations. When nothing
+// fits, the constructor fails at once, saying why. Every size here is
+// computed with checked products: a size that overflows needs more than
+// any memory.
 
 // defaultMemory is the limit where the machine does not say how much memory
 // it has.
 const defaultMemory = 8 << 30
 
-func (o AnalyticOptions) memoryLimit() int64 {
-	if o.MemoryLimit > 0 {
-		return o.MemoryLimit
+// HiddenSolve says how the hidden step solves its normal equations.
+type HiddenSolve int
+
+const (
+	// SolveAuto, in AnalyticOptions, lets the constructor choose by memory
+	// and cost: the primal solve where it fits and is cheaper, which is
+	// almost always. Options and HiddenResult show the solve it chose.
+	SolveAuto HiddenSolve = iota
+	// SolvePrimal assembles the (hD)×(hD) normal matrix and factorises it
+	// (Cholesky, or an eigen-decomposition when it is not numerically
+	// positive definite).
+	SolvePrimal
+	// SolveDual solves the dual system ΦΦᵀ + λI of n·m unknowns: the same
+	// solution, for few rows and many unknowns.
+	SolveDual
+	// SolveCG runs preconditioned conjugate gradients on the normal
+	// equations without forming them, warm-started from the current W.
+	SolveCG
+)
+
+var solveNames = [...]string{"auto", "primal", "dual", "cg"}
+
+func (s HiddenSolve) String() string {
+	if s >= 0 && int(s) < len(solveNames) {
+		return solveNames[s]
 	}
-	if b, ok := sysmem.Available(); ok {
-		return b
-	}
-	return defaultMemory
+	return fmt.Sprintf("HiddenSolve(%d)", int(s))
 }
 
 // baseBytes returns the memory of the solver's own buffers for n rows, h
-// neurons, D inputs with the bias and m outputs: X̃ and Y, the
-// pre-activations, [1, H, Y] and the pattern; and of the output step's
-// system, of h+1 unknowns or, when that is more, of n (see output.go).
+// neurons, D inputs with the bias and m outputs: the pre-activations,
+// [1, H, Y], the pattern, and the network, its copies (the best one, the
+// one a step may restore) and the output step's system, of h+1 unknowns or,
+// when that is more, of n (see output.go).
 func baseBytes(n, h, D, m int) int64 {
-	n64, h64, m64 := int64(n), int64(h), int64(m)
-	b := 8*n64*(int64(D)+m64) + 8*n64*h64 + 8*n64*(1+h64+m64) + n64*h64
-	if q := h64 + 1; q <= n64 {
-		k := q + m64
-		b += 8 * (k*k + q*q + 2*q*m64)
+	var b size.Bytes
+	b.Add(8, n, h)                    // pre-activations
+	b.Add(8, n, 1+h+m)                // [1, H, Y]
+	b.Add(n, h)                       // the pattern
+	b.Add(n, h)                       // its copy, for a step to restore
+	b.AddBytes(4 * netBytes(h, D, m)) // the network, the best, the start and a step's copy
+	if q := h + 1; q <= n {
+		k := q + m
+		b.Add(8, k, k)
+		b.Add(8, q, q)
+		b.Add(16, q, m)
 	} else {
-		b += 8 * (2*n64*n64 + 2*q*m64)
+		b.Add(16, n, n)
+		b.Add(16, q, m)
 	}
-	return b
+	return b.Total()
 }
 
-// directBytes returns the memory of the direct solve of k unknowns: the
-// padded normal matrix, factored in place.
-func directBytes(k int) int64 {
-	k4 := int64((k + 3) &^ 3)
-	return 8 * k4 * k4
+// directBytes returns the memory of the primal solve for n rows, h neurons
+// and D inputs with the bias: the padded normal matrix of k = hD unknowns,
+// factored in place, and for D ≤ 8 the rows' outer products that the
+// assembly precomputes.
+func directBytes(n, h, D int) int64 {
+	var b size.Bytes
+	k, ok := size.Mul(h, D)
+	if !ok {
+		return size.Overflow
+	}
+	k4 := (k + 3) &^ 3
+	b.Add(8, k4, k4)
+	b.Add(8, 4, k) // the right-hand side and the solution
+	if D <= 8 {
+		b.Add(8, n, (D*(D+1)/2+3)&^3)
+	}
+	return b.Total()
+}
+
+// fallbackBytes returns what the eigen fallback of a direct solve of k
+// unknowns adds: the decomposition's copy of the matrix and its vectors.
+func fallbackBytes(k int) int64 {
+	var b size.Bytes
+	b.Add(16, k, k)
+	return b.Total()
 }
 
 // dualBytes returns the memory of the dual solve for n rows, h neurons and m
 // outputs: ΦΦᵀ and its parts, and the products that give W.
-func dualBytes(n, h, m int) int64 {
-	n64, nm := int64(n), int64(n*m)
-	return 8 * (nm*nm + 2*n64*n64 + 2*n64*int64(h))
+func dualBytes(n, h, D, m int) int64 {
+	var b size.Bytes
+	nm, ok := size.Mul(n, m)
+	if !ok {
+		return size.Overflow
+	}
+	nm4 := (nm + 3) &^ 3
+	b.Add(8, nm4, nm4)
+	b.Add(16, n, n)
+	b.Add(24, n, h) // the pattern and two scaled copies
+	b.Add(8, h, n)
+	b.Add(8, h, D)
+	return b.Total()
 }
 
 // cgBytes returns the memory of the conjugate-gradient solve.
 func cgBytes(n, h, D, m int) int64 {
-	n64 := int64(n)
-	return 8*n64*(3*int64(h)+int64(D)+int64(m)) + 8*6*int64(h)*int64(D)
+	var b size.Bytes
+	b.Add(8, n, 3*h+D+m)
+	b.Add(8*6, h, D)
+	return b.Total()
 }
 
-// hiddenMethod is how the hidden step solves.
-type hiddenMethod int
-
-const (
-	primal    hiddenMethod = iota // the normal equations, factored
-	dual                          // the dual system ΦΦᵀ + λI, factored
-	conjugate                     // conjugate gradients on the normal equations
-)
-
-// hiddenPlan says how the hidden step solves for k unknowns (the alive
-// neurons' weights), or why it cannot.
-func (a *Analytic) hiddenPlan(k int) (hiddenMethod, error) {
+// plan returns the hidden step's solve for the requested one, and the
+// memory it takes, or an error when it does not fit beside the used bytes.
+func (a *Analytic) plan(want HiddenSolve, used int64) (HiddenSolve, int64, error) {
 	n, h, m := a.pr.n, a.opts.Hidden, a.pr.m
 	D := a.pr.d + 1
-	limit := a.opts.memoryLimit() - baseBytes(n, h, D, m)
-	pBytes, dBytes, cBytes := directBytes(h*D), dualBytes(n, h, m), cgBytes(n, h, D, m)
-	if k < h*D {
-		pBytes += directBytes(k) // the alive neurons' system, a copy
+	need := map[HiddenSolve]int64{SolvePrimal: directBytes(n, h, D), SolveDual: dualBytes(n, h, D, m), SolveCG: cgBytes(n, h, D, m)}
+	what := func(s HiddenSolve) string {
+		switch s {
+		case SolveDual:
+			return fmt.Sprintf("the hidden step's dual solve, of %d×%d unknowns", n, m)
+		case SolveCG:
+			return fmt.Sprintf("the hidden step's conjugate gradients, for %d rows and %d×%d unknowns", n, h, D)
+		}
+		return fmt.Sprintf("the hidden step's direct solve, of %d×%d unknowns", h, D)
 	}
-	switch a.opts.Solver {
-	case HiddenDirect:
-		if pBytes > limit {
-			return primal, a.memoryError("the direct solve", pBytes, limit, "Solver: HiddenAuto solves it in its dual form or by conjugate gradients")
+	if want != SolveAuto {
+		if err := a.mem.check(what(want), need[want], used); err != nil {
+			if want == SolvePrimal {
+				err.(*MemoryError).Option += "; HiddenSolve SolveAuto solves it in its dual form or by conjugate gradients where they fit"
+			}
+			return want, 0, err
 		}
-		return primal, nil
-	case HiddenCG:
-		if cBytes > limit {
-			return conjugate, a.memoryError("conjugate gradients", cBytes, limit, "")
-		}
-		return conjugate, nil
-	case HiddenDual:
-		if dBytes > limit {
-			return dual, a.memoryError("the dual solve", dBytes, limit, "")
-		}
-		return dual, nil
+		return want, need[want], nil
 	}
-	hD, nm := float64(h*D), float64(n*m)
+	fits := func(s HiddenSolve) bool { return a.mem.check("", need[s], used) == nil }
+	hD, nm := float64(h)*float64(D), float64(n)*float64(m)
 	pCost := float64(n)*hD*hD/32 + hD*hD*hD/6
-	dCost := nm*nm*(float64(D)+float64(h*m))/2 + nm*nm*nm/6
+	dCost := nm*nm*(float64(D)+float64(h)*float64(m))/2 + nm*nm*nm/6
 	switch {
-	case pBytes <= limit && (pCost <= dCost || dBytes > limit):
-		return primal, nil
-	case dBytes <= limit:
-		return dual, nil
-	case cBytes <= limit:
-		return conjugate, nil
+	case fits(SolvePrimal) && (pCost <= dCost || !fits(SolveDual)):
+		return SolvePrimal, need[SolvePrimal], nil
+	case fits(SolveDual):
+		return SolveDual, need[SolveDual], nil
+	case fits(SolveCG):
+		return SolveCG, need[SolveCG], nil
 	}
-	return primal, a.memoryError("the hidden step", min(pBytes, dBytes, cBytes), limit, "")
-}
-
-// memoryError says that a solve does not fit, with the sizes and the option
-// to change.
-func (a *Analytic) memoryError(what string, need, limit int64, hint string) error {
-	h, D := a.opts.Hidden, a.pr.d+1
-	if hint != "" {
-		hint = "; " + hint
+	least := SolvePrimal
+	for _, s := range []HiddenSolve{SolveDual, SolveCG} {
+		if need[s] < need[least] {
+			least = s
+		}
 	}
-	return fmt.Errorf("%s of %d×%d = %d unknowns needs %s beyond the solver's %s of buffers, and %s is left of the memory limit (AnalyticOptions.MemoryLimit, -memory)%s",
-		what, h, D, h*D, sysmem.Format(need), sysmem.Format(baseBytes(a.pr.n, h, D, a.pr.m)), sysmem.Format(max(limit, 0)), hint)
-}
-
-// cgMaxIter returns the iteration cap of conjugate gradients: CGMaxIter, or
-// by default 100 times the iterations that exact arithmetic needs, nm + 1,
-// and at most 4hD.
-func (a *Analytic) cgMaxIter() int {
-	if a.opts.CGMaxIter > 0 {
-		return a.opts.CGMaxIter
-	}
-	h, D := a.net.W.Dims()
-	return int(math.Min(float64(4*h*D), 100*float64(a.pr.n*a.pr.m+1)))
+	return SolveAuto, 0, a.mem.check(what(least)+" (the least of the three solves)", need[least], used)
 }

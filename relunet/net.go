@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/relunet/relunet/relunet/internal/size"
 )
 
 // Phi is the leaky ReLU φ_α(u) = max(u, 0) + α·min(u, 0); α = 0 is the ReLU.
@@ -38,13 +40,16 @@ type Net struct {
 }
 
 // NewNet returns a network with h hidden units, d inputs and m outputs whose
-// weights are all zero.
+// weights are all zero. Its weights must fit in the memory available.
 func NewNet(h, d, m int, alpha float64) (*Net, error) {
-	if h <= 0 || d < 0 || m <= 0 {
-		return nil, fmt.Errorf("relunet: network needs h > 0, d ≥ 0 and m > 0, have h=%d d=%d m=%d", h, d, m)
+	if h <= 0 || d <= 0 || m <= 0 {
+		return nil, fmt.Errorf("relunet: network needs h > 0, d > 0 and m > 0, have h=%d d=%d m=%d", h, d, m)
 	}
 	if err := checkAlpha(alpha); err != nil {
 		return nil, err
+	}
+	if err := newMemory(0, "").check(fmt.Sprintf("a network of %d×%d×%d (hidden×inputs×outputs)", h, d, m), netBytes(h, d+1, m), 0); err != nil {
+		return nil, fmt.Errorf("relunet: %w", err)
 	}
 	return &Net{
 		W:     mat.NewDense(h, d+1, nil),
@@ -59,6 +64,16 @@ func checkAlpha(alpha float64) error {
 		return fmt.Errorf("relunet: leaky slope α must be in [0, 1), have %v", alpha)
 	}
 	return nil
+}
+
+// netBytes returns the bytes of a network's weights for h hidden units, D
+// inputs with the bias and m outputs.
+func netBytes(h, D, m int) int64 {
+	var b size.Bytes
+	b.Add(8, h, D)
+	b.Add(8, h, m)
+	b.Add(8, m)
+	return b.Total()
 }
 
 // Dims returns the number of hidden units h, inputs d and outputs m.

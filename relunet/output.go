@@ -20,6 +20,9 @@ import (
 // number of entries that changed, without recording it.
 func (a *Analytic) updatePattern() int {
 	a.ensurePre()
+	if !a.preValid {
+		return 0 // the context ended: the caller abandons the step
+	}
 	flips := make([]int, (a.pr.n+parallel.ChunkRows-1)/parallel.ChunkRows)
 	a.as.Pool.Rows(a.pr.n, func(c, lo, hi int) { flips[c] = a.pat.set(a.pre, lo, hi) })
 	total := 0
@@ -41,7 +44,13 @@ func (a *Analytic) output() (OutputResult, error) {
 	if a.dualOutput() {
 		ridge = a.ridgeDual
 	}
+	if err := a.as.Pool.Err(); err != nil {
+		return OutputResult{}, err
+	}
 	coef, fallback, err := ridge()
+	if cerr := a.as.Pool.Err(); cerr != nil {
+		return OutputResult{}, cerr
+	}
 	if err != nil {
 		return OutputResult{}, fmt.Errorf("output step: %w", err)
 	}
@@ -49,7 +58,8 @@ func (a *Analytic) output() (OutputResult, error) {
 		a.net.Beta0[o] = coef.At(0, o)
 	}
 	a.net.Beta.Copy(coef.Slice(1, h+1, 0, a.pr.m))
-	return OutputResult{Loss: mse(a.as.Pool, a.hid, nil, a.net, a.pr.y), Fallback: fallback}, nil
+	loss := mse(a.as.Pool, a.hid, nil, a.net, a.pr.y)
+	return OutputResult{Loss: loss, Fallback: fallback}, a.as.Pool.Err()
 }
 
 // ridge returns argmin_θ ‖Y - Aθ‖² + λ‖θ‖² for A = [1, H], and whether the
@@ -67,13 +77,13 @@ func (a *Analytic) ridge() (*mat.Dense, bool, error) {
 		for c := r; c < q; c++ {
 			sys.SetSym(r, c, g[r*k+c])
 		}
-		sys.SetSym(r, r, g[r*k+r]+a.opts.Ridge)
+		sys.SetSym(r, r, g[r*k+r]+a.opts.lambda())
 		for o := 0; o < a.pr.m; o++ {
 			rhs.Set(r, o, g[r*k+q+o])
 		}
 	}
-	floor := spd.Floor(a.opts.Ridge, n, mat.Trace(sys)-float64(q)*a.opts.Ridge)
-	return spd.Solve(a.as.Pool, sys, rhs, floor, nil)
+	floor := spd.Floor(a.opts.lambda(), n, mat.Trace(sys)-float64(q)*a.opts.lambda())
+	return spd.Solve(a.as.Pool, sys, rhs, floor, nil, nil)
 }
 
 // dualOutput reports whether the output step solves its n×n dual system.
@@ -86,10 +96,10 @@ func (a *Analytic) ridgeDual() (*mat.Dense, bool, error) {
 	sys := mat.NewSymDense(n, nil)
 	sys.SymOuterK(1, A)
 	for i := 0; i < n; i++ {
-		sys.SetSym(i, i, sys.At(i, i)+a.opts.Ridge)
+		sys.SetSym(i, i, sys.At(i, i)+a.opts.lambda())
 	}
-	floor := spd.Floor(a.opts.Ridge, q, mat.Trace(sys)-float64(n)*a.opts.Ridge)
-	alpha, fallback, err := spd.Solve(a.as.Pool, sys, a.pr.y, floor, nil)
+	floor := spd.Floor(a.opts.lambda(), q, mat.Trace(sys)-float64(n)*a.opts.lambda())
+	alpha, fallback, err := spd.Solve(a.as.Pool, sys, a.pr.y, floor, nil, nil)
 	if err != nil {
 		return nil, fallback, err
 	}

@@ -1,6 +1,7 @@
 package relunet
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"reflect"
@@ -10,6 +11,7 @@ import (
 	"github.com/relunet/relunet/relunet/internal/asm/f64"
 	"github.com/relunet/relunet/relunet/internal/gram"
 	"github.com/relunet/relunet/relunet/internal/parallel"
+	"github.com/relunet/relunet/relunet/internal/size"
 )
 
 // problem holds training data in the form the solvers use: x is n×D with the
@@ -34,12 +36,72 @@ func newProblem(X mat.Matrix, Y *mat.Dense) *problem {
 	return &problem{n: n, d: d, m: m, x: x, y: Y, xx: f * f}
 }
 
-// checkedProblem validates X and Y and returns their problem.
-func checkedProblem(X, Y mat.Matrix) (*problem, error) {
-	if err := CheckData(X, Y); err != nil {
+// checkedProblem validates X and Y, as CheckData does, and returns their
+// problem, within the memory limit mem (the bytes of the problem's copies
+// are added to used). It reads the data once, copying as it checks, and
+// stops when ctx ends.
+func checkedProblem(ctx context.Context, X, Y mat.Matrix, mem memory, used *size.Bytes) (*problem, error) {
+	if err := checkShapes(X, Y); err != nil {
 		return nil, err
 	}
-	return newProblem(X, mat.DenseCopyOf(Y)), nil
+	n, d := X.Dims()
+	_, m := Y.Dims()
+	used.Add(8, n, d+1) // X̃
+	used.Add(8, n, m)
+	if err := mem.check(fmt.Sprintf("a copy of the data (%d rows, %d inputs, %d outputs)", n, d, m), used.Total(), 0); err != nil {
+		return nil, err
+	}
+	x, y := gram.NewPadded(n, d+1), mat.NewDense(n, m, nil)
+	xx, err := copyChecked(ctx, x, 1, "X", X, n)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := copyChecked(ctx, y, 0, "Y", Y, n*m); err != nil {
+		return nil, err
+	}
+	raw := x.RawMatrix()
+	for i := 0; i < n; i++ {
+		raw.Data[i*raw.Stride] = 1
+	}
+	return &problem{n: n, d: d, m: m, x: x, y: y, xx: xx + float64(n)}, nil
+}
+
+// copyChecked copies a, called name, into the columns from col on of dst,
+// checking each entry as CheckData does (finite, and not so large that sums
+// of squares of terms such entries overflow), and returns the sum of the
+// squares. It checks ctx between chunks of rows.
+func copyChecked(ctx context.Context, dst *mat.Dense, col int, name string, a mat.Matrix, terms int) (float64, error) {
+	r, c := a.Dims()
+	limit := magnitudeLimit(terms)
+	d := dst.RawMatrix()
+	src, dense := a.(*mat.Dense)
+	var sq float64
+	row := make([]float64, c)
+	for i := 0; i < r; i++ {
+		if i%parallel.ChunkRows == 0 {
+			if err := ctx.Err(); err != nil {
+				return 0, context.Cause(ctx)
+			}
+		}
+		out := d.Data[i*d.Stride+col : i*d.Stride+col+c]
+		if dense {
+			raw := src.RawMatrix()
+			copy(out, raw.Data[i*raw.Stride:i*raw.Stride+c])
+		} else {
+			mat.Row(row, i, a)
+			copy(out, row)
+		}
+		for j, v := range out {
+			switch {
+			case isBad(v):
+				return 0, fmt.Errorf("relunet: %s has %v at row %d, column %d", name, v, i+1, j+1)
+			case math.Abs(v) > limit:
+				return 0, magnitudeError(name, v, i, j, limit)
+			}
+			sq += v * v
+		}
+	}
+	return sq, nil
 }
 
 // withOnes returns [1, X], X with a column of ones prepended, padded so
@@ -47,10 +109,11 @@ func checkedProblem(X, Y mat.Matrix) (*problem, error) {
 func withOnes(X mat.Matrix) *mat.Dense {
 	n, d := X.Dims()
 	out := gram.NewPadded(n, d+1)
-	for i := 0; i < n; i++ {
-		out.Set(i, 0, 1)
-	}
 	out.Slice(0, n, 1, d+1).(*mat.Dense).Copy(X)
+	raw := out.RawMatrix()
+	for i := 0; i < n; i++ {
+		raw.Data[i*raw.Stride] = 1
+	}
 	return out
 }
 
@@ -73,18 +136,8 @@ func CheckData(X, Y mat.Matrix) error {
 // CheckFinite is CheckData without the test of magnitudes: for data that
 // are yet to be scaled.
 func CheckFinite(X, Y mat.Matrix) error {
-	if isNil(X) || isNil(Y) {
-		return fmt.Errorf("relunet: data: X and Y must not be nil")
-	}
-	n, _ := X.Dims()
-	ny, m := Y.Dims()
-	switch {
-	case n == 0:
-		return fmt.Errorf("relunet: data: X has zero rows")
-	case ny != n:
-		return fmt.Errorf("relunet: data: X has %d rows but Y has %d", n, ny)
-	case m == 0:
-		return fmt.Errorf("relunet: data: Y has no columns")
+	if err := checkShapes(X, Y); err != nil {
+		return err
 	}
 	if err := checkFinite("X", X); err != nil {
 		return err
@@ -92,20 +145,73 @@ func CheckFinite(X, Y mat.Matrix) error {
 	return checkFinite("Y", Y)
 }
 
+// checkShapes reports whether X and Y have the shapes of training data.
+func checkShapes(X, Y mat.Matrix) error {
+	if isNil(X) || isNil(Y) {
+		return fmt.Errorf("relunet: data: X and Y must not be nil")
+	}
+	n, _ := X.Dims()
+	ny, m := Y.Dims()
+	_, d := X.Dims()
+	switch {
+	case n == 0:
+		return fmt.Errorf("relunet: data: X has zero rows")
+	case d == 0:
+		return fmt.Errorf("relunet: data: X has no columns")
+	case ny != n:
+		return fmt.Errorf("relunet: data: X has %d rows but Y has %d", n, ny)
+	case m == 0:
+		return fmt.Errorf("relunet: data: Y has no columns")
+	}
+	return nil
+}
+
 // CheckMagnitude returns an error naming the first entry of the matrix a,
 // called name, whose square, summed over terms such entries, would overflow
 // float64: the solvers form sums of squares of the data.
 func CheckMagnitude(name string, a mat.Matrix, terms int) error {
-	limit := math.Sqrt(math.MaxFloat64 / float64(16*max(terms, 1)))
+	limit := magnitudeLimit(terms)
+	i, j, v := first(a, func(v float64) bool { return math.Abs(v) > limit })
+	if i < 0 {
+		return nil
+	}
+	return magnitudeError(name, v, i, j, limit)
+}
+
+// magnitudeLimit is the largest magnitude whose square, summed over terms
+// such entries, stays well within float64.
+func magnitudeLimit(terms int) float64 {
+	return math.Sqrt(math.MaxFloat64 / (16 * float64(max(terms, 1))))
+}
+
+func magnitudeError(name string, v float64, i, j int, limit float64) error {
+	return fmt.Errorf("relunet: %s is %.3g at row %d, column %d: sums of squares of the data overflow float64 beyond about %.0e; rescale it", name, v, i+1, j+1, limit)
+}
+
+// first returns the row, column and value of the first entry of a, row by
+// row, for which bad is true, or -1 for none. A *mat.Dense is read along
+// its rows, which is many times faster than At.
+func first(a mat.Matrix, bad func(float64) bool) (int, int, float64) {
 	r, c := a.Dims()
+	if d, ok := a.(*mat.Dense); ok {
+		raw := d.RawMatrix()
+		for i := 0; i < r; i++ {
+			for j, v := range raw.Data[i*raw.Stride : i*raw.Stride+c] {
+				if bad(v) {
+					return i, j, v
+				}
+			}
+		}
+		return -1, -1, 0
+	}
 	for i := 0; i < r; i++ {
 		for j := 0; j < c; j++ {
-			if v := a.At(i, j); math.Abs(v) > limit {
-				return fmt.Errorf("relunet: %s is %.3g at row %d, column %d: sums of squares of the data overflow float64 beyond about %.0e; rescale it", name, v, i+1, j+1, limit)
+			if v := a.At(i, j); bad(v) {
+				return i, j, v
 			}
 		}
 	}
-	return nil
+	return -1, -1, 0
 }
 
 // isNil reports whether m is nil or holds a nil pointer, such as a
@@ -120,13 +226,8 @@ func isNil(m mat.Matrix) bool {
 
 // checkFinite returns an error naming the first NaN or infinite entry of a.
 func checkFinite(name string, a mat.Matrix) error {
-	r, c := a.Dims()
-	for i := 0; i < r; i++ {
-		for j := 0; j < c; j++ {
-			if v := a.At(i, j); isBad(v) {
-				return fmt.Errorf("relunet: %s has %v at row %d, column %d", name, v, i+1, j+1)
-			}
-		}
+	if i, j, v := first(a, isBad); i >= 0 {
+		return fmt.Errorf("relunet: %s has %v at row %d, column %d", name, v, i+1, j+1)
 	}
 	return nil
 }
@@ -224,7 +325,7 @@ func mse(pool parallel.Pool, v *mat.Dense, p *pattern, net *Net, y *mat.Dense) f
 	betaT := mat.DenseCopyOf(net.Beta.T()).RawMatrix().Data // m×h
 	g := [2]float64{net.Alpha, 1}
 	var sse [1]float64
-	pool.SumRows(n, sse[:], func(lo, hi int, acc []float64) {
+	pool.SumRows(n, sse[:], func(_, lo, hi int, acc []float64) {
 		gv := make([]float64, h)
 		s := 0.0
 		for i := lo; i < hi; i++ {

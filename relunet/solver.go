@@ -1,9 +1,12 @@
 package relunet
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
+	"time"
 )
 
 // Solver is what every training method offers, so that a notebook or a
@@ -16,37 +19,35 @@ import (
 //	if err := s.Err(); err != nil { ... }
 //	fmt.Println(s.Status()) // why Step returned false
 //
-// Analytic, Descent (SGD and Adam), LBFGS and LM implement it.
+// Analytic, Descent (SGD and Adam), LBFGS and LM implement it. A solver is
+// not safe for concurrent use: one goroutine steps it at a time.
 type Solver interface {
 	// Method returns the training method.
 	Method() Method
 	// Step performs one iteration (an alternation, an epoch, a quasi-Newton
-	// iteration) and reports whether it did; when it returns false,
-	// Status says why and Err returns the error of a failure.
+	// or Levenberg–Marquardt iteration) and reports whether it did. When it
+	// returns false, Status says why, Err returns the error of a failure or
+	// a cancellation, and every later call returns false too. A step that
+	// does not complete changes nothing and adds no record.
 	Step() bool
 	// Err returns the error that stopped Step, or nil.
 	Err() error
 	// Status returns NotTerminated while Step can go on, and afterwards why
 	// it stopped.
 	Status() Status
-	// Iter returns the number of the last record: 0 for the initial model.
-	Iter() int
-	// Loss returns the training MSE of the current network.
-	Loss() float64
 	// Net returns a copy of the current network.
 	Net() *Net
-	// Last returns the last record, in constant time.
+	// Last returns the last record, in constant time: Last().Loss is the
+	// training MSE of the current network and Last().Iter its iteration.
 	Last() Record
 	// History returns a copy of all records, the initial model's first.
 	History() []Record
-	// Best returns a copy of the network with the lowest training MSE of
-	// all records, that MSE and the record's Iter.
-	Best() (*Net, float64, int)
+	// Best returns the record with the lowest training MSE, with a copy of
+	// its network.
+	Best() Iterate
 	// Save writes the solver's whole state to w; Load continues it bit for
 	// bit.
 	Save(w io.Writer) error
-	// SaveFile saves the state to the named file atomically.
-	SaveFile(path string) error
 }
 
 // Method is a training method.
@@ -101,21 +102,25 @@ const (
 	// IterationLimit: the options' number of iterations or epochs is done.
 	IterationLimit
 	// Converged: the analytic alternation reached a fixed point (no pattern
-	// flips and a relative loss change within tolerance), or L-BFGS a
-	// gradient within tolerance.
+	// flips and a relative loss change within Tol), or L-BFGS or LM a
+	// gradient within GradTol.
 	Converged
-	// NoProgress: another step would change nothing: the safeguard kept the
-	// previous iterate, or the line search found no lower loss.
+	// NoProgress: another step would change nothing, or nothing more is
+	// expected of it: the safeguard kept the previous iterate, Patience
+	// alternations brought no progress, or the line search or the damping
+	// found no lower loss.
 	NoProgress
 	// Failure: a step failed; Err tells why.
 	Failure
-	// RuntimeLimit: a driver that bounds the wall time (such as
-	// experiment.Config.Budget) stopped the run; no solver's Step returns
-	// false with it.
+	// RuntimeLimit: the deadline of the solver's context passed (a budget
+	// of wall time); a step under way when it passed was abandoned.
 	RuntimeLimit
+	// Canceled: the solver's context was cancelled (an interrupt); a step
+	// under way was abandoned, and Err returns the context's error.
+	Canceled
 )
 
-var statusNames = [...]string{"not terminated", "iteration limit", "converged", "no progress", "failure", "runtime limit"}
+var statusNames = [...]string{"not terminated", "iteration limit", "converged", "no progress", "failure", "runtime limit", "canceled"}
 
 func (s Status) String() string {
 	if s >= 0 && int(s) < len(statusNames) {
@@ -123,6 +128,20 @@ func (s Status) String() string {
 	}
 	return fmt.Sprintf("Status(%d)", int(s))
 }
+
+// ParseStatus returns the status of the given name (as String returns it).
+func ParseStatus(name string) (Status, error) {
+	for i, n := range statusNames {
+		if n == name {
+			return Status(i), nil
+		}
+	}
+	return 0, fmt.Errorf("relunet: unknown status %q", name)
+}
+
+// final reports whether a run that stopped with s stays stopped: one that
+// failed or whose context ended, unlike one that stopped by its own rules.
+func (s Status) final() bool { return s == Failure || s == RuntimeLimit || s == Canceled }
 
 // Steps says which sub-steps of an alternation a record covers.
 type Steps uint8
@@ -154,37 +173,74 @@ func (s Steps) String() string {
 
 // Record describes a solver after one Step, or, for Analytic, after one
 // sub-step called on its own. Record 0 describes the initial model. A record
-// is never changed once written. Fields that a method does not use are zero.
+// is never changed once written.
+//
+// The fields every method has come first. What only one method reports is
+// in the detail of that method, which is nil in the records of the others;
+// within a detail, a part that a record does not cover (the hidden step of
+// an output step's record, say) is nil too. Nothing else stands for
+// "absent".
 type Record struct {
 	// Iter is the alternation, epoch or iteration, 0 for the initial model.
 	// The records of the sub-steps of one alternation called on their own
-	// share an Iter: a sub-step continues the alternation when it follows
-	// the sub-steps before it in the order hidden, pattern, output.
+	// share an Iter (see Analytic).
 	Iter    int
 	Loss    float64 // training MSE of the network after the record's work
 	Seconds float64 // wall time of the record's work
 	Elapsed float64 // wall time of all records so far, this one included
 
-	// Analytic.
-	Steps     Steps        // the sub-steps the record covers: Alternation for Step, one for a sub-step
-	Hidden    HiddenResult // the hidden step, when Steps has StepHidden
-	Output    OutputResult // the last output step, when Steps has StepOutput
-	Flips     int          // pattern entries changed by the accepted iterate
-	Lookahead bool         // the safeguard took a second alternation from the rejected iterate
-	Backtrack int          // safeguard halvings tried
-	Rejected  bool         // the safeguard kept the previous iterate
+	Analytic *AnalyticRecord // MethodAnalytic
+	Descent  *DescentRecord  // MethodSGD and MethodAdam
+	LBFGS    *LBFGSRecord    // MethodLBFGS
+	LM       *LMRecord       // MethodLM
+}
 
-	// Descent.
+// AnalyticRecord is what an analytic record adds.
+type AnalyticRecord struct {
+	Steps  Steps         // the sub-steps covered: Alternation for Step, one for a sub-step
+	Hidden *HiddenResult // the hidden step, when Steps has StepHidden
+	Output *OutputResult // the last output step, when Steps has StepOutput
+	// Flips is the number of pattern entries changed by the record's work
+	// (for a safeguarded alternation, by the iterate it accepted).
+	Flips int
+	// The safeguard: it looked one alternation further (Lookahead), tried
+	// Backtracks halvings, and kept the previous iterate (Rejected).
+	Lookahead  bool
+	Backtracks int
+	Rejected   bool
+}
+
+// DescentRecord is what an SGD or Adam epoch adds.
+type DescentRecord struct {
 	LR float64 // learning rate of the epoch
+}
 
-	// LBFGS.
+// LBFGSRecord is what an L-BFGS iteration adds.
+type LBFGSRecord struct {
 	Evaluations int     // loss and gradient evaluations so far
 	GradNorm    float64 // infinity norm of the gradient
 }
 
-// history is the record keeping every solver shares: the records, and the
-// best network seen with its record.
+// LMRecord is what a Levenberg–Marquardt iteration adds.
+type LMRecord struct {
+	GradNorm float64 // infinity norm of the gradient
+	Damping  float64 // μ of the accepted step (for the initial model, the first μ)
+	Tries    int     // trial steps, the accepted one included
+}
+
+// Iterate is a record of a run with its network, as Best returns it.
+type Iterate struct {
+	Iter int
+	Loss float64
+	Net  *Net
+}
+
+// history is the record keeping every solver shares: the records, the best
+// network seen with its record, why the run stopped, and the context that
+// can stop it.
 type history struct {
+	method  Method
+	ctx     context.Context
 	records []Record
 	best    *Net
 	bestAt  int // index into records
@@ -206,10 +262,51 @@ func (h *history) add(r Record, net *Net) {
 	}
 }
 
-// stop ends the run with the status, and err for a failure.
+// since returns the seconds since start, for a record.
+func since(start time.Time) float64 { return time.Since(start).Seconds() }
+
+// stop ends the run with the status, and err for a failure or a
+// cancellation; it returns false, for Step to return.
 func (h *history) stop(s Status, err error) bool {
 	h.status, h.err = s, err
 	return false
+}
+
+// fail ends the run after a step that did not complete with err: a failure,
+// or the end of the context when it is done.
+func (h *history) fail(err error) bool {
+	if s, cerr := h.ended(); s != NotTerminated {
+		return h.stop(s, cerr)
+	}
+	return h.stop(Failure, fmt.Errorf("relunet: %v: %w", h.method, err))
+}
+
+// ended returns RuntimeLimit once the context's deadline has passed,
+// Canceled with its error once it was cancelled, and NotTerminated before.
+func (h *history) ended() (Status, error) {
+	err := h.ctx.Err()
+	switch {
+	case err == nil:
+		return NotTerminated, nil
+	case errors.Is(err, context.DeadlineExceeded):
+		return RuntimeLimit, nil
+	}
+	if cause := context.Cause(h.ctx); cause != err {
+		return Canceled, fmt.Errorf("relunet: %v: %w (%w)", h.method, err, cause)
+	}
+	return Canceled, fmt.Errorf("relunet: %v: %w", h.method, err)
+}
+
+// begin reports whether a step may start: the run has not stopped, and its
+// context has not ended (which stops it).
+func (h *history) begin() bool {
+	if h.status != NotTerminated {
+		return false
+	}
+	if s, err := h.ended(); s != NotTerminated {
+		return h.stop(s, err)
+	}
+	return true
 }
 
 // Err returns the error that stopped Step, or nil.
@@ -218,20 +315,33 @@ func (h *history) Err() error { return h.err }
 // Status returns why Step returned false, or NotTerminated.
 func (h *history) Status() Status { return h.status }
 
-// Iter returns the Iter of the last record.
-func (h *history) Iter() int { return h.records[len(h.records)-1].Iter }
-
-// Loss returns the training MSE of the current network.
-func (h *history) Loss() float64 { return h.records[len(h.records)-1].Loss }
-
 // Last returns the last record.
 func (h *history) Last() Record { return h.records[len(h.records)-1] }
 
 // History returns a copy of all records.
 func (h *history) History() []Record { return append([]Record(nil), h.records...) }
 
-// Best returns a copy of the best network, its MSE and its record's Iter.
-func (h *history) Best() (*Net, float64, int) {
+// Best returns the record with the lowest training MSE and a copy of its
+// network.
+func (h *history) Best() Iterate {
 	r := h.records[h.bestAt]
-	return h.best.Clone(), r.Loss, r.Iter
+	return Iterate{Iter: r.Iter, Loss: r.Loss, Net: h.best.Clone()}
+}
+
+// checkContext returns ctx, or an error for a nil one.
+func checkContext(ctx context.Context, what string) error {
+	if ctx == nil {
+		return fmt.Errorf("relunet: %s: nil context (use context.Background())", what)
+	}
+	return nil
+}
+
+// SaveFile saves the solver's state to the named file atomically: a reader
+// sees the old file or the new one, never a part, and a failure leaves the
+// old one as it was.
+func SaveFile(path string, s Solver) error {
+	if isNilValue(s) {
+		return errors.New("relunet: SaveFile: nil solver")
+	}
+	return saveFile(path, s.Save)
 }

@@ -2,6 +2,7 @@ package relunet
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/gob"
@@ -12,10 +13,12 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"reflect"
+
+	"gonum.org/v1/gonum/mat"
 
 	"github.com/relunet/relunet/relunet/internal/atomicfile"
-	"gonum.org/v1/gonum/mat"
-	"gonum.org/v1/gonum/optimize"
+	"github.com/relunet/relunet/relunet/internal/size"
 )
 
 // A state file is a fixed binary header, then the solver's own state as
@@ -29,18 +32,22 @@ import (
 //	sum         [32]byte, the payload's SHA-256
 //	payload     gob
 //
-// all little-endian. The header is read and the payload's length and digest
-// checked before any byte is decoded, so a damaged file is an error before
-// gob (which is not meant for untrusted input) sees it. Data are not stored:
+// all little-endian. The header is read and the payload's length bounded
+// (by the file's size, and by the memory available) and its digest checked
+// before any byte is decoded, so a damaged file is an error before gob
+// (which is not meant for untrusted input) sees it. Data are not stored:
 // the loader is given them again and checks them against the fingerprint.
 // Every size, index and option of a decoded state is checked against the
-// others and against the data before use, so that a crafted state is an
-// error too, never a panic.
+// others and against the data, with products that cannot wrap, and the
+// loaded solver's memory against the limit, before use: a crafted state is
+// an error too, never a panic. Each solver's codec is beside the solver.
 
 const (
 	stateMagic   = "relunet solver state\n"
-	stateVersion = 3
+	stateVersion = 4
 	maxKind      = 32
+	// headerFixed is the header's length without the kind's name.
+	headerFixed = len(stateMagic) + 4 + 1 + 32 + 8 + 32
 )
 
 type envelope struct {
@@ -48,9 +55,6 @@ type envelope struct {
 	Data    fingerprint
 	Payload []byte
 }
-
-// ErrCorrupt reports a state that is damaged or inconsistent.
-var ErrCorrupt = errors.New("corrupt solver state")
 
 // fingerprint identifies training data by dimensions and a hash of the values.
 type fingerprint struct {
@@ -92,7 +96,9 @@ func (s netState) net(what string, h, d, m int, alpha float64) (*Net, error) {
 	if s.H != h || s.D != d || s.M != m {
 		return nil, fmt.Errorf("%w: %s is %d×%d×%d (hidden×inputs×outputs), want %d×%d×%d", ErrCorrupt, what, s.H, s.D, s.M, h, d, m)
 	}
-	if len(s.W) != h*(d+1) || len(s.Beta) != h*m || len(s.Beta0) != m {
+	hD, ok1 := size.Mul(h, d+1)
+	hm, ok2 := size.Mul(h, m)
+	if !ok1 || !ok2 || len(s.W) != hD || len(s.Beta) != hm || len(s.Beta0) != m {
 		return nil, fmt.Errorf("%w: %s has weights of inconsistent sizes", ErrCorrupt, what)
 	}
 	if s.Alpha != alpha {
@@ -122,29 +128,41 @@ func saveHistory(h *history) historyState {
 	return st
 }
 
-// restore returns the history, checked for a network of h×d×m.
-func (s historyState) restore(h, d, m int, alpha float64) (history, error) {
+// restore returns the history of a method's solver, checked for a network
+// of h×d×m, without its context.
+func (s historyState) restore(method Method, h, d, m int, alpha float64) (history, error) {
 	var hist history
 	if len(s.Records) == 0 || s.BestAt < 0 || s.BestAt >= len(s.Records) {
 		return hist, fmt.Errorf("%w: %d records, best at %d", ErrCorrupt, len(s.Records), s.BestAt)
 	}
-	for i := 1; i < len(s.Records); i++ {
-		if s.Records[i].Iter < s.Records[i-1].Iter {
-			return hist, fmt.Errorf("%w: record %d goes back from iteration %d to %d", ErrCorrupt, i, s.Records[i-1].Iter, s.Records[i].Iter)
+	for i, r := range s.Records {
+		if i > 0 && r.Iter < s.Records[i-1].Iter {
+			return hist, fmt.Errorf("%w: record %d goes back from iteration %d to %d", ErrCorrupt, i, s.Records[i-1].Iter, r.Iter)
+		}
+		if !r.ofMethod(method) {
+			return hist, fmt.Errorf("%w: record %d is not a %v record", ErrCorrupt, i, method)
 		}
 	}
-	if s.Status < NotTerminated || s.Status > Failure || (s.Status == Failure) != (s.Err != "") {
+	if s.Status < NotTerminated || s.Status > Canceled || (s.Status == Failure || s.Status == Canceled) != (s.Err != "") {
 		return hist, fmt.Errorf("%w: status %v with error %q", ErrCorrupt, s.Status, s.Err)
 	}
 	best, err := s.Best.net("best network", h, d, m, alpha)
 	if err != nil {
 		return hist, err
 	}
-	hist = history{records: s.Records, best: best, bestAt: s.BestAt, status: s.Status}
+	hist = history{method: method, records: s.Records, best: best, bestAt: s.BestAt, status: s.Status}
 	if s.Err != "" {
 		hist.err = errors.New(s.Err)
 	}
 	return hist, nil
+}
+
+// ofMethod reports whether the record has the detail of the method, and
+// no other.
+func (r Record) ofMethod(m Method) bool {
+	has := [...]bool{r.Analytic != nil, r.Descent != nil, r.LBFGS != nil, r.LM != nil}
+	want := [...]bool{m == MethodAnalytic, m == MethodSGD || m == MethodAdam, m == MethodLBFGS, m == MethodLM}
+	return has == want
 }
 
 // writeState writes the state of a solver of the given kind.
@@ -179,8 +197,9 @@ func writeEnvelope(w io.Writer, env envelope) error {
 }
 
 // readEnvelope reads a state's header and payload, checks the payload's
-// length and digest, and checks the header against the data pr.
-func readEnvelope(r io.Reader, pr *problem) (envelope, error) {
+// length (at most max bytes; max < 0 for no bound but the memory) and
+// digest, and checks the header against the data pr.
+func readEnvelope(r io.Reader, pr *problem, max int64) (envelope, error) {
 	var env envelope
 	truncated := func(what string) error {
 		return fmt.Errorf("relunet: not a solver state, or truncated (in its %s): %w", what, io.ErrUnexpectedEOF)
@@ -208,7 +227,7 @@ func readEnvelope(r io.Reader, pr *problem) (envelope, error) {
 	}
 	kind := make([]byte, n[0])
 	var fp [4]uint64
-	var size uint64
+	var length uint64
 	var sum [32]byte
 	if _, err := io.ReadFull(r, kind); err != nil {
 		return env, truncated("header")
@@ -216,32 +235,43 @@ func readEnvelope(r io.Reader, pr *problem) (envelope, error) {
 	if err := binary.Read(r, binary.LittleEndian, &fp); err != nil {
 		return env, truncated("header")
 	}
-	if err := binary.Read(r, binary.LittleEndian, &size); err != nil {
+	if err := binary.Read(r, binary.LittleEndian, &length); err != nil {
 		return env, truncated("header")
 	}
 	if _, err := io.ReadFull(r, sum[:]); err != nil {
 		return env, truncated("header")
 	}
 	env.Kind = string(kind)
+	want := pr.fingerprint()
 	env.Data = fingerprint{N: int(fp[0]), D: int(fp[1]), M: int(fp[2]), Hash: fp[3]}
-	// The payload grows as it arrives: a length that lies costs no memory.
+	if fp[0] != uint64(want.N) || fp[1] != uint64(want.D) || fp[2] != uint64(want.M) {
+		return env, fmt.Errorf("relunet: %s state was saved for data of %d rows × %d inputs × %d outputs, given %d × %d × %d",
+			env.Kind, fp[0], fp[1], fp[2], want.N, want.D, want.M)
+	}
+	switch {
+	case max >= 0 && length != uint64(max):
+		return env, fmt.Errorf("relunet: %s state: its header declares a payload of %d bytes, and %d follow: %w",
+			env.Kind, length, max, io.ErrUnexpectedEOF)
+	case length > math.MaxInt64:
+		return env, fmt.Errorf("relunet: %s state: %w: a payload of %d bytes", env.Kind, ErrCorrupt, length)
+	}
+	if err := newMemory(0, "").check(fmt.Sprintf("the %s state's payload", env.Kind), int64(length), 0); err != nil {
+		return env, fmt.Errorf("relunet: %w", err)
+	}
+	// The payload grows as it arrives: a length that lies costs no more
+	// memory than the bytes that really follow.
 	var payload bytes.Buffer
-	got, err := io.Copy(&payload, io.LimitReader(r, int64(min(size, math.MaxInt64))))
+	got, err := io.Copy(&payload, io.LimitReader(r, int64(length)))
 	if err != nil {
 		return env, fmt.Errorf("relunet: reading the %s state: %w", env.Kind, err)
 	}
-	if uint64(got) != size {
-		return env, fmt.Errorf("relunet: %s state is truncated: %d of its %d bytes: %w", env.Kind, got, size, io.ErrUnexpectedEOF)
+	if uint64(got) != length {
+		return env, fmt.Errorf("relunet: %s state is truncated: %d of its %d bytes: %w", env.Kind, got, length, io.ErrUnexpectedEOF)
 	}
 	if sha256.Sum256(payload.Bytes()) != sum {
 		return env, fmt.Errorf("relunet: %s state: %w: checksum mismatch", env.Kind, ErrCorrupt)
 	}
 	env.Payload = payload.Bytes()
-	want := pr.fingerprint()
-	if env.Data.N != want.N || env.Data.D != want.D || env.Data.M != want.M {
-		return env, fmt.Errorf("relunet: %s state was saved for data of %d rows × %d inputs × %d outputs, given %d × %d × %d",
-			env.Kind, env.Data.N, env.Data.D, env.Data.M, want.N, want.D, want.M)
-	}
 	if env.Data.Hash != want.Hash {
 		return env, fmt.Errorf("relunet: %s state was saved for other data of the same size (%d × %d × %d)", env.Kind, want.N, want.D, want.M)
 	}
@@ -262,15 +292,30 @@ func decodePayload(env envelope, state any) (err error) {
 }
 
 // Load reads a state written by any solver's Save and returns the solver,
-// which continues exactly where the saved one stopped. X and Y must be the
-// data it was trained on. The returned Solver is an *Analytic, a *Descent,
-// an *LBFGS or an *LM.
-func Load(r io.Reader, X, Y mat.Matrix) (Solver, error) {
-	pr, err := checkedProblem(X, Y)
-	if err != nil {
+// which continues exactly where the saved one stopped, its work stopped by
+// ctx. X and Y must be the data it was trained on. The returned Solver is
+// an *Analytic, a *Descent, an *LBFGS or an *LM. The options that shape the
+// results are restored as they were resolved; MemoryLimit and Workers are
+// resolved again on the loading machine, and the solver's memory is checked
+// against them as its constructor checks it.
+func Load(ctx context.Context, r io.Reader, X, Y mat.Matrix) (Solver, error) {
+	return load(ctx, r, X, Y, -1)
+}
+
+// load is Load with the payload's length known to be max (or unknown, -1).
+func load(ctx context.Context, r io.Reader, X, Y mat.Matrix, max int64) (Solver, error) {
+	if err := checkContext(ctx, "Load"); err != nil {
 		return nil, err
 	}
-	env, err := readEnvelope(r, pr)
+	if isNilValue(r) {
+		return nil, errors.New("relunet: Load: nil reader")
+	}
+	var used size.Bytes
+	pr, err := checkedProblem(ctx, X, Y, newMemory(0, ""), &used)
+	if err != nil {
+		return nil, fmt.Errorf("relunet: Load: %w", err)
+	}
+	env, err := readEnvelope(r, pr, max)
 	if err != nil {
 		return nil, err
 	}
@@ -281,13 +326,13 @@ func Load(r io.Reader, X, Y mat.Matrix) (Solver, error) {
 	var s Solver
 	switch m {
 	case MethodAnalytic:
-		s, err = loadAnalytic(env, pr)
+		s, err = loadAnalytic(ctx, env, pr, used.Total())
 	case MethodSGD, MethodAdam:
-		s, err = loadDescent(env, pr, m)
+		s, err = loadDescent(ctx, env, pr, m, used.Total())
 	case MethodLBFGS:
-		s, err = loadLBFGS(env, pr)
+		s, err = loadLBFGS(ctx, env, pr, used.Total())
 	case MethodLM:
-		s, err = loadLM(env, pr)
+		s, err = loadLM(ctx, env, pr, used.Total())
 	}
 	if err != nil {
 		return nil, fmt.Errorf("relunet: loading %v state: %w", m, err)
@@ -295,14 +340,28 @@ func Load(r io.Reader, X, Y mat.Matrix) (Solver, error) {
 	return s, nil
 }
 
-// LoadFile loads a solver saved with SaveFile.
-func LoadFile(path string, X, Y mat.Matrix) (Solver, error) {
+// LoadFile loads a solver saved with SaveFile (see Load). The payload's
+// length that the file's header declares must be what the file holds.
+func LoadFile(ctx context.Context, path string, X, Y mat.Matrix) (Solver, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	s, err := Load(f, X, Y)
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	// The header's length, read ahead, tells where the payload starts.
+	var head [len(stateMagic) + 5]byte
+	payload := int64(-1)
+	if n, _ := io.ReadFull(f, head[:]); n == len(head) {
+		payload = max(info.Size()-int64(headerFixed)-int64(head[len(head)-1]), 0)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	s, err := load(ctx, f, X, Y, payload)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -326,127 +385,13 @@ func loadPCG(b []byte) (*rand.PCG, error) {
 	return p, nil
 }
 
-// analyticState is the saved state of an Analytic solver.
-type analyticState struct {
-	Opts    AnalyticOptions
-	Net     netState
-	Act     []bool
-	RNG     []byte
-	History historyState
-	Cycle   Steps
-	Next    Status
-}
-
-// Save writes the solver's state (weights, pattern, options, records, best
-// iterate, status and random-number position) to w.
-func (a *Analytic) Save(w io.Writer) error {
-	return writeState(w, MethodAnalytic, a.pr, analyticState{
-		Opts: a.opts, Net: saveNet(a.net), Act: a.pat.act, RNG: pcgState(a.rng),
-		History: saveHistory(&a.history), Cycle: a.cycle, Next: a.next,
-	})
-}
-
-// SaveFile saves the solver's state to the named file atomically.
-func (a *Analytic) SaveFile(path string) error { return saveFile(path, a.Save) }
-
-func loadAnalytic(env envelope, pr *problem) (*Analytic, error) {
-	var st analyticState
-	if err := decodePayload(env, &st); err != nil {
-		return nil, err
+// isNilValue reports whether v is nil or a nil pointer in an interface.
+func isNilValue(v any) bool {
+	if v == nil {
+		return true
 	}
-	if err := st.Opts.check(); err != nil {
-		return nil, fmt.Errorf("%w: options: %v", ErrCorrupt, err)
-	}
-	if st.Opts.Init != nil {
-		return nil, fmt.Errorf("%w: options hold an initial network", ErrCorrupt)
-	}
-	h := st.Opts.Hidden
-	if st.Cycle&^Alternation != 0 || st.Cycle == Alternation || st.Next < NotTerminated || st.Next > Failure {
-		return nil, fmt.Errorf("%w: sub-step state %v, next status %v", ErrCorrupt, st.Cycle, st.Next)
-	}
-	net, err := st.Net.net("network", h, pr.d, pr.m, st.Opts.Alpha)
-	if err != nil {
-		return nil, err
-	}
-	if len(st.Act) != pr.n*h {
-		return nil, fmt.Errorf("%w: activation pattern of %d entries, want %d×%d", ErrCorrupt, len(st.Act), pr.n, h)
-	}
-	hist, err := st.History.restore(h, pr.d, pr.m, st.Opts.Alpha)
-	if err != nil {
-		return nil, err
-	}
-	rng, err := loadPCG(st.RNG)
-	if err != nil {
-		return nil, err
-	}
-	a := &Analytic{opts: st.Opts, pr: pr, net: net, rng: rng, history: hist, cycle: st.Cycle, next: st.Next}
-	a.start()
-	copy(a.pat.act, st.Act)
-	return a, nil
-}
-
-// descentState is the saved state of a Descent solver.
-type descentState struct {
-	Opts     DescentOptions
-	P        []float64
-	Vel, Sec []float64
-	T        int
-	Perm     []int
-	RNG      []byte
-	History  historyState
-}
-
-// Save writes the solver's state (weights, moments, shuffling order and
-// random-number position, records) to w.
-func (s *Descent) Save(w io.Writer) error {
-	return writeState(w, s.opts.Method, s.pr, descentState{
-		Opts: s.opts, P: s.p, Vel: s.vel, Sec: s.sec, T: s.t, Perm: s.perm, RNG: pcgState(s.rng),
-		History: saveHistory(&s.history),
-	})
-}
-
-// SaveFile saves the solver's state to the named file atomically.
-func (s *Descent) SaveFile(path string) error { return saveFile(path, s.Save) }
-
-func loadDescent(env envelope, pr *problem, m Method) (*Descent, error) {
-	var st descentState
-	if err := decodePayload(env, &st); err != nil {
-		return nil, err
-	}
-	if err := st.Opts.check(); err != nil {
-		return nil, fmt.Errorf("%w: options: %v", ErrCorrupt, err)
-	}
-	if st.Opts.Method != m || st.Opts.Init != nil {
-		return nil, fmt.Errorf("%w: a %v state holds options for %v", ErrCorrupt, m, st.Opts.Method)
-	}
-	h := st.Opts.Hidden
-	size := h*(pr.d+1) + h*pr.m + pr.m
-	wantSec := 0
-	if m == MethodAdam {
-		wantSec = size
-	}
-	if len(st.P) != size || len(st.Vel) != size || len(st.Sec) != wantSec || st.T < 0 {
-		return nil, fmt.Errorf("%w: parameter vectors of %d, %d and %d entries, want %d", ErrCorrupt, len(st.P), len(st.Vel), len(st.Sec), size)
-	}
-	if err := checkPerm(st.Perm, pr.n); err != nil {
-		return nil, err
-	}
-	for _, v := range [][]float64{st.P, st.Vel, st.Sec} {
-		if !finiteAll(v) && st.History.Status != Failure {
-			return nil, fmt.Errorf("%w: non-finite parameters in a run that did not fail", ErrCorrupt)
-		}
-	}
-	hist, err := st.History.restore(h, pr.d, pr.m, st.Opts.Alpha)
-	if err != nil {
-		return nil, err
-	}
-	rng, err := loadPCG(st.RNG)
-	if err != nil {
-		return nil, err
-	}
-	s := &Descent{opts: st.Opts, pr: pr, rng: rng, vel: st.Vel, sec: st.Sec, t: st.T, perm: st.Perm, history: hist}
-	s.setup(st.P)
-	return s, nil
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
 }
 
 // checkPerm reports whether p is a permutation of 0..n-1.
@@ -471,119 +416,4 @@ func finiteAll(v []float64) bool {
 		}
 	}
 	return true
-}
-
-// lbfgsState is the saved state of an LBFGS solver: the location, and the
-// quasi-Newton memory, so that loading does not replay the run.
-type lbfgsState struct {
-	Opts    LBFGSOptions
-	X, Grad []float64
-	F       float64
-	Memory  lbfgsMemory
-	Evals   int
-	Started bool // the memory holds pairs: the next step continues them
-	History historyState
-}
-
-// Save writes the solver's state to w.
-func (l *LBFGS) Save(w io.Writer) error {
-	return writeState(w, MethodLBFGS, l.pr, lbfgsState{Opts: l.opts, X: l.loc.X, Grad: l.loc.Gradient, F: l.loc.F,
-		Memory: *l.mem, Evals: l.evals, Started: l.initialized || l.mem.Resumed, History: saveHistory(&l.history)})
-}
-
-// SaveFile saves the solver's state to the named file atomically.
-func (l *LBFGS) SaveFile(path string) error { return saveFile(path, l.Save) }
-
-func loadLBFGS(env envelope, pr *problem) (*LBFGS, error) {
-	var st lbfgsState
-	if err := decodePayload(env, &st); err != nil {
-		return nil, err
-	}
-	if err := st.Opts.check(); err != nil {
-		return nil, fmt.Errorf("%w: options: %v", ErrCorrupt, err)
-	}
-	o := st.Opts
-	if o.Store <= 0 || o.GradTol <= 0 || o.Init != nil {
-		return nil, fmt.Errorf("%w: options without their defaults set", ErrCorrupt)
-	}
-	size := o.Hidden*(pr.d+1) + o.Hidden*pr.m + pr.m
-	if len(st.X) != size || len(st.Grad) != size || st.Evals < 1 {
-		return nil, fmt.Errorf("%w: location of %d and %d entries, want %d", ErrCorrupt, len(st.X), len(st.Grad), size)
-	}
-	mem := st.Memory
-	if st.Started {
-		ok := mem.Store == o.Store && len(mem.X) == size && len(mem.Grad) == size && len(mem.S) == o.Store &&
-			len(mem.Y) == o.Store && len(mem.Rho) == o.Store && mem.Oldest >= 0 && mem.Oldest < o.Store
-		for i := 0; ok && i < o.Store; i++ {
-			ok = len(mem.S[i]) == size && len(mem.Y[i]) == size
-		}
-		if !ok {
-			return nil, fmt.Errorf("%w: quasi-Newton memory of inconsistent sizes", ErrCorrupt)
-		}
-	} else {
-		mem = lbfgsMemory{Store: o.Store}
-	}
-	hist, err := st.History.restore(o.Hidden, pr.d, pr.m, o.Alpha)
-	if err != nil {
-		return nil, err
-	}
-	mem.Resumed = st.Started
-	l := &LBFGS{opts: o, pr: pr, mem: &mem, evals: st.Evals, history: hist,
-		loc: &optimize.Location{X: st.X, Gradient: st.Grad, F: st.F}}
-	l.setup(st.X)
-	return l, nil
-}
-
-// lmState is the saved state of an LM solver: the weights, the loss and the
-// damping; JᵀJ and Jᵀr are summed again on the first Step after a load, in
-// the same order, so the run continues bit for bit.
-type lmState struct {
-	Opts    LMOptions
-	Theta   []float64
-	Loss    float64
-	Mu, Nu  float64
-	History historyState
-}
-
-// Save writes the solver's state to w.
-func (s *LM) Save(w io.Writer) error {
-	return writeState(w, MethodLM, s.pr, lmState{Opts: s.opts, Theta: s.theta, Loss: s.loss, Mu: s.mu, Nu: s.nu,
-		History: saveHistory(&s.history)})
-}
-
-// SaveFile saves the solver's state to the named file atomically.
-func (s *LM) SaveFile(path string) error { return saveFile(path, s.Save) }
-
-func loadLM(env envelope, pr *problem) (*LM, error) {
-	var st lmState
-	if err := decodePayload(env, &st); err != nil {
-		return nil, err
-	}
-	if err := st.Opts.check(); err != nil {
-		return nil, fmt.Errorf("%w: options: %v", ErrCorrupt, err)
-	}
-	o := st.Opts
-	if o.Damping <= 0 || o.GradTol <= 0 || o.MaxTries <= 0 || o.Init != nil {
-		return nil, fmt.Errorf("%w: options without their defaults set", ErrCorrupt)
-	}
-	size := o.Hidden*(pr.d+1) + (o.Hidden+1)*pr.m
-	if len(st.Theta) != size {
-		return nil, fmt.Errorf("%w: %d weights, want %d", ErrCorrupt, len(st.Theta), size)
-	}
-	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
-	if !finite(st.Loss) || st.Loss < 0 || !finite(st.Mu) || !(st.Mu > 0) || !finite(st.Nu) || st.Nu < 2 {
-		return nil, fmt.Errorf("%w: loss %v, damping %v and %v", ErrCorrupt, st.Loss, st.Mu, st.Nu)
-	}
-	for _, v := range st.Theta {
-		if !finite(v) {
-			return nil, fmt.Errorf("%w: a weight is %v", ErrCorrupt, v)
-		}
-	}
-	hist, err := st.History.restore(o.Hidden, pr.d, pr.m, o.Alpha)
-	if err != nil {
-		return nil, err
-	}
-	s := &LM{opts: o, pr: pr, loss: st.Loss, mu: st.Mu, nu: st.Nu, history: hist}
-	s.setTheta(st.Theta)
-	return s, nil
 }

@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"strconv"
+	"math"
 	"strings"
 
 	"github.com/relunet/relunet/relunet/experiment"
@@ -47,12 +43,21 @@ func parseCompare(args []string) (*common, compareFlags, []experiment.Config, er
 		}
 	}
 	var cfgs []experiment.Config
+	seen := map[string]bool{}
 	for _, label := range strings.Split(*list, ",") {
 		cfg, err := c.config(strings.TrimSpace(label))
 		if err != nil {
 			return nil, f, nil, err
 		}
+		if l := cfg.Label(); seen[l] {
+			return nil, f, nil, c.usagef("-methods lists %s twice", l)
+		} else {
+			seen[l] = true
+		}
 		cfgs = append(cfgs, cfg)
+	}
+	if f.runs > math.MaxInt/len(cfgs) {
+		return nil, f, nil, c.usagef("-runs %d times %d methods: too many runs to count", f.runs, len(cfgs))
 	}
 	return c, f, cfgs, c.checkMethods(cfgs)
 }
@@ -67,19 +72,18 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	var results []*experiment.Result
-	for _, seed := range experiment.Seeds(c.seed, f.runs) {
+	// The seeds are taken one at a time: -runs costs nothing before its runs.
+	for k := 0; k < f.runs; k++ {
+		seed := c.seed + uint64(k)
 		sp, err := c.prepare(ds, seed, stderr)
 		if err != nil {
 			return err
 		}
 		for _, cfg := range cfgs {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
 			cfg.Seed = seed
-			b := newBar(stderr, fmt.Sprintf("%s seed %d", cfg.Label(), seed))
+			b := newBar(stderr, fmt.Sprintf("%s on %s, seed %d", cfg.Label(), ds.Name, seed))
 			cfg.Progress = b.update
-			r, err := experiment.Run(sp, cfg)
+			r, err := experiment.Run(ctx, sp, cfg)
 			b.finish()
 			if r == nil {
 				return err
@@ -105,7 +109,14 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	}
 	if f.out != "" {
-		if err := writeOutputs(f.out, results); err != nil {
+		figs, err := figures(results)
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err // interrupted while the summary was printed: write nothing
+		}
+		if err := experiment.SaveResults(f.out, results, figs); err != nil {
 			return err
 		}
 		if !c.json {
@@ -120,83 +131,9 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return errors.New("compare: every run failed")
 }
 
-// writeOutputs writes the runs and their figures into dir. Every file is
-// rendered first and written to a temporary file beside its place, and only
-// then are they all renamed into place: a failure leaves the previous
-// outputs as they were, never a part of them or a mix of two runs.
-func writeOutputs(dir string, results []*experiment.Result) error {
-	files, err := renderOutputs(results)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	var tmps []string
-	defer func() {
-		for _, t := range tmps {
-			os.Remove(t)
-		}
-	}()
-	names := []string{"runs.csv", "runs.json", "loss_vs_iteration.png", "loss_vs_time.png"}
-	for _, name := range names {
-		tmp, err := os.CreateTemp(dir, "."+name+".*")
-		if err != nil {
-			return err
-		}
-		tmps = append(tmps, tmp.Name())
-		_, err = tmp.Write(files[name])
-		if err == nil {
-			err = tmp.Sync()
-		}
-		if cerr := tmp.Close(); err == nil {
-			err = cerr
-		}
-		if err == nil {
-			err = os.Chmod(tmp.Name(), 0o644)
-		}
-		if err != nil {
-			return fmt.Errorf("writing %s: %w", filepath.Join(dir, name), err)
-		}
-	}
-	for i, name := range names {
-		if err := os.Rename(tmps[i], filepath.Join(dir, name)); err != nil {
-			return err
-		}
-	}
-	tmps = nil
-	return nil
-}
-
-// renderOutputs returns the contents of the output files by name.
-func renderOutputs(results []*experiment.Result) (map[string][]byte, error) {
+// figures returns the PNG figures of compare -out by name.
+func figures(results []*experiment.Result) (map[string][]byte, error) {
 	files := map[string][]byte{}
-	var buf bytes.Buffer
-	cw := csv.NewWriter(&buf)
-	cw.Write([]string{"dataset", "method", "config", "safeguard", "seed", "hidden", "n_train", "n_test", "train_mse", "test_mse",
-		"train_r2", "test_r2", "seconds", "status", "error"})
-	opt := func(v *float64) string {
-		if v == nil {
-			return ""
-		}
-		return strconv.FormatFloat(*v, 'g', -1, 64)
-	}
-	for _, r := range results {
-		rec := experiment.NewRecord(r)
-		cw.Write([]string{rec.Dataset, rec.Method, rec.Config, strconv.FormatBool(rec.Safeguard), strconv.FormatUint(rec.Seed, 10),
-			strconv.Itoa(rec.Hidden), strconv.Itoa(rec.NTrain), strconv.Itoa(rec.NTest), opt(rec.TrainMSE), opt(rec.TestMSE),
-			opt(rec.TrainR2), opt(rec.TestR2), strconv.FormatFloat(rec.Seconds, 'g', -1, 64), rec.Status, rec.Error})
-	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return nil, err
-	}
-	files["runs.csv"] = buf.Bytes()
-	var js bytes.Buffer
-	if err := experiment.WriteJSON(&js, results); err != nil {
-		return nil, err
-	}
-	files["runs.json"] = js.Bytes()
 	byIter, byTime := curves(results)
 	name := ""
 	if len(results) > 0 {

@@ -51,10 +51,12 @@ func newCommon(name string) *common {
 	fs.IntVar(&c.hidden, "hidden", 32, "hidden units `h`")
 	fs.Uint64Var(&c.seed, "seed", 0, "`seed` of the split and the initial weights")
 	fs.Float64Var(&c.alpha, "alpha", 0, "leaky slope `α` in [0, 1) (0: ReLU)")
-	fs.Float64Var(&c.ridge, "ridge", relunet.DefaultAnalyticOptions(1).Ridge, "ridge `λ` ≥ 0 of the analytic method")
-	fs.IntVar(&c.iters, "iters", 0, "iterations `N` of analytic (default 30), lbfgs (default 500) and lm (default 100)")
-	fs.IntVar(&c.epochs, "epochs", 0, "epochs `N` of sgd and adam (default 300; the learning rate drops ×0.1 at 1/3 and 2/3 for sgd)")
-	fs.Float64Var(&c.budget, "budget", 0, "wall time of each run in `seconds` (0: none): without -iters or -epochs, a method steps until it stops or the budget ends")
+	fs.Float64Var(&c.ridge, "ridge", relunet.DefaultRidge, "ridge `λ` ≥ 0 of the analytic method (0: none)")
+	fs.IntVar(&c.iters, "iters", 0, fmt.Sprintf("iterations `N` of analytic (default %d), lbfgs (default %d) and lm (default %d)",
+		relunet.DefaultIterations(relunet.MethodAnalytic), relunet.DefaultIterations(relunet.MethodLBFGS), relunet.DefaultIterations(relunet.MethodLM)))
+	fs.IntVar(&c.epochs, "epochs", 0, fmt.Sprintf("epochs `N` of sgd and adam (default %d; the learning rate drops ×0.1 at 1/3 and 2/3 for sgd)",
+		relunet.DefaultIterations(relunet.MethodSGD)))
+	fs.Float64Var(&c.budget, "budget", 0, "wall time of each run in `seconds`, at least 0.001 (default: none): without -iters or -epochs, a method steps until it stops or the budget ends")
 	fs.Float64Var(&c.lr, "lr", 0, "learning `rate` of sgd and adam (default: sgd 0.03, adam 0.001)")
 	fs.IntVar(&c.batch, "batch", 0, "mini-batch `size` of sgd and adam (default: sgd 2048, adam 256)")
 	fs.Float64Var(&c.test, "test", 0.2, "`share` of rows held out for testing, in [0, 1)")
@@ -110,8 +112,8 @@ func (c *common) parse(args []string) error {
 		return c.usagef("-ridge must be finite and not negative, have %v", c.ridge)
 	case c.set["iters"] && c.iters <= 0, c.set["epochs"] && c.epochs <= 0:
 		return c.usagef("-iters and -epochs must be positive")
-	case c.set["budget"] && (!finite(c.budget) || c.budget <= 0 || c.budget > 1e9):
-		return c.usagef("-budget must be a positive number of seconds, have %v", c.budget)
+	case c.set["budget"] && (!finite(c.budget) || c.budget < 1e-3 || c.budget > 1e9):
+		return c.usagef("-budget must be a number of seconds from 0.001 to 1e9, have %v", c.budget)
 	case c.set["lr"] && (!finite(c.lr) || c.lr <= 0):
 		return c.usagef("-lr must be positive and finite, have %v", c.lr)
 	case c.set["batch"] && c.batch <= 0:
@@ -124,8 +126,10 @@ func (c *common) parse(args []string) error {
 		return c.usagef("-test applies to -split random; the fixed split is the data set's own")
 	case c.patch <= 0 || c.stride <= 0:
 		return c.usagef("-patch and -stride must be positive, have %d and %d", c.patch, c.stride)
-	case !finite(c.noise) || c.noise < 0:
-		return c.usagef("-noise must be finite and not negative, have %v", c.noise)
+	case !finite(c.noise) || c.noise < 0 || c.noise > data.MaxNoise:
+		return c.usagef("-noise must be from 0 to %g gray levels, have %v", data.MaxNoise, c.noise)
+	case c.patch > data.MaxPatch:
+		return c.usagef("-patch must be at most %d pixels, have %d", data.MaxPatch, c.patch)
 	case (c.set["patch"] || c.set["stride"] || c.set["noise"]) && !c.images():
 		return c.usagef("-patch, -stride and -noise apply to -data patches or an image file (.png, .jpg), not to %q", c.data)
 	}
@@ -158,6 +162,9 @@ func (c *common) config(label string) (experiment.Config, error) {
 		return cfg, c.usagef("%v", err)
 	}
 	cfg.Seed, cfg.Alpha, cfg.Ridge, cfg.MemoryLimit = c.seed, c.alpha, c.ridge, int64(c.memory)
+	if c.ridge == 0 {
+		cfg.Ridge = -1 // none: a zero Ridge would mean the default
+	}
 	cfg.Budget = time.Duration(c.budget * float64(time.Second))
 	if cfg.Restarts < 0 && cfg.Budget == 0 {
 		return cfg, c.usagef("%s: restarts without a count run until the budget ends: give -budget, or restarts=N", label)
@@ -207,8 +214,8 @@ func (b *byteSize) Set(s string) error {
 		}
 	}
 	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || !(v > 0) || v*mul > math.MaxInt64/2 {
-		return fmt.Errorf("want a positive size such as 4GiB or 512MiB")
+	if err != nil || !(v*mul >= 1) || v*mul > math.MaxInt64/2 {
+		return fmt.Errorf("want a size of at least 1 byte, such as 4GiB or 512MiB")
 	}
 	*b = byteSize(v * mul)
 	return nil

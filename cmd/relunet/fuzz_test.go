@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -38,7 +39,7 @@ func FuzzFlags(f *testing.F) {
 			if c.data == "" || cfg.Hidden <= 0 || !(cfg.Alpha >= 0 && cfg.Alpha < 1) || cfg.Iterations < 0 {
 				t.Fatalf("%q: accepted %+v", args, cfg)
 			}
-			if _, err := cfg.Solver(nil, nil); err == nil {
+			if _, err := cfg.Solver(context.Background(), nil, nil); err == nil {
 				t.Fatalf("%q: a solver without data", args)
 			}
 		}

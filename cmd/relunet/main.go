@@ -26,10 +26,35 @@ noisy patches (inputs) and clean ones (targets), as patches is.
 `
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// The first signal stops the work, which then writes nothing and
+		// exits; a second one exits at once (a temporary file it leaves is
+		// removed by the next write to the same place).
+		s := <-sigs
+		cancel(interrupted{s})
+		s = <-sigs
+		fmt.Fprintln(os.Stderr, "relunet: interrupted again: exiting at once")
+		os.Exit(interrupted{s}.code())
+	}()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
 	os.Exit(code)
+}
+
+// interrupted is the cause of a run's context when a signal stopped it.
+type interrupted struct{ sig os.Signal }
+
+func (e interrupted) Error() string { return "interrupted" }
+
+// code returns the exit status of a process stopped by the signal: 128 plus
+// its number, as shells report it (130 for SIGINT, 143 for SIGTERM).
+func (e interrupted) code() int {
+	if s, ok := e.sig.(syscall.Signal); ok {
+		return 128 + int(s)
+	}
+	return 130
 }
 
 // usageError is a mistake in the command line: exit status 2 with the usage text.
@@ -50,12 +75,25 @@ type errHelp struct{ text string }
 func (e errHelp) Error() string { return "help" }
 
 // run executes the command line args and returns the exit status: 0 on
-// success, 2 on a usage error (with the usage text), 1 on any other failure
-// (with one line on standard error).
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// success, 2 on a usage error (with the usage text), 130 or 143 when a
+// SIGINT or SIGTERM stopped it (with "interrupted"), 1 on any other
+// failure (with one line on standard error). A panic, which is a bug, is a
+// failure too, so that 2 always means a usage error.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		if p := recover(); p != nil {
+			fmt.Fprintf(stderr, "relunet: internal error (a bug; please report it): %v\n", p)
+			code = 1
+		}
+	}()
 	err := dispatch(ctx, args, stdout, stderr)
 	var ue *usageError
 	var help errHelp
+	var sig interrupted
+	if cause := context.Cause(ctx); ctx.Err() != nil && errors.As(cause, &sig) {
+		fmt.Fprintln(stderr, "relunet: interrupted")
+		return sig.code()
+	}
 	switch {
 	case err == nil:
 		return 0
@@ -65,11 +103,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "relunet: %s\n\n%s%s", ue.msg, usage, ue.flags)
 		return 2
+	case errors.Is(err, errReported):
+		return 1
 	default:
 		fmt.Fprintf(stderr, "relunet: %s\n", oneLine(err))
 		return 1
 	}
 }
+
+// errReported is a failure already told on standard output or error.
+var errReported = errors.New("failure already reported")
 
 // oneLine returns the error's text on one line, without the packages'
 // prefixes.

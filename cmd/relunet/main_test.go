@@ -3,6 +3,7 @@ package main
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,8 +16,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -237,6 +241,17 @@ func TestUsageErrors(t *testing.T) {
 		{"data", "fetch", "sin"},
 		{"data", "fetch"},
 		{"data"},
+		{"train", "-data", "sin", "-budget", "1e-300"},
+		{"train", "-data", "sin", "-memory", "0.1B"},
+		{"train", "-data", "sin", "-memory", "-5GiB"},
+		{"compare", "-data", "sin", "-methods", "analytic,adam,analytic"},
+		{"compare", "-data", "sin", "-methods", "analytic+polish=lbfgs+polish=lm", "-budget", "1"},
+		{"compare", "-data", "sin", "-methods", "analytic+safeguard+safeguard"},
+		{"compare", "-data", "sin", "-methods", "analytic+parallel=5", "-budget", "1"},
+		{"train", "-data", "patches", "-noise", "1e308"},
+		{"train", "-data", "patches", "-patch", "1099511627776"},
+		{"train", "-data", "sin", "-method", "analytic+safeguard", "-safeguard"},
+		{"compare", "-data", "sin", "-runs", "9223372036854775807", "-methods", "analytic,adam"},
 	} {
 		_, errOut, code := cli(t, nil, args...)
 		if code != 2 || !strings.Contains(errOut, "usage:") || strings.Contains(errOut, "goroutine") {
@@ -262,7 +277,7 @@ func TestBadCSVField(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "bad.csv")
 	os.WriteFile(path, []byte("1,2,3\n4,5,6\n7,eight,9\n"), 0o644)
 	_, errOut, code := cli(t, nil, "train", "-data", path, "-hidden", "2")
-	if code != 1 || !strings.Contains(errOut, path+":3: column 2") || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+	if code != 1 || !strings.Contains(errOut, path+":3: column 2") || len(errorLines(errOut)) != 1 {
 		t.Errorf("exit %d, stderr %q", code, errOut)
 	}
 }
@@ -381,7 +396,8 @@ func TestFetchOnFirstUse(t *testing.T) {
 	// Offline: a clear error with the URL and where to put the file.
 	env = []string{"RELUNET_DATA=", "XDG_CACHE_HOME=" + t.TempDir(), "RELUNET_DATA_URL=http://127.0.0.1:1/"}
 	_, errOut, code = cli(t, env, "data", "fetch", "bike")
-	if code != 1 || !strings.Contains(errOut, "http://127.0.0.1:1/bike-sharing_hour.csv") || !strings.Contains(errOut, "offline, put the file at") {
+	if code != 1 || !strings.Contains(errOut, "http://127.0.0.1:1/bike-sharing_hour.csv") || !strings.Contains(errOut, "to use it without a download, put the file at") ||
+		!strings.Contains(errOut, "which must hold the files at their paths") {
 		t.Errorf("offline: exit %d, %s", code, errOut)
 	}
 }
@@ -407,7 +423,7 @@ func TestExtremeScales(t *testing.T) {
 		t.Errorf("tiny: exit %d, %q", code, errOut)
 	}
 	_, errOut, code = cli(t, nil, "train", "-data", huge, "-hidden", "4")
-	if code != 1 || !strings.Contains(errOut, "overflow") || !strings.Contains(errOut, "-scale-targets") || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+	if code != 1 || !strings.Contains(errOut, "overflow") || !strings.Contains(errOut, "-scale-targets") || len(errorLines(errOut)) != 1 {
 		t.Errorf("huge: exit %d, %q", code, errOut)
 	}
 	for _, p := range []string{tiny, huge, bigX} {
@@ -419,7 +435,8 @@ func TestExtremeScales(t *testing.T) {
 	}
 }
 
-// Ctrl-C during a fetch stops it with exit 1 and leaves nothing in the cache.
+// Ctrl-C during a fetch stops it, says so, exits 130 and leaves nothing
+// in the cache.
 func TestFetchInterrupted(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", "183519")
@@ -429,26 +446,212 @@ func TestFetchInterrupted(t *testing.T) {
 	}))
 	defer srv.Close()
 	cache := t.TempDir()
-	cmd := exec.Command(bin, "data", "fetch", "abalone")
-	cmd.Env = append(os.Environ(), "RELUNET_DATA=", "XDG_CACHE_HOME="+cache, "RELUNET_DATA_URL="+srv.URL)
-	var e bytes.Buffer
-	cmd.Stderr = &e
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(500 * time.Millisecond)
-	cmd.Process.Signal(os.Interrupt)
-	err := cmd.Wait()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(e.String(), "fetching abalone: stopped: interrupt signal received") {
-		t.Errorf("exit %v, stderr %q", err, e.String())
+	p := startCLI(t, []string{"RELUNET_DATA=", "XDG_CACHE_HOME=" + cache, "RELUNET_DATA_URL=" + srv.URL}, "fetching abalone.csv", "data", "fetch", "abalone")
+	code, took, stderr := p.stop(t, os.Interrupt)
+	if code != 130 || !strings.Contains(stderr, "relunet: interrupted") || took > 3*time.Second {
+		t.Errorf("exit %d after %v, stderr %q", code, took, stderr)
 	}
 	filepath.Walk(cache, func(p string, info os.FileInfo, err error) error {
-		if err == nil && !info.IsDir() && info.Name() != "digests.json" {
+		if err == nil && !info.IsDir() {
 			t.Errorf("left %s behind", p)
 		}
 		return nil
 	})
+}
+
+// proc is a running command line tool.
+type proc struct {
+	cmd    *exec.Cmd
+	stderr *syncBuffer
+	done   chan error
+}
+
+// syncBuffer is a buffer that one goroutine writes while another reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startCLI starts the tool with the extra environment and waits until its
+// standard error says ready (a line that says the work started).
+func startCLI(t *testing.T, env []string, ready string, args ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(bin, args...), stderr: &syncBuffer{}, done: make(chan error, 1)}
+	p.cmd.Env = append(append(os.Environ(), "XDG_CACHE_HOME="+t.TempDir()), env...)
+	p.cmd.Stderr = p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(p.stderr.String(), ready) {
+		select {
+		case err := <-p.done:
+			t.Fatalf("%v ended (%v) before saying %q: %s", args, err, ready, p.stderr.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			p.cmd.Process.Kill()
+			t.Fatalf("%v: no %q within a minute: %s", args, ready, p.stderr.String())
+		}
+	}
+	return p
+}
+
+// stop sends the signals, one after the other, and returns the exit status,
+// the time from the first signal to the exit, and the standard error.
+func (p *proc) stop(t *testing.T, sigs ...os.Signal) (int, time.Duration, string) {
+	t.Helper()
+	start := time.Now()
+	for k, s := range sigs {
+		if k > 0 {
+			time.Sleep(100 * time.Millisecond)
+		}
+		p.cmd.Process.Signal(s)
+	}
+	select {
+	case err := <-p.done:
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) {
+			t.Fatal(err)
+		}
+		return p.cmd.ProcessState.ExitCode(), time.Since(start), p.stderr.String()
+	case <-time.After(30 * time.Second):
+		p.cmd.Process.Kill()
+		t.Fatalf("still running 30 s after %v: %s", sigs, p.stderr.String())
+	}
+	return 0, 0, ""
+}
+
+// SIGINT and SIGTERM stop every kind of run within about a second, in the
+// middle of a long step too: the tool says "interrupted", exits 130 or 143,
+// and writes nothing. A second signal exits at once.
+func TestInterrupts(t *testing.T) {
+	patches := os.Getenv("RELUNET_DATA") != "" && findIn(os.Getenv("RELUNET_DATA"), "camera.png") != ""
+	for _, tc := range []struct {
+		name  string
+		sigs  []os.Signal
+		code  int
+		args  []string
+		needs bool // camera.png
+	}{
+		{"adam under a budget, SIGINT", []os.Signal{os.Interrupt}, 130, []string{"train", "-data", "sinx2", "-hidden", "16", "-method", "adam", "-budget", "60"}, false},
+		{"adam under a budget, SIGTERM", []os.Signal{syscall.SIGTERM}, 143, []string{"train", "-data", "sinx2", "-hidden", "16", "-method", "adam", "-budget", "60"}, false},
+		{"analytic restarts", []os.Signal{os.Interrupt}, 130, []string{"train", "-data", "sinx2", "-hidden", "64", "-method", "analytic+safeguard+restarts", "-budget", "60"}, false},
+		{"lbfgs", []os.Signal{os.Interrupt}, 130, []string{"train", "-data", "yearlike", "-hidden", "64", "-method", "lbfgs", "-budget", "60"}, false},
+		{"a long LM step on the patches", []os.Signal{os.Interrupt}, 130, []string{"train", "-data", "patches", "-hidden", "2", "-method", "lm", "-iters", "1"}, true},
+		{"a long hidden step", []os.Signal{syscall.SIGTERM}, 143, []string{"train", "-data", "yearlike", "-hidden", "64", "-iters", "1"}, false},
+		{"compare, endless runs", []os.Signal{os.Interrupt}, 130, []string{"compare", "-data", "sin", "-hidden", "4", "-runs", "99999999999999", "-methods", "analytic", "-iters", "1", "-out", "OUT"}, false},
+		{"two signals", []os.Signal{os.Interrupt, os.Interrupt}, 130, []string{"train", "-data", "sinx2", "-hidden", "16", "-method", "adam", "-budget", "60"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.needs && !patches {
+				if os.Getenv("RELUNET_REQUIRE_ALL") == "1" {
+					t.Fatal("RELUNET_REQUIRE_ALL=1 and camera.png is not in RELUNET_DATA")
+				}
+				t.Skip("camera.png is not in RELUNET_DATA")
+			}
+			out := filepath.Join(t.TempDir(), "out")
+			args := slices.Clone(tc.args)
+			for i, a := range args {
+				if a == "OUT" {
+					args[i] = out
+				}
+			}
+			p := startCLI(t, nil, ": started", args...)
+			time.Sleep(300 * time.Millisecond) // into the run's work
+			code, took, stderr := p.stop(t, tc.sigs...)
+			t.Logf("exit %d, %v after the signal", code, took)
+			if code != tc.code || !strings.Contains(stderr, "interrupted") || took > 3*time.Second {
+				t.Errorf("exit %d after %v, stderr %q", code, took, stderr)
+			}
+			if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("the interrupted compare wrote %s", out)
+			}
+			if entries, _ := os.ReadDir(filepath.Dir(out)); len(entries) != 0 {
+				t.Errorf("left %v behind", entries)
+			}
+		})
+	}
+}
+
+// Sizes whose products overflow, or that no memory holds, are refused
+// with a one-line error, never a panic; so is an address-space limit.
+func TestHugeSizes(t *testing.T) {
+	for _, args := range [][]string{
+		{"train", "-data", "sin", "-hidden", "9223372036854775807", "-iters", "1"},
+		{"train", "-data", "sin", "-hidden", "72057594037927936", "-iters", "1"},
+		{"train", "-data", "sin", "-hidden", "100000000000000000", "-epochs", "1", "-method", "sgd"},
+		{"train", "-data", "sin", "-hidden", "1000000000", "-epochs", "1", "-method", "sgd"},
+		{"train", "-data", "sin", "-hidden", "100000000000000000", "-iters", "1", "-method", "lbfgs"},
+		{"train", "-data", "sin", "-hidden", "100000000000000000", "-iters", "1", "-method", "lm"},
+		{"train", "-data", "sin", "-hidden", "20000", "-iters", "1", "-memory", "2MiB"},
+	} {
+		_, errOut, code := cli(t, nil, args...)
+		if code != 1 || !strings.Contains(errOut, "memory") || strings.Contains(errOut, "goroutine") || len(errorLines(errOut)) != 1 {
+			t.Errorf("%v: exit %d, %q", args[3:], code, errOut)
+		}
+	}
+	// Under an address-space limit of 8 GB the limit counts, not the
+	// machine's memory: a clear error at once, not "out of memory".
+	if _, err := exec.LookPath("prlimit"); err != nil {
+		t.Skip("no prlimit here")
+	}
+	start := time.Now()
+	cmd := exec.Command("prlimit", "--as=8000000000", bin, "train", "-data", "sinx2", "-hidden", "100000", "-iters", "1")
+	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "left of the memory limit") || strings.Contains(string(out), "fatal error") {
+		t.Errorf("under RLIMIT_AS: %v, %s", err, out)
+	}
+	t.Logf("refused in %v", time.Since(start))
+}
+
+// errorLines returns the lines of standard error but those that say a run
+// started.
+func errorLines(stderr string) []string {
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(stderr), "\n") {
+		if !strings.HasSuffix(l, ": started") {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}
+
+// A panic, which is a bug, exits 1 with one line: 2 is for usage errors.
+func TestPanicIsAFailure(t *testing.T) {
+	var errOut bytes.Buffer
+	// A nil standard output makes data list panic.
+	if code := run(context.Background(), []string{"data", "list"}, nil, &errOut); code != 1 || !strings.Contains(errOut.String(), "internal error") {
+		t.Errorf("exit %d, stderr %q", code, errOut.String())
+	}
+}
+
+// A failed train says why once: in the summary line, or, with -json, in
+// the record and on standard error.
+func TestFailureToldOnce(t *testing.T) {
+	out, errOut, code := cli(t, nil, "train", "-data", "sin", "-hidden", "4", "-method", "sgd", "-lr", "1e6", "-batch", "8", "-epochs", "5")
+	if code != 1 || strings.Count(out+errOut, "diverged") != 1 || len(errorLines(errOut)) != 0 {
+		t.Errorf("text: exit %d, %q %q", code, out, errOut)
+	}
+	out, errOut, code = cli(t, nil, "train", "-data", "sin", "-hidden", "4", "-method", "sgd", "-lr", "1e6", "-batch", "8", "-epochs", "5", "-json")
+	if code != 1 || strings.Count(out, "diverged") != 1 || strings.Count(errOut, "diverged") != 1 {
+		t.Errorf("json: exit %d, %q %q", code, out, errOut)
+	}
 }
 
 // An image file is cut into patches, with the flags' size, stride and

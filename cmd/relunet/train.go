@@ -58,7 +58,7 @@ func train(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	bar := newBar(stderr, label+" on "+ds.Name)
 	cfg.Progress = bar.update
-	res, err := experiment.Run(sp, cfg)
+	res, err := experiment.Run(ctx, sp, cfg)
 	bar.finish()
 	if res == nil {
 		return err
@@ -68,10 +68,13 @@ func train(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err := json.NewEncoder(stdout).Encode(rec); err != nil {
 			return err
 		}
-	} else {
-		fmt.Fprintln(stdout, summary(rec))
+		return err // the record holds it; standard error tells it once
 	}
-	return err
+	fmt.Fprintln(stdout, summary(rec))
+	if err != nil {
+		return errReported // the summary line ends with the error
+	}
+	return nil
 }
 
 // summary returns the record in one line of text.
@@ -99,22 +102,26 @@ func summary(r experiment.Record) string {
 	}
 	s := fmt.Sprintf("%s on %s, h=%d, seed %d: train MSE %s (R² %s), %s; %d %s in %.3g s (%s)",
 		name, r.Dataset, r.Hidden, r.Seed, num(r.TrainMSE, "%.6g"), num(r.TrainR2, "%.4f"), test, r.Iterations, unit, r.Seconds, r.Status)
-	if r.Error != "" {
-		s += ": " + r.Error
+	if r.Error != nil {
+		s += ": " + *r.Error
 	}
 	return s
 }
 
-// bar is a progress bar on a terminal's standard error, and nothing elsewhere.
+// bar is a progress bar on a terminal's standard error.
 type bar struct {
 	pb    *progressbar.ProgressBar
 	label string
 	w     io.Writer
 }
 
+// newBar returns the progress bar of a run. Where w is not a terminal, it
+// says in one line that the run started, and nothing more: logs show what
+// ran, and a script can wait for the line.
 func newBar(w io.Writer, label string) *bar {
 	b := &bar{label: label, w: w}
 	if f, ok := w.(*os.File); !ok || !term.IsTerminal(int(f.Fd())) {
+		fmt.Fprintf(w, "relunet: %s: started\n", label)
 		b.w = nil
 	}
 	return b

@@ -53,6 +53,7 @@ var (
 	ErrRange     = errors.New("out of the range of float64 (about ±1.8e308)")
 	ErrFields    = errors.New("wrong number of fields")
 	ErrLineLong  = fmt.Errorf("line longer than %d MiB", MaxLine>>20)
+	ErrTooLong   = errors.New("too many rows")
 )
 
 // MaxLine is the longest line ReadCSV reads.
@@ -60,14 +61,24 @@ const MaxLine = 64 << 20
 
 // ReadCSV reads a numeric table: fields separated by commas, or by white
 // space when a line has no comma; blank lines and lines starting with # are
-// skipped. A UTF-8 byte-order mark at the start is skipped, and a field may
-// be enclosed in double quotes. Numbers are decimal (an optional sign,
+// skipped. Lines end in LF, CR LF or CR. A UTF-8 byte-order mark at the
+// start is skipped, and a field may be enclosed in double quotes. A table
+// whose values do not fit in the memory available is an error. Numbers are decimal (an optional sign,
 // digits with an optional point, an optional exponent): hexadecimal, digit
 // separators, NaN and infinities are rejected, as is a value beyond the
 // range of float64. name is used in errors, which are *CSVError for a bad
 // field or line.
 func ReadCSV(r io.Reader, name string, header HeaderMode) (*Table, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
+	return readCSV(r, name, header, 0, 0)
+}
+
+// readCSV is ReadCSV for a table of at most maxRows rows and of exactly
+// cols columns, when those are positive: a file of a known shape is read
+// no further than that shape. The values read are checked against the
+// memory available as they grow, so that a file of any length ends in an
+// error, not in the memory running out.
+func readCSV(r io.Reader, name string, header HeaderMode, maxRows, wantCols int) (*Table, error) {
+	br := bufio.NewReaderSize(&lineEnds{r: r}, 64<<10)
 	var (
 		names []string
 		data  []float64
@@ -112,8 +123,21 @@ func ReadCSV(r io.Reader, name string, header HeaderMode) (*Table, error) {
 				continue
 			}
 		}
-		if len(fields) != cols {
-			return nil, &CSVError{File: name, Line: line, Err: fmt.Errorf("%w: %d, want %d", ErrFields, len(fields), cols)}
+		if len(fields) != cols || (wantCols > 0 && cols != wantCols) {
+			want := cols
+			if wantCols > 0 {
+				want = wantCols
+			}
+			return nil, &CSVError{File: name, Line: line, Err: fmt.Errorf("%w: %d, want %d", ErrFields, len(fields), want)}
+		}
+		if maxRows > 0 && len(data)/cols >= maxRows {
+			return nil, &CSVError{File: name, Line: line, Err: fmt.Errorf("%w: more than the %d rows of this table", ErrTooLong, maxRows)}
+		}
+		if len(data)+cols > cap(data) {
+			// append will double the table: the old and the new array at once.
+			if err := checkGrid(fmt.Sprintf("%s:%d: the table's values", name, line), 3*max(cap(data), 1024), 1, 8); err != nil {
+				return nil, err
+			}
 		}
 		for i, f := range fields {
 			v, perr := parseNumber(f)
@@ -161,6 +185,32 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 			return nil, err
 		}
 	}
+}
+
+// lineEnds reads r with every line end made a line feed: CR LF, and a
+// carriage return alone (old Mac files), so that each ends a line.
+type lineEnds struct {
+	r  io.Reader
+	cr bool // the last byte read was a carriage return
+}
+
+func (l *lineEnds) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	k := 0
+	for _, b := range p[:n] {
+		switch {
+		case b == '\n' && l.cr:
+			l.cr = false // the line feed of a CR LF: its line has ended
+			continue
+		case b == '\r':
+			b, l.cr = '\n', true
+		default:
+			l.cr = false
+		}
+		p[k] = b
+		k++
+	}
+	return k, err
 }
 
 // ReadCSVFile reads the numeric table in the named file.

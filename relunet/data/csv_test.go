@@ -3,6 +3,7 @@ package data
 import (
 	"errors"
 	"math"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -153,4 +154,87 @@ func TestSynthetic(t *testing.T) {
 	if shape.Y.At(0, 0) <= 0 {
 		t.Errorf("corner pixel distance %v, want positive (outside)", shape.Y.At(0, 0))
 	}
+}
+
+// The shape's distance field is the distance to the nearest pixel on the
+// other side, less half a pixel, negative inside: the exact transform
+// agrees with the definition, computed pixel by pixel.
+func TestShapeSDFIsTheDistanceField(t *testing.T) {
+	for _, g := range [][2]int{{8, 8}, {23, 31}, {80, 110}} {
+		rows, cols := g[0], g[1]
+		ds, err := ShapeSDF(rows, cols)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inside := func(r, c int) bool { return inShape(float64(r)/float64(rows), float64(c)/float64(cols)) }
+		for r := 0; r < rows; r++ {
+			for c := 0; c < cols; c++ {
+				best := math.Inf(1)
+				for r2 := 0; r2 < rows; r2++ {
+					for c2 := 0; c2 < cols; c2++ {
+						if inside(r2, c2) != inside(r, c) {
+							best = math.Min(best, float64((r-r2)*(r-r2)+(c-c2)*(c-c2)))
+						}
+					}
+				}
+				want := math.Sqrt(best) - 0.5
+				if inside(r, c) {
+					want = -want
+				}
+				if got := ds.Y.At(r*cols+c, 0); got != want {
+					t.Fatalf("%d×%d grid, pixel (%d, %d): %v, want %v", rows, cols, r, c, got, want)
+				}
+			}
+		}
+	}
+	for _, g := range [][2]int{{1 << 31, 1 << 31}, {1 << 21, 10}} {
+		if _, err := ShapeSDF(g[0], g[1]); err == nil {
+			t.Errorf("ShapeSDF(%d, %d): no error", g[0], g[1])
+		}
+	}
+	if _, _, err := Teacher(1<<40, 5, 8, 0.1, 0); err == nil || !strings.Contains(err.Error(), "available") {
+		t.Errorf("Teacher(2^40, ...): error %v", err)
+	}
+	if _, err := SinNorm2(1<<62, 4, 0); err == nil || !strings.Contains(err.Error(), "overflows") {
+		t.Errorf("SinNorm2(2^62, 4): error %v", err)
+	}
+	if _, err := Patches("nil", nil, PatchOptions{}, 0); err == nil || !strings.Contains(err.Error(), "no image") {
+		t.Errorf("Patches of no image: error %v", err)
+	}
+}
+
+// Every line end is one: LF, CR LF and CR alone (old Mac files), with the
+// line numbers right.
+func TestReadCSVLineEnds(t *testing.T) {
+	for _, text := range []string{"1,2\n3,4\n5,x\n", "1,2\r\n3,4\r\n5,x\r\n", "1,2\r3,4\r5,x\r", "1,2\r\n3,4\r5,x"} {
+		_, err := ReadCSV(strings.NewReader(text), "e.csv", HeaderNo)
+		if err == nil || err.Error() != `e.csv:3: column 2: not a number: "x"` {
+			t.Errorf("%q: error %v", text, err)
+		}
+		tab, err := ReadCSV(strings.NewReader(strings.Replace(text, "x", "6", 1)), "e.csv", HeaderNo)
+		if err != nil || tab.Data.At(2, 1) != 6 {
+			t.Errorf("%q: %v", text, err)
+		}
+	}
+}
+
+// A table that grows beyond the memory available (here GOMEMLIMIT) is an
+// error naming the file and line, before the memory runs out.
+func TestReadCSVBoundedByMemory(t *testing.T) {
+	old := debug.SetMemoryLimit(4 << 20)
+	defer debug.SetMemoryLimit(old)
+	_, err := ReadCSV(endlessRows{}, "endless.csv", HeaderNo)
+	if err == nil || !strings.Contains(err.Error(), "endless.csv:") || !strings.Contains(err.Error(), "available") {
+		t.Errorf("an endless table: %v", err)
+	}
+}
+
+// endlessRows reads as an endless table of rows "1,2,3".
+type endlessRows struct{}
+
+func (endlessRows) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = "1,2,3\n"[i%6]
+	}
+	return len(p) / 6 * 6, nil
 }

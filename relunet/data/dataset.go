@@ -4,6 +4,9 @@ import (
 	"fmt"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/relunet/relunet/relunet/internal/size"
+	"github.com/relunet/relunet/relunet/internal/sysmem"
 )
 
 // Dataset holds inputs X (n×d) and targets Y (n×m) with their column names.
@@ -34,6 +37,24 @@ func (ds *Dataset) Subset(rows []int) (*Dataset, error) {
 		}
 	}
 	return &Dataset{Name: ds.Name, X: SelectRows(ds.X, rows), Y: SelectRows(ds.Y, rows), XNames: ds.XNames, YNames: ds.YNames}, nil
+}
+
+// checkGrid returns an error when a table of rows×cols values of the given
+// bytes each does not fit in the memory available, or its size overflows:
+// every generator and reader checks its size before it allocates.
+func checkGrid(what string, rows, cols, bytes int) error {
+	if rows < 0 || cols < 0 {
+		return fmt.Errorf("data: %s: a size of %d×%d", what, rows, cols)
+	}
+	need, ok := size.Mul(rows, cols, bytes)
+	avail, known := sysmem.Available()
+	switch {
+	case !ok:
+		return fmt.Errorf("data: %s: %d×%d values need more than any memory (the size overflows)", what, rows, cols)
+	case known && int64(need) > avail:
+		return fmt.Errorf("data: %s: %d×%d values need %s, more than the %s available", what, rows, cols, sysmem.Format(int64(need)), sysmem.Format(avail))
+	}
+	return nil
 }
 
 // SelectRows returns the matrix of the given rows of a, in that order.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/relunet/relunet/relunet/internal/atomicfile"
+	"github.com/relunet/relunet/relunet/internal/dirlock"
 )
 
 // Environment variables that change where data are found.
@@ -201,47 +202,21 @@ func (w *watchedReader) stop() {
 	}
 }
 
-// fileDigest returns the SHA-256 of the named file and its size.
-func fileDigest(path string) (string, int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", 0, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return "", n, err
-	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
-}
-
-// digests is the cache's record of file digests, in digests.json: the
-// digest of every file verified, with its size and modification time, so
-// that an unchanged file is not hashed again, and the digests recorded on
-// first download for files published without one.
+// digests is the cache's record, in digests.json, of the digests of files
+// published without one, as their first download gave them.
 type digests struct {
-	Verified map[string]stamp  `json:"verified"` // by absolute path
 	Recorded map[string]string `json:"recorded"` // by the file's Path
-}
-
-type stamp struct {
-	Size    int64  `json:"size"`
-	ModTime int64  `json:"mtime_ns"`
-	SHA256  string `json:"sha256"`
 }
 
 func digestsPath(cache string) string { return filepath.Join(cache, "digests.json") }
 
-// readDigests reads the cache's digests; a missing or unreadable record is
-// an empty one (files are then hashed again, which is safe).
+// readDigests reads the cache's digests; a missing record is an empty one.
+// A damaged one is empty too: the files it covers are then checked against
+// nothing until they are downloaded again, which records them anew.
 func readDigests(cache string) *digests {
 	d := &digests{}
 	if b, err := os.ReadFile(digestsPath(cache)); err == nil {
-		_ = json.Unmarshal(b, d) // a damaged record only costs a re-hash
-	}
-	if d.Verified == nil {
-		d.Verified = map[string]stamp{}
+		_ = json.Unmarshal(b, d) // see above
 	}
 	if d.Recorded == nil {
 		d.Recorded = map[string]string{}
@@ -249,18 +224,32 @@ func readDigests(cache string) *digests {
 	return d
 }
 
-// write saves the digests atomically; it fails silently where the cache
-// is not writable, since the record only saves time, except for recorded
-// digests, whose loss it reports.
-func (d *digests) write(cache string) error {
+// recordDigest records sum for the file path, unless a digest is recorded
+// already: then it must be sum. It reports whether it recorded it. The
+// record is read, merged and written under a lock on the cache, so that
+// concurrent fetches keep every digest.
+func recordDigest(cache, path, sum string) (bool, error) {
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		return false, err
+	}
+	unlock, err := dirlock.Lock(cache)
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
+	d := readDigests(cache)
+	if old, ok := d.Recorded[path]; ok {
+		if old != sum {
+			return false, fmt.Errorf("its digest %s differs from the one recorded on its first download, %s (%w)", sum, old, ErrBadFile)
+		}
+		return false, nil
+	}
+	d.Recorded[path] = sum
 	b, err := json.MarshalIndent(d, "", "  ")
 	if err != nil {
-		return err
+		return false, err
 	}
-	if err := os.MkdirAll(cache, 0o755); err != nil {
-		return err
-	}
-	return WriteFileAtomic(digestsPath(cache), b)
+	return true, WriteFileAtomic(digestsPath(cache), b)
 }
 
 // WriteFileAtomic writes b to path through a temporary file in the same

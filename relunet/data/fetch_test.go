@@ -6,12 +6,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -152,8 +154,14 @@ func TestFetchAndVerify(t *testing.T) {
 		}
 	}
 	path := filepath.Join(cache, "sub", "toy.csv")
-	got, _ := os.ReadFile(path)
-	info, _ := os.Stat(path)
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !bytes.Equal(got, toyBody) || info.Mode().Perm() != 0o644 {
 		t.Errorf("file holds %q with mode %v", got, info.Mode())
 	}
@@ -166,18 +174,61 @@ func TestFetchAndVerify(t *testing.T) {
 		t.Errorf("second use: %v", err)
 	}
 	// A cached file cut short is found out before use, with the fix named.
-	os.WriteFile(path, toyBody[:7], 0o644)
-	_, err := l.Ensure(context.Background(), toySource(true))
+	if err := os.WriteFile(path, toyBody[:7], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = l.Ensure(context.Background(), toySource(true))
 	if !errors.Is(err, ErrBadFile) || !strings.Contains(err.Error(), "has 7 bytes, want 12") || !strings.Contains(err.Error(), "relunet data fetch toy") {
 		t.Errorf("truncated cache: %v", err)
 	}
-	// So is a changed file of the same size, once its modification time moves.
+	// So is a changed file of the same size and modification time (as cp
+	// -p, rsync -t, tar x and bit rot leave it): every load checks the bytes.
+	if err := os.WriteFile(path, toyBody, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Ensure(context.Background(), toySource(true)); err != nil {
+		t.Fatal(err)
+	}
+	info, err = os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	changed := bytes.Replace(toyBody, []byte("6"), []byte("7"), 1)
-	os.WriteFile(path, changed, 0o644)
-	later := time.Now().Add(time.Minute)
-	os.Chtimes(path, later, later)
+	if err := os.WriteFile(path, changed, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(path, info.ModTime(), info.ModTime()); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := l.Ensure(context.Background(), toySource(true)); !errors.Is(err, ErrBadFile) || !strings.Contains(err.Error(), "SHA-256") {
 		t.Errorf("changed cache: %v", err)
+	}
+}
+
+// Concurrent fetches keep every recorded digest: the record is read,
+// merged and written under a lock. A second digest for the same file is
+// refused.
+func TestRecordDigestConcurrently(t *testing.T) {
+	cache := t.TempDir()
+	var wg sync.WaitGroup
+	for k := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := recordDigest(cache, fmt.Sprintf("file%d", k), fmt.Sprintf("sum%d", k)); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if rec := readDigests(cache).Recorded; len(rec) != 20 {
+		t.Errorf("%d digests recorded, want 20", len(rec))
+	}
+	if first, err := recordDigest(cache, "file3", "sum3"); first || err != nil {
+		t.Errorf("the same digest again: %v, %v", first, err)
+	}
+	if _, err := recordDigest(cache, "file3", "other"); !errors.Is(err, ErrBadFile) {
+		t.Errorf("another digest for file3: %v", err)
 	}
 }
 

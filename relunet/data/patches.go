@@ -1,19 +1,26 @@
 package data
 
 import (
+	"bytes"
 	"fmt"
 	"image"
 	"image/color"
 	_ "image/jpeg" // decode JPEG images too
 	_ "image/png"
-	"io"
 	"math"
 	"os"
 
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/relunet/relunet/relunet/internal/seeded"
-	"github.com/relunet/relunet/relunet/internal/sysmem"
+)
+
+// Bounds of PatchOptions: a patch side of MaxPatch pixels already makes
+// rows of 16 million inputs, and a noise of MaxNoise gray levels drowns any
+// image of 0 to 255 many times over.
+const (
+	MaxPatch = 4096
+	MaxNoise = 1e4
 )
 
 // PatchOptions say how Patches cuts an image into training rows. A zero
@@ -47,8 +54,9 @@ func (o PatchOptions) withDefaults() (PatchOptions, error) {
 	if o.Clean {
 		o.Noise = 0
 	}
-	if o.Size < 0 || o.Stride < 0 || math.IsNaN(o.Noise) || math.IsInf(o.Noise, 0) || o.Noise < 0 {
-		return o, fmt.Errorf("data: patches: need a positive size and stride and a finite noise ≥ 0, have %d, %d, %v", o.Size, o.Stride, o.Noise)
+	if o.Size < 0 || o.Size > MaxPatch || o.Stride < 0 || math.IsNaN(o.Noise) || o.Noise < 0 || o.Noise > MaxNoise {
+		return o, fmt.Errorf("data: patches: need a size from 1 to %d, a positive stride and a noise from 0 to %g, have %d, %d, %v",
+			MaxPatch, MaxNoise, o.Size, o.Stride, o.Noise)
 	}
 	return o, nil
 }
@@ -77,6 +85,13 @@ func Gray(img image.Image) (levels []float64, rows, cols int) {
 // o.Clean). A request whose patches would not fit in the memory available
 // is an error naming the options to change.
 func Patches(name string, img image.Image, o PatchOptions, seed uint64) (*Dataset, error) {
+	if img == nil {
+		return nil, fmt.Errorf("data: %s: no image", name)
+	}
+	b := img.Bounds()
+	if err := checkGrid(name+": the image's gray levels", b.Dy(), b.Dx(), 8); err != nil {
+		return nil, err
+	}
 	levels, rows, cols := Gray(img)
 	return PatchLevels(name, levels, rows, cols, o, seed)
 }
@@ -97,9 +112,8 @@ func PatchLevels(name string, levels []float64, rows, cols int, o PatchOptions, 
 		return nil, fmt.Errorf("data: %s: %d levels for a %d×%d image", name, len(levels), rows, cols)
 	}
 	n, p := pr*pc, o.Size*o.Size
-	if avail, ok := sysmem.Available(); ok && float64(n)*float64(p)*16 > float64(avail) {
-		return nil, fmt.Errorf("data: %s: %d patches of %d×%d pixels need %s, more than the %s available: take a larger stride or smaller patches (PatchOptions, -stride, -patch)",
-			name, n, o.Size, o.Size, sysmem.Format(int64(float64(n)*float64(p)*16)), sysmem.Format(avail))
+	if err := checkGrid(fmt.Sprintf("%s: %d patches of %d×%d pixels (take a larger stride or smaller patches: PatchOptions, -stride, -patch)", name, n, o.Size, o.Size), n, p, 16); err != nil {
+		return nil, err
 	}
 	X, Y := mat.NewDense(n, p, nil), mat.NewDense(n, p, nil)
 	rng := seeded.Data(seed, 0)
@@ -150,28 +164,27 @@ func patchGrid(name string, rows, cols int, o PatchOptions) (pr, pc int, err err
 // large for the memory available is an error, found from its header before
 // it is decoded.
 func ReadImage(path string) (image.Image, error) {
-	f, err := os.Open(path)
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("data: %w", err)
 	}
-	defer f.Close()
-	cfg, _, err := image.DecodeConfig(f)
+	return decodeImage(path, b)
+}
+
+// decodeImage decodes the PNG or JPEG image b, named name in errors, after
+// checking its size from its header.
+func decodeImage(name string, b []byte) (image.Image, error) {
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(b))
 	if err != nil {
-		return nil, fmt.Errorf("data: %s: %w", path, err)
+		return nil, fmt.Errorf("data: %s: %w", name, err)
 	}
 	// Decoded pixels take up to 8 bytes, and Gray's levels 8 more.
-	if need := 16 * float64(cfg.Width) * float64(cfg.Height); need > 0 {
-		if avail, ok := sysmem.Available(); ok && need > float64(avail) {
-			return nil, fmt.Errorf("data: %s: a %d×%d image needs about %s to read, more than the %s available",
-				path, cfg.Width, cfg.Height, sysmem.Format(int64(need)), sysmem.Format(avail))
-		}
+	if err := checkGrid(name+": the image", cfg.Height, cfg.Width, 16); err != nil {
+		return nil, err
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, fmt.Errorf("data: %s: %w", path, err)
-	}
-	img, _, err := image.Decode(f)
+	img, _, err := image.Decode(bytes.NewReader(b))
 	if err != nil {
-		return nil, fmt.Errorf("data: %s: %w", path, err)
+		return nil, fmt.Errorf("data: %s: %w", name, err)
 	}
 	return img, nil
 }

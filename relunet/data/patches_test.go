@@ -130,17 +130,21 @@ func TestPatchesErrors(t *testing.T) {
 		want string
 	}{
 		{PatchOptions{Size: 11}, "no patch of 11×11"},
-		{PatchOptions{Size: -1}, "positive size"},
-		{PatchOptions{Stride: -2}, "positive size and stride"},
-		{PatchOptions{Noise: math.NaN()}, "finite noise"},
-		{PatchOptions{Noise: -1}, "finite noise"},
+		{PatchOptions{Size: -1}, "a size from 1 to 4096"},
+		{PatchOptions{Size: 1 << 20}, "a size from 1 to 4096"},
+		{PatchOptions{Stride: -2}, "a positive stride"},
+		{PatchOptions{Noise: math.NaN()}, "a noise from 0 to 10000"},
+		{PatchOptions{Noise: -1}, "a noise from 0 to 10000"},
+		{PatchOptions{Noise: 1e308}, "a noise from 0 to 10000"},
 	} {
 		if _, err := Patches("x", img, tc.o, 0); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: error %v, want %q", tc.o, err, tc.want)
 		}
 	}
 	bad := filepath.Join(t.TempDir(), "bad.png")
-	os.WriteFile(bad, []byte("not an image"), 0o644)
+	if err := os.WriteFile(bad, []byte("not an image"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := ReadImage(bad); err == nil || !strings.Contains(err.Error(), "bad.png") {
 		t.Errorf("a file that is no image: %v", err)
 	}

@@ -2,6 +2,8 @@ package data
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -24,7 +26,7 @@ func TestReferenceTableMatchesData(t *testing.T) {
 					break
 				}
 			}
-			sum, n, err := fileDigest(filepath.Join(dir, f.Path))
+			b, err := os.ReadFile(filepath.Join(dir, f.Path))
 			if errors.Is(err, os.ErrNotExist) {
 				t.Logf("%s: not in %s", f.Path, dir)
 				continue
@@ -32,6 +34,8 @@ func TestReferenceTableMatchesData(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			digest := sha256.Sum256(b)
+			sum, n := hex.EncodeToString(digest[:]), int64(len(b))
 			if f.SHA256 != "" && sum != f.SHA256 || f.Size > 0 && n != f.Size {
 				t.Errorf("%s: %d bytes, SHA-256 %s; the table says %d, %s", f.Path, n, sum, f.Size, f.SHA256)
 			}

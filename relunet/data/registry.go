@@ -1,7 +1,10 @@
 package data
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -42,7 +45,8 @@ type Source struct {
 	About   string
 	Licence string
 	Files   []File
-	load    func(l *Loader, dir string) (*Dataset, error)
+	// load makes the data set from the contents of its files, by Path.
+	load func(l *Loader, files map[string][]byte) (*Dataset, error)
 }
 
 // Reference repository of the paper's code, whose data/ folder holds the
@@ -65,8 +69,8 @@ func Sources() []Source {
 			Name: "abalone", Kind: Reference, Licence: "MIT (barbua/ANMIN); data from the UCI repository",
 			About: "UCI abalone without sex: 4177 rows, 7 inputs, target rings",
 			Files: []File{refFile("abalone.csv", 183519, "c05c9c9294084e7c704cc23b38b8cb273e951d8530a5427ec7be2d60697d0c12")},
-			load: func(_ *Loader, dir string) (*Dataset, error) {
-				return loadTable(dir, "abalone", "abalone.csv", 7, nil,
+			load: func(_ *Loader, files map[string][]byte) (*Dataset, error) {
+				return loadTable(files, "abalone", "abalone.csv", 7, nil,
 					[]string{"length", "diameter", "height", "whole", "shucked", "viscera", "shell", "rings"})
 			},
 		},
@@ -74,8 +78,8 @@ func Sources() []Source {
 			Name: "bike", Kind: Reference, Licence: "MIT (barbua/ANMIN); data from the UCI repository",
 			About: "UCI bike sharing, hourly: 17379 rows, 13 inputs, target cnt (registered dropped)",
 			Files: []File{refFile("bike-sharing_hour.csv", 872280, "ba8af1670144a12a3233f6141ce25ae859f2dcaf790ce9b8331111e01acabacf")},
-			load: func(_ *Loader, dir string) (*Dataset, error) {
-				return loadTable(dir, "bike", "bike-sharing_hour.csv", 14, []int{13},
+			load: func(_ *Loader, files map[string][]byte) (*Dataset, error) {
+				return loadTable(files, "bike", "bike-sharing_hour.csv", 14, []int{13},
 					[]string{"season", "yr", "mnth", "hr", "holiday", "weekday", "workingday", "weathersit",
 						"temp", "atemp", "hum", "windspeed", "casual", "registered", "cnt"})
 			},
@@ -94,8 +98,8 @@ func Sources() []Source {
 			About: "15×15 patches at stride 3 of a 512×512 photograph, with noise σ = 25 gray levels: 27556 rows, 225 inputs, 225 outputs (the clean patch)",
 			Files: []File{{Path: "camera.png", Size: 139512, SHA256: "b0793d2adda0fa6ae899c03989482bff9a42d3d5690fc7e3648f2795d730c23a",
 				URL: "https://raw.githubusercontent.com/scikit-image/scikit-image/v0.19.3/skimage/data/camera.png"}},
-			load: func(l *Loader, dir string) (*Dataset, error) {
-				img, err := ReadImage(filepath.Join(dir, "camera.png"))
+			load: func(l *Loader, files map[string][]byte) (*Dataset, error) {
+				img, err := decodeImage("camera.png", files["camera.png"])
 				if err != nil {
 					return nil, err
 				}
@@ -123,7 +127,7 @@ func Sources() []Source {
 
 func synthetic(name, about string, gen func(seed uint64) (*Dataset, error)) Source {
 	return Source{Name: name, Kind: Synthetic, About: about, Licence: "generated",
-		load: func(l *Loader, _ string) (*Dataset, error) { return gen(l.Seed) }}
+		load: func(l *Loader, _ map[string][]byte) (*Dataset, error) { return gen(l.Seed) }}
 }
 
 // Lookup returns the data set of the given name.
@@ -197,10 +201,11 @@ func (l *Loader) cache() (string, error) {
 func Load(name string) (*Dataset, error) { return (&Loader{}).Load(context.Background(), name) }
 
 // Load returns the named data set: generated, or read from the first
-// directory that holds all its files, after checking each file's size and
-// SHA-256 (an unchanged file is hashed once). Missing files are fetched
-// into the cache unless NoFetch is set. Cancelling ctx stops a download and
-// leaves no partial file.
+// directory that holds all its files, each checked against its published
+// (or recorded) size and SHA-256 as it is read: the bytes checked are the
+// bytes parsed, on every load. Missing files are fetched into the cache
+// unless NoFetch is set. Cancelling ctx stops a download and leaves no
+// partial file.
 func (l *Loader) Load(ctx context.Context, name string) (*Dataset, error) {
 	src, ok := Lookup(name)
 	if !ok {
@@ -210,51 +215,52 @@ func (l *Loader) Load(ctx context.Context, name string) (*Dataset, error) {
 		}
 		return nil, fmt.Errorf("data: %w %q (have %s)", ErrUnknown, name, strings.Join(all, ", "))
 	}
-	dir := ""
+	var files map[string][]byte
 	if len(src.Files) > 0 {
 		var err error
-		if dir, err = l.Ensure(ctx, src); err != nil {
+		if files, _, err = l.open(ctx, src); err != nil {
 			return nil, err
 		}
 	}
-	return src.load(l, dir)
+	return src.load(l, files)
 }
 
 // Ensure makes sure all files of src are in one directory, verified,
 // fetching them into the cache when they are nowhere, and returns that
 // directory.
 func (l *Loader) Ensure(ctx context.Context, src Source) (string, error) {
+	_, dir, err := l.open(ctx, src)
+	return dir, err
+}
+
+// open returns the verified contents of src's files, by Path, and the
+// directory they are in: the first that holds them all, or the cache after
+// fetching them there.
+func (l *Loader) open(ctx context.Context, src Source) (map[string][]byte, string, error) {
 	cache, cerr := l.cache()
-	var recorded *digests
+	recorded := map[string]string{}
 	if cerr == nil {
-		recorded = readDigests(cache)
-	} else {
-		recorded = &digests{Verified: map[string]stamp{}, Recorded: map[string]string{}}
+		recorded = readDigests(cache).Recorded
 	}
 	dirs := l.dirs()
 	for _, dir := range dirs {
 		if dir == "" || !src.present(dir) {
 			continue
 		}
-		err := l.verifyAll(src, dir, recorded)
-		if cerr == nil {
-			_ = recorded.write(cache) // the record only saves time; see digests.write
-		}
-		if err != nil {
-			return "", err
-		}
-		return dir, nil
+		files, err := readVerified(src, dir, recorded)
+		return files, dir, err
 	}
 	if l.NoFetch {
-		return "", l.missing(src, dirs)
+		return nil, "", l.missing(src, dirs)
 	}
 	if cerr != nil {
-		return "", fmt.Errorf("data: %s: cannot fetch: %w", src.Name, cerr)
+		return nil, "", fmt.Errorf("data: %s: cannot fetch: %w", src.Name, cerr)
 	}
-	if err := l.fetch(ctx, src, cache, recorded); err != nil {
-		return "", err
+	if err := l.fetch(ctx, src, cache); err != nil {
+		return nil, "", err
 	}
-	return cache, nil
+	files, err := readVerified(src, cache, readDigests(cache).Recorded)
+	return files, cache, err
 }
 
 // Fetch is Ensure for the named data sets, each once.
@@ -267,7 +273,7 @@ func (l *Loader) Fetch(ctx context.Context, names ...string) error {
 		if len(src.Files) == 0 {
 			continue
 		}
-		if _, err := l.Ensure(ctx, src); err != nil {
+		if _, _, err := l.open(ctx, src); err != nil {
 			return err
 		}
 	}
@@ -314,61 +320,67 @@ func (l *Loader) missing(src Source, dirs []string) error {
 		src.Name, ErrNoData, where, src.Name, src.Files[0].URL)
 }
 
-// verifyAll checks every file of src in dir against its published (or
-// recorded) size and digest.
-func (l *Loader) verifyAll(src Source, dir string, d *digests) error {
+// readVerified returns the contents of every file of src in dir, each
+// checked against its published size and digest, or against the digest
+// recorded on its first download for one published without.
+func readVerified(src Source, dir string, recorded map[string]string) (map[string][]byte, error) {
+	files := map[string][]byte{}
 	for _, f := range src.Files {
-		if err := verify(src.Name, f, filepath.Join(dir, filepath.FromSlash(f.Path)), d); err != nil {
-			return err
+		b, err := readFile(src.Name, f, filepath.Join(dir, filepath.FromSlash(f.Path)), recorded)
+		if err != nil {
+			return nil, err
 		}
+		files[f.Path] = b
 	}
-	return nil
+	return files, nil
 }
 
-// verify checks the file at path; a digest for an unchanged file (same size
-// and modification time) is taken from d, and d is updated. A file
-// published without a digest is checked against the one recorded on its
-// first download, when there is one: a local copy never downloaded is used
-// as it is, and records nothing, so that a damaged copy cannot become the
-// reference.
-func verify(name string, f File, path string, d *digests) error {
-	info, err := os.Stat(path)
+// readFile reads the file at path and checks it against its published size
+// and SHA-256, or those recorded on its first download: a local copy never
+// downloaded is used as it is, and records nothing, so that a damaged copy
+// cannot become the reference. A file beyond its published size (or
+// MaxUnknownSize) is not read past it.
+func readFile(name string, f File, path string, recorded map[string]string) ([]byte, error) {
+	limit := f.Size
+	if limit <= 0 {
+		limit = MaxUnknownSize
+	}
+	fh, err := os.Open(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	abs, _ := filepath.Abs(path)
-	st, ok := d.Verified[abs]
-	if !ok || st.Size != info.Size() || st.ModTime != info.ModTime().UnixNano() {
-		sum, n, err := fileDigest(path)
-		if err != nil {
-			return fmt.Errorf("data: %s: %w", name, err)
-		}
-		st = stamp{Size: n, ModTime: info.ModTime().UnixNano(), SHA256: sum}
-		d.Verified[abs] = st
+	defer fh.Close()
+	if info, err := fh.Stat(); err == nil && info.Size() > limit {
+		return nil, fmt.Errorf("data: %s: %s has %d bytes, want %d (%w): remove it and run `relunet data fetch %s`",
+			name, path, info.Size(), limit, ErrBadFile, name)
 	}
+	if err := checkGrid(path, 1, int(limit), 1); err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(io.LimitReader(fh, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("data: %s: %w", name, err)
+	}
+	sum := sha256.Sum256(b)
+	got := hex.EncodeToString(sum[:])
 	want, whose := f.SHA256, "published"
 	if want == "" {
-		rec, ok := d.Recorded[f.Path]
-		if !ok {
-			return nil
-		}
-		want, whose = rec, "recorded on its first download (in digests.json of the cache)"
+		want, whose = recorded[f.Path], "recorded on its first download (in digests.json of the cache)"
 	}
 	switch {
-	case f.Size > 0 && st.Size != f.Size:
-		delete(d.Verified, abs)
-		return fmt.Errorf("data: %s: %s has %d bytes, want %d (%w; truncated?): remove it and run `relunet data fetch %s`",
-			name, path, st.Size, f.Size, ErrBadFile, name)
-	case st.SHA256 != want:
-		delete(d.Verified, abs)
-		return fmt.Errorf("data: %s: %s has SHA-256 %s, want %s, %s (%w): remove it and run `relunet data fetch %s`",
-			name, path, st.SHA256, want, whose, ErrBadFile, name)
+	case f.Size > 0 && int64(len(b)) != f.Size || int64(len(b)) > limit:
+		return nil, fmt.Errorf("data: %s: %s has %d bytes, want %d (%w; truncated?): remove it and run `relunet data fetch %s`",
+			name, path, len(b), limit, ErrBadFile, name)
+	case want != "" && got != want:
+		return nil, fmt.Errorf("data: %s: %s has SHA-256 %s, want %s, %s (%w): remove it and run `relunet data fetch %s`",
+			name, path, got, want, whose, ErrBadFile, name)
 	}
-	return nil
+	return b, nil
 }
 
-// fetch downloads the files of src that cache lacks.
-func (l *Loader) fetch(ctx context.Context, src Source, cache string, d *digests) error {
+// fetch downloads the files of src that cache lacks; a file published
+// without a digest has the digest of its first download recorded.
+func (l *Loader) fetch(ctx context.Context, src Source, cache string) error {
 	lim := l.Limits.withDefaults()
 	client := l.Client
 	if client == nil {
@@ -381,10 +393,7 @@ func (l *Loader) fetch(ctx context.Context, src Source, cache string, d *digests
 	for _, f := range src.Files {
 		path := filepath.Join(cache, filepath.FromSlash(f.Path))
 		if _, err := os.Stat(path); err == nil {
-			if err := verify(src.Name, f, path, d); err != nil {
-				return err
-			}
-			continue
+			continue // checked with the others when they are read
 		}
 		url := f.URL
 		if base != "" {
@@ -392,30 +401,34 @@ func (l *Loader) fetch(ctx context.Context, src Source, cache string, d *digests
 		}
 		want := f.SHA256
 		if want == "" {
-			want = d.Recorded[f.Path]
+			want = readDigests(cache).Recorded[f.Path]
+		}
+		if l.Log != nil {
+			fmt.Fprintf(l.Log, "fetching %s from %s\n", f.Path, url)
 		}
 		sum, err := download(ctx, client, lim, url, path, f.Size, want)
 		if ctx.Err() != nil {
 			return fmt.Errorf("data: fetching %s: stopped: %w", src.Name, context.Cause(ctx))
 		}
 		if err != nil {
-			return fmt.Errorf("data: fetching %s: %w; offline, put the file at %s (or set %s)", src.Name, err, path, EnvDir)
+			hint := ""
+			if base != "" {
+				hint = fmt.Sprintf(" from the mirror $%s=%s, which must hold the files at their paths (%s)", EnvURL, base, f.Path)
+			}
+			return fmt.Errorf("data: fetching %s%s: %w; to use it without a download, put the file at %s (or in a directory of $%s)",
+				src.Name, hint, err, path, EnvDir)
 		}
 		note := "SHA-256 verified"
 		if f.SHA256 == "" {
-			if _, ok := d.Recorded[f.Path]; ok {
-				note = "SHA-256 matches the one recorded on first download"
-			} else {
-				d.Recorded[f.Path] = sum
+			first, err := recordDigest(cache, f.Path, sum)
+			if err != nil {
+				os.Remove(path)
+				return fmt.Errorf("data: %s: recording the digest of %s: %w", src.Name, f.Path, err)
+			}
+			note = "SHA-256 matches the one recorded on first download"
+			if first {
 				note = "no published SHA-256: recorded " + sum + " for later loads"
 			}
-		}
-		if info, err := os.Stat(path); err == nil {
-			abs, _ := filepath.Abs(path)
-			d.Verified[abs] = stamp{Size: info.Size(), ModTime: info.ModTime().UnixNano(), SHA256: sum}
-		}
-		if err := d.write(cache); err != nil && f.SHA256 == "" {
-			return fmt.Errorf("data: %s: recording the digest of %s: %w", src.Name, f.Path, err)
 		}
 		if l.Log != nil {
 			fmt.Fprintf(l.Log, "fetched %s (%s) from %s to %s\n", f.Path, note, url, path)
@@ -424,8 +437,8 @@ func (l *Loader) fetch(ctx context.Context, src Source, cache string, d *digests
 	return nil
 }
 
-func loadTable(dir, name, file string, target int, drop []int, names []string) (*Dataset, error) {
-	t, err := ReadCSVFile(filepath.Join(dir, file), HeaderNo)
+func loadTable(files map[string][]byte, name, file string, target int, drop []int, names []string) (*Dataset, error) {
+	t, err := ReadCSV(bytes.NewReader(files[file]), file, HeaderNo)
 	if err != nil {
 		return nil, err
 	}
@@ -435,12 +448,12 @@ func loadTable(dir, name, file string, target int, drop []int, names []string) (
 	return t.Dataset(name, []int{target}, drop...)
 }
 
-func loadSDF(_ *Loader, dir string) (*Dataset, error) {
-	x, err := ReadCSVFile(filepath.Join(dir, "SDF", "X.csv"), HeaderNo)
+func loadSDF(_ *Loader, files map[string][]byte) (*Dataset, error) {
+	x, err := ReadCSV(bytes.NewReader(files["SDF/X.csv"]), "SDF/X.csv", HeaderNo)
 	if err != nil {
 		return nil, err
 	}
-	y, err := ReadCSVFile(filepath.Join(dir, "SDF", "Y.csv"), HeaderNo)
+	y, err := ReadCSV(bytes.NewReader(files["SDF/Y.csv"]), "SDF/Y.csv", HeaderNo)
 	if err != nil {
 		return nil, err
 	}

@@ -28,6 +28,9 @@ func SinNorm2(n, d int, seed uint64) (*Dataset, error) {
 	if n <= 0 || d <= 0 {
 		return nil, fmt.Errorf("data: SinNorm2 needs n > 0 and d > 0, have n=%d d=%d", n, d)
 	}
+	if err := checkGrid("SinNorm2", n, d+1, 8); err != nil {
+		return nil, err
+	}
 	rng := seeded.Data(seed, 0)
 	X, Y := gaussian(rng, n, d), mat.NewDense(n, 1, nil)
 	for i := 0; i < n; i++ {
@@ -60,8 +63,11 @@ func colNames(prefix string, d int) []string {
 // deviation, and the teacher itself. Its hidden weights are N(0, 1/d) (bias
 // N(0, 1/4)), its output weights N(0, 1/h).
 func Teacher(n, d, h int, noise float64, seed uint64) (*Dataset, *relunet.Net, error) {
-	if n <= 0 || d <= 0 || h <= 0 || !(noise >= 0) {
-		return nil, nil, fmt.Errorf("data: Teacher needs n, d, h > 0 and noise ≥ 0, have n=%d d=%d h=%d noise=%v", n, d, h, noise)
+	if n <= 0 || d <= 0 || h <= 0 || !(noise >= 0) || math.IsInf(noise, 0) {
+		return nil, nil, fmt.Errorf("data: Teacher needs n, d, h > 0 and a finite noise ≥ 0, have n=%d d=%d h=%d noise=%v", n, d, h, noise)
+	}
+	if err := checkGrid("Teacher's data", n, d+1+2*h, 8); err != nil { // X, Y and the teacher's pass over the rows
+		return nil, nil, err
 	}
 	rng := seeded.Data(seed, 0)
 	net, err := relunet.NewNet(h, d, 1, 0)
@@ -88,48 +94,39 @@ func Teacher(n, d, h int, noise float64, seed uint64) (*Dataset, *relunet.Net, e
 
 // ShapeSDF returns the signed distance field of a built-in 2-D shape (a
 // running animal made of ellipses and bars) on a rows×cols pixel grid: the
-// inputs are the pixel row and column, the target the distance from the pixel
-// to the shape's boundary, negative inside, like the reference's horse.
+// inputs are the pixel row and column, the target the distance from the
+// pixel to the shape's boundary, negative inside, like the reference's horse:
+// the distance to the nearest pixel on the other side, less half a pixel,
+// so that the sign changes between the two. The distances are computed by
+// an exact Euclidean distance transform, in time linear in the pixels.
 func ShapeSDF(rows, cols int) (*Dataset, error) {
 	if rows < 8 || cols < 8 {
 		return nil, fmt.Errorf("data: ShapeSDF needs at least an 8×8 grid, have %d×%d", rows, cols)
 	}
-	inside := make([]bool, rows*cols)
-	for r := 0; r < rows; r++ {
-		for c := 0; c < cols; c++ {
-			inside[r*cols+c] = inShape(float64(r)/float64(rows), float64(c)/float64(cols))
-		}
-	}
-	// Distance to the nearest pixel of the other side, found among the pixels
-	// on the boundary, shifted by half a pixel so that the sign changes there.
-	var boundary [][2]int
-	for r := 0; r < rows; r++ {
-		for c := 0; c < cols; c++ {
-			in := inside[r*cols+c]
-			for _, nb := range [][2]int{{r - 1, c}, {r + 1, c}, {r, c - 1}, {r, c + 1}} {
-				if nb[0] >= 0 && nb[0] < rows && nb[1] >= 0 && nb[1] < cols && inside[nb[0]*cols+nb[1]] != in {
-					boundary = append(boundary, [2]int{r, c})
-					break
-				}
-			}
-		}
+	if rows > 1<<20 || cols > 1<<20 {
+		return nil, fmt.Errorf("data: ShapeSDF: a grid of %d×%d: at most 2^20 pixels a side", rows, cols)
 	}
 	n := rows * cols
+	if err := checkGrid("ShapeSDF", n, 6, 8); err != nil { // X, Y and the transforms' buffers
+		return nil, err
+	}
+	inside, outside := make([]bool, n), make([]bool, n)
+	for r := 0; r < rows; r++ {
+		for c := 0; c < cols; c++ {
+			in := inShape(float64(r)/float64(rows), float64(c)/float64(cols))
+			inside[r*cols+c], outside[r*cols+c] = in, !in
+		}
+	}
+	// Squared distances of every pixel to the nearest outside pixel, and
+	// to the nearest inside one: the other side's for each.
+	toOutside, toInside := squaredDistances(outside, rows, cols), squaredDistances(inside, rows, cols)
 	X, Y := mat.NewDense(n, 2, nil), mat.NewDense(n, 1, nil)
 	for r := 0; r < rows; r++ {
 		for c := 0; c < cols; c++ {
-			i, in := r*cols+c, inside[r*cols+c]
-			best := math.Inf(1)
-			for _, b := range boundary {
-				if inside[b[0]*cols+b[1]] == in {
-					continue
-				}
-				dr, dc := float64(b[0]-r), float64(b[1]-c)
-				best = math.Min(best, dr*dr+dc*dc)
-			}
-			dist := math.Sqrt(best) - 0.5
-			if in {
-				dist = -dist
+			i := r*cols + c
+			dist := math.Sqrt(toInside[i]) - 0.5
+			if inside[i] {
+				dist = -(math.Sqrt(toOutside[i]) - 0.5)
 			}
 			X.Set(i, 0, float64(r))
 			X.Set(i, 1, float64(c))
@@ -137,6 +134,73 @@ func ShapeSDF(rows, cols int) (*Dataset, error) {
 		}
 	}
 	return &Dataset{Name: "shape-sdf", X: X, Y: Y, XNames: []string{"row", "col"}, YNames: []string{"sdf"}}, nil
+}
+
+// farAway stands for no pixel at all in the distance transform: above any
+// squared distance on a grid of at most 2^20 pixels a side, and finite, so
+// that the transform's arithmetic stays exact where it matters.
+const farAway = 1e20
+
+// squaredDistances returns, for each pixel of a rows×cols grid, the squared
+// Euclidean distance to the nearest pixel where target is true, by
+// Felzenszwalb and Huttenlocher's exact transform ("Distance transforms of
+// sampled functions", 2012): the lower envelope of parabolas, along the
+// columns and then along the rows. Squared distances are whole numbers, so
+// the result is exact.
+func squaredDistances(target []bool, rows, cols int) []float64 {
+	d := make([]float64, rows*cols)
+	for i, t := range target {
+		if !t {
+			d[i] = farAway
+		}
+	}
+	n := max(rows, cols)
+	f, out := make([]float64, n), make([]float64, n)
+	v, z := make([]int, n), make([]float64, n+1)
+	for c := 0; c < cols; c++ {
+		for r := 0; r < rows; r++ {
+			f[r] = d[r*cols+c]
+		}
+		envelope(f[:rows], out[:rows], v, z)
+		for r := 0; r < rows; r++ {
+			d[r*cols+c] = out[r]
+		}
+	}
+	for r := 0; r < rows; r++ {
+		envelope(d[r*cols:(r+1)*cols], out[:cols], v, z)
+		copy(d[r*cols:(r+1)*cols], out[:cols])
+	}
+	return d
+}
+
+// envelope sets out[q] to min over p of (q-p)² + f[p], for q and p in
+// [0, len(f)), with the scratch v (len(f)) and z (len(f)+1).
+func envelope(f, out []float64, v []int, z []float64) {
+	k := 0
+	v[0], z[0], z[1] = 0, math.Inf(-1), math.Inf(1)
+	for q := 1; q < len(f); q++ {
+		s := intersect(f, q, v[k])
+		for s <= z[k] {
+			k--
+			s = intersect(f, q, v[k])
+		}
+		k++
+		v[k], z[k], z[k+1] = q, s, math.Inf(1)
+	}
+	k = 0
+	for q := range f {
+		for z[k+1] < float64(q) {
+			k++
+		}
+		dq := float64(q - v[k])
+		out[q] = dq*dq + f[v[k]]
+	}
+}
+
+// intersect returns where the parabolas of q and p meet.
+func intersect(f []float64, q, p int) float64 {
+	fq, fp := float64(q), float64(p)
+	return ((f[q] + fq*fq) - (f[p] + fp*fp)) / (2*fq - 2*fp)
 }
 
 // inShape reports whether the point (u, v) of the unit square, u down and v

@@ -2,10 +2,11 @@ package data
 
 import (
 	"archive/zip"
+	"bytes"
 	"fmt"
+	"io"
 	"math"
 	"path"
-	"path/filepath"
 	"slices"
 
 	"gonum.org/v1/gonum/mat"
@@ -25,25 +26,33 @@ const (
 	yearURL       = "https://archive.ics.uci.edu/ml/machine-learning-databases/00203/" + yearZip
 )
 
-// loadYear reads the year data set from the published zip in dir. UCI's
-// fixed split is set for a file of UCI's 515345 rows only.
-func loadYear(_ *Loader, dir string) (*Dataset, error) {
-	zipPath := filepath.Join(dir, yearZip)
-	zr, err := zip.OpenReader(zipPath)
+// yearMaxText bounds the unpacked text of the year zip: UCI's is 433 MB.
+const yearMaxText = 1 << 30
+
+// loadYear reads the year data set from the published zip's contents. It
+// reads no more than the set's known shape, 515345 rows of 91 numbers, and
+// UCI's fixed split is set for a file of exactly those rows.
+func loadYear(_ *Loader, files map[string][]byte) (*Dataset, error) {
+	b := files[yearZip]
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
 	if err != nil {
-		return nil, fmt.Errorf("data: year: %s: %w", zipPath, err)
+		return nil, fmt.Errorf("data: year: %s: %w", yearZip, err)
 	}
-	defer zr.Close()
 	i := slices.IndexFunc(zr.File, func(f *zip.File) bool { return path.Base(f.Name) == yearText })
 	if i < 0 {
-		return nil, fmt.Errorf("data: year: %s holds no %s", zipPath, yearText)
+		return nil, fmt.Errorf("data: year: %s holds no %s", yearZip, yearText)
 	}
-	rc, err := zr.File[i].Open()
+	zf := zr.File[i]
+	if zf.UncompressedSize64 > yearMaxText {
+		return nil, fmt.Errorf("data: year: %s/%s unpacks to %d bytes, more than the %d of UCI's file", yearZip, zf.Name, zf.UncompressedSize64, yearMaxText)
+	}
+	rc, err := zf.Open()
 	if err != nil {
-		return nil, fmt.Errorf("data: year: %s: %w", zipPath, err)
+		return nil, fmt.Errorf("data: year: %s: %w", yearZip, err)
 	}
 	defer rc.Close()
-	tab, err := ReadCSV(rc, zipPath+"/"+zr.File[i].Name, HeaderNo)
+	// The entry's stated size may lie: the reader stops past the bound too.
+	tab, err := readCSV(io.LimitReader(rc, yearMaxText), yearZip+"/"+zf.Name, HeaderNo, YearRows, 91)
 	if err != nil {
 		return nil, err
 	}
@@ -66,6 +75,9 @@ func loadYear(_ *Loader, dir string) (*Dataset, error) {
 func YearLike(n int, seed uint64) (*Dataset, error) {
 	if n <= 1 {
 		return nil, fmt.Errorf("data: YearLike needs n > 1, have %d", n)
+	}
+	if err := checkGrid("YearLike", n, 2*91, 8); err != nil { // the teacher's data, and a copy of the target
+		return nil, err
 	}
 	const d = 90
 	ds, _, err := Teacher(n, d, 32, 0, seed)

@@ -107,11 +107,14 @@ func TestYearLocalCopy(t *testing.T) {
 		{"ok", "YearPredictionMSD.txt", yearRows(4), ""},
 		{"nested", "data/YearPredictionMSD.txt", yearRows(4), ""},
 		{"other", "readme.txt", "hello", "holds no YearPredictionMSD.txt"},
-		{"bad-row", "YearPredictionMSD.txt", "2001,1,2\n2002,x,3\n", "YearPredictionMSD.txt:2: column 2"},
+		{"bad-row", "YearPredictionMSD.txt", yearRows(1) + "2002,x" + strings.Repeat(",1", 89) + "\n", "YearPredictionMSD.txt:2: column 2"},
+		{"short row", "YearPredictionMSD.txt", yearRows(2) + "2001,1,2\n", "YearPredictionMSD.txt:3: wrong number of fields: 3, want 91"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			os.WriteFile(filepath.Join(dir, yearZip), yearZipOf(t, tc.file, tc.text), 0o644)
+			if err := os.WriteFile(filepath.Join(dir, yearZip), yearZipOf(t, tc.file, tc.text), 0o644); err != nil {
+				t.Fatal(err)
+			}
 			l := &Loader{Dirs: []string{dir}, Cache: t.TempDir(), NoFetch: true}
 			ds, err := l.Load(context.Background(), "year")
 			switch {
@@ -132,9 +135,40 @@ func TestYearLocalCopy(t *testing.T) {
 		})
 	}
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, yearZip), []byte("not a zip"), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, yearZip), []byte("not a zip"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := (&Loader{Dirs: []string{dir}, Cache: t.TempDir(), NoFetch: true}).Load(context.Background(), "year"); err == nil || !strings.Contains(err.Error(), yearZip) {
 		t.Errorf("not a zip: %v", err)
+	}
+}
+
+// A zip that unpacks to more than UCI's file is refused from its stated
+// size, before it is read; one that lies about its size is read no further
+// than the set's shape.
+func TestYearZipBomb(t *testing.T) {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.CreateRaw(&zip.FileHeader{Name: yearText, Method: zip.Store, UncompressedSize64: 2 << 30, CompressedSize64: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("1,2\n"))
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, yearZip), buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = (&Loader{Dirs: []string{dir}, Cache: t.TempDir(), NoFetch: true}).Load(context.Background(), "year")
+	if err == nil || !strings.Contains(err.Error(), "unpacks to 2147483648 bytes") {
+		t.Errorf("a zip of 2 GiB: %v", err)
+	}
+	// The reader of a table of known shape stops at its rows.
+	_, err = readCSV(strings.NewReader("1,2\n3,4\n5,6\n7,8\n"), "t.csv", HeaderNo, 3, 2)
+	if !errors.Is(err, ErrTooLong) || !strings.Contains(err.Error(), "t.csv:4") {
+		t.Errorf("a fourth row of a table of 3: %v", err)
 	}
 }
 

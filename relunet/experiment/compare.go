@@ -1,10 +1,12 @@
 package experiment
 
 import (
+	"context"
 	"fmt"
 	"io"
 
 	"github.com/relunet/relunet/relunet/data"
+	"github.com/relunet/relunet/relunet/internal/sysmem"
 )
 
 // Compare runs every configuration on ds once per seed: for each seed, ds
@@ -12,9 +14,9 @@ import (
 // and each configuration starts from its own initialisation with that seed.
 // A failed run is a result like the others (see Run). progress, when not
 // nil, is called after each run with the number done and the total. Compare
-// returns an error only when ds cannot be prepared or a configuration
-// cannot start.
-func Compare(ds *data.Dataset, opts Options, configs []Config, seeds []uint64, progress func(done, total int, r *Result)) ([]*Result, error) {
+// returns an error only when ds cannot be prepared, a configuration cannot
+// start or ctx ends (then with the results before it).
+func Compare(ctx context.Context, ds *data.Dataset, opts Options, configs []Config, seeds []uint64, progress func(done, total int, r *Result)) ([]*Result, error) {
 	if len(configs) == 0 || len(seeds) == 0 {
 		return nil, fmt.Errorf("experiment: Compare: %d configurations and %d seeds: nothing to run", len(configs), len(seeds))
 	}
@@ -29,7 +31,7 @@ func Compare(ds *data.Dataset, opts Options, configs []Config, seeds []uint64, p
 		}
 		for _, c := range configs {
 			c.Seed = seed
-			r, err := Run(sp, c)
+			r, err := Run(ctx, sp, c)
 			if r == nil {
 				return out, err
 			}
@@ -42,13 +44,20 @@ func Compare(ds *data.Dataset, opts Options, configs []Config, seeds []uint64, p
 	return out, nil
 }
 
-// Seeds returns the seeds first, first+1, ..., first+n-1.
-func Seeds(first uint64, n int) []uint64 {
+// Seeds returns the seeds first, first+1, ..., first+n-1, or an error when
+// n is not positive or n seeds do not fit in the memory available.
+func Seeds(first uint64, n int) ([]uint64, error) {
+	if n <= 0 {
+		return nil, fmt.Errorf("experiment: Seeds: want a positive number of seeds, have %d", n)
+	}
+	if b, ok := sysmem.Available(); ok && uint64(n) > uint64(b)/8 {
+		return nil, fmt.Errorf("experiment: Seeds: %d seeds take more than the %s available", n, sysmem.Format(b))
+	}
 	s := make([]uint64, n)
 	for i := range s {
 		s[i] = first + uint64(i)
 	}
-	return s
+	return s, nil
 }
 
 // Summary is the mean ± sd of a configuration's runs on a data set, over

@@ -76,7 +76,10 @@ type Stat struct {
 	N        int
 }
 
-// NewStat returns the Stat of the finite values of v.
+// NewStat returns the Stat of the finite values of v. The moments are
+// computed on the values divided by their largest magnitude, as Prepare's
+// scaler does, so that values near the limits of float64 give a finite
+// mean and deviation whenever those are representable.
 func NewStat(v []float64) Stat {
 	var ok []float64
 	for _, x := range v {
@@ -90,19 +93,42 @@ func NewStat(v []float64) Stat {
 	case 1:
 		return Stat{Mean: ok[0], N: 1}
 	}
-	mean, sd := stat.MeanStdDev(ok, nil)
+	mean, sd := scaledMoments(ok)
 	return Stat{Mean: mean, SD: sd, N: len(ok)}
+}
+
+// scaledMoments returns the mean and sample standard deviation of the
+// finite values v, computed scale-free.
+func scaledMoments(v []float64) (mean, sd float64) {
+	big := 0.0
+	for _, x := range v {
+		big = math.Max(big, math.Abs(x))
+	}
+	if big == 0 {
+		return 0, 0
+	}
+	w := make([]float64, len(v))
+	for i, x := range v {
+		w[i] = x / big
+	}
+	m, s := stat.MeanStdDev(w, nil)
+	return m * big, s * big
 }
 
 // String formats the stat as "mean ± sd", the mean with four significant
 // digits and the deviation with two; "mean (1 run)" when one run defines it,
-// which has no deviation; "n/a" when none does.
+// which has no deviation; "n/a (no run)" when none does, and "n/a
+// (overflow)" for a mean or deviation beyond float64.
 func (s Stat) String() string {
-	switch s.N {
-	case 0:
-		return "n/a"
-	case 1:
+	switch {
+	case s.N == 0:
+		return "n/a (no run)"
+	case math.IsInf(s.Mean, 0) || math.IsNaN(s.Mean):
+		return "n/a (overflow)"
+	case s.N == 1:
 		return Format(s.Mean) + " (1 run)"
+	case math.IsInf(s.SD, 0) || math.IsNaN(s.SD):
+		return Format(s.Mean) + " ± n/a (overflow)"
 	}
 	return Format(s.Mean) + " ± " + digits(s.SD, 2)
 }

@@ -51,9 +51,19 @@ func NewPairedStat(a, b []float64) PairedStat {
 	if s.N == 0 {
 		return s
 	}
+	// The differences are taken on values divided by the largest magnitude,
+	// so that errors near the limits of float64 neither overflow nor lose
+	// the test: t does not depend on the scale.
+	big := 0.0
+	for i := range a {
+		big = math.Max(big, math.Max(math.Abs(a[i]), math.Abs(b[i])))
+	}
+	if big == 0 || math.IsInf(big, 0) || math.IsNaN(big) {
+		big = 1
+	}
 	d := make([]float64, len(a))
 	for i := range a {
-		d[i] = a[i] - b[i]
+		d[i] = a[i]/big - b[i]/big
 		switch {
 		case d[i] < 0:
 			s.ALower++
@@ -62,9 +72,9 @@ func NewPairedStat(a, b []float64) PairedStat {
 		}
 	}
 	mean, sd := stat.MeanStdDev(d, nil)
-	s.Diff = mean
+	s.Diff = mean * big
 	switch {
-	case s.N < 2:
+	case s.N < 2 || math.IsNaN(mean) || math.IsNaN(sd):
 	case sd == 0 && mean == 0:
 		s.P = 1
 	case sd == 0:

@@ -13,21 +13,47 @@ import (
 )
 
 // Record is the JSON form of a Result, the contract of the command line
-// tool's -json output and runs.json; keep its fields stable. An undefined
-// metric (no test rows, R² of a constant target) and a curve value that is
-// not finite (a diverged run) are null.
+// tool's -json output and runs.json; keep its fields stable. Every field is
+// always written. A value that does not apply or is not defined is null:
+// lr and batch for the methods other than SGD and Adam, ridge for the
+// gradient methods, budget_seconds without a budget, error for a run that
+// did not fail, a metric without test rows or of a constant target (R²),
+// and a curve value that is not finite (a diverged run).
+//
+//	dataset        the data set's name
+//	method         analytic, sgd, adam, lbfgs or lm
+//	config         the configuration's label (Config.Label)
+//	safeguard      whether the analytic safeguard was on
+//	hidden         hidden units h
+//	seed           the seed of the split and the initial weights
+//	alpha          the leaky slope α
+//	ridge          the analytic method's λ
+//	lr, batch      the learning rate and mini-batch size of SGD and Adam
+//	budget_seconds the run's wall-time budget
+//	iterations     steps done, over all starts and stages
+//	starts         analytic starts made
+//	n_train, n_test               rows in the split
+//	train_mse, test_mse           errors in the targets' own units
+//	train_r2, test_r2             R² against the training mean
+//	seconds        the run's wall time
+//	status         why it stopped (relunet.Status): "iteration limit",
+//	               "converged", "no progress", "failure", "runtime limit"
+//	error          why it failed
+//	curve          training MSE of the initial model, then after each step
+//	               (with restarts, the lowest so far)
+//	curve_seconds  the wall time of each curve point since the run began
 type Record struct {
 	Dataset      string     `json:"dataset"`
 	Method       string     `json:"method"`
-	Config       string     `json:"config"` // the label, as Config.Label
+	Config       string     `json:"config"`
 	Safeguard    bool       `json:"safeguard"`
 	Hidden       int        `json:"hidden"`
 	Seed         uint64     `json:"seed"`
 	Alpha        float64    `json:"alpha"`
-	Ridge        float64    `json:"ridge"`
-	LR           float64    `json:"lr,omitempty"`
-	Batch        int        `json:"batch,omitempty"`
-	Budget       float64    `json:"budget_seconds,omitempty"`
+	Ridge        *float64   `json:"ridge"`
+	LR           *float64   `json:"lr"`
+	Batch        *int       `json:"batch"`
+	Budget       *float64   `json:"budget_seconds"`
 	Iterations   int        `json:"iterations"`
 	Starts       int        `json:"starts"`
 	NTrain       int        `json:"n_train"`
@@ -38,23 +64,48 @@ type Record struct {
 	TestR2       *float64   `json:"test_r2"`
 	Seconds      float64    `json:"seconds"`
 	Status       string     `json:"status"`
-	Error        string     `json:"error,omitempty"`
+	Error        *string    `json:"error"`
 	Curve        []*float64 `json:"curve"`
 	CurveSeconds []float64  `json:"curve_seconds"`
 }
 
-// NewRecord returns the record of a result.
+// NewRecord returns the record of a result, with the defaults of its
+// configuration resolved.
 func NewRecord(r *Result) Record {
+	c := r.Config
 	rec := Record{
-		Dataset: r.Dataset, Method: r.Config.Method.String(), Config: r.Config.Label(), Safeguard: r.Config.Safeguard,
-		Hidden: r.Config.Hidden, Seed: r.Config.Seed, Alpha: r.Config.Alpha, Ridge: r.Config.Ridge,
-		LR: r.Config.LR, Batch: r.Config.Batch,
-		Budget: r.Config.Budget.Seconds(), Iterations: r.Iterations, Starts: r.Starts, NTrain: r.NTrain, NTest: r.NTest,
+		Dataset: r.Dataset, Method: c.Method.String(), Config: c.Label(), Safeguard: c.Safeguard,
+		Hidden: c.Hidden, Seed: c.Seed, Alpha: c.Alpha, Iterations: r.Iterations, Starts: r.Starts, NTrain: r.NTrain, NTest: r.NTest,
 		TrainMSE: Finite(r.TrainMSE), TestMSE: Finite(r.TestMSE), TrainR2: Finite(r.TrainR2), TestR2: Finite(r.TestR2),
 		Seconds: r.Seconds, Status: r.Status.String(), CurveSeconds: r.CurveSeconds,
 	}
+	switch c.Method {
+	case relunet.MethodAnalytic:
+		ridge := c.Ridge
+		switch {
+		case ridge == 0:
+			ridge = relunet.DefaultRidge
+		case ridge < 0:
+			ridge = 0
+		}
+		rec.Ridge = &ridge
+	case relunet.MethodSGD, relunet.MethodAdam:
+		lr, batch := c.LR, c.Batch
+		if lr == 0 {
+			lr = map[relunet.Method]float64{relunet.MethodSGD: 0.03, relunet.MethodAdam: 0.001}[c.Method]
+		}
+		if batch == 0 {
+			batch = map[relunet.Method]int{relunet.MethodSGD: 2048, relunet.MethodAdam: 256}[c.Method]
+		}
+		rec.LR, rec.Batch = &lr, &batch
+	}
+	if c.Budget > 0 {
+		b := c.Budget.Seconds()
+		rec.Budget = &b
+	}
 	if r.Err != nil {
-		rec.Error = strings.ReplaceAll(r.Err.Error(), "\n", " ")
+		e := strings.ReplaceAll(r.Err.Error(), "\n", " ")
+		rec.Error = &e
 	}
 	for _, v := range r.Curve {
 		rec.Curve = append(rec.Curve, Finite(v))
@@ -80,14 +131,9 @@ func (rec Record) Result() (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	var st relunet.Status = -1
-	for s := relunet.NotTerminated; s <= relunet.RuntimeLimit; s++ {
-		if s.String() == rec.Status {
-			st = s
-		}
-	}
-	if st < 0 {
-		return nil, fmt.Errorf("experiment: record of %s: unknown status %q", rec.Dataset, rec.Status)
+	st, err := relunet.ParseStatus(rec.Status)
+	if err != nil {
+		return nil, fmt.Errorf("experiment: record of %s: %w", rec.Dataset, err)
 	}
 	val := func(p *float64) float64 {
 		if p == nil {
@@ -103,10 +149,24 @@ func (rec Record) Result() (*Result, error) {
 		Status:     st,
 		Iterations: rec.Iterations, Starts: rec.Starts, Seconds: rec.Seconds, CurveSeconds: rec.CurveSeconds,
 	}
-	r.Config.Seed, r.Config.Alpha, r.Config.Ridge, r.Config.LR, r.Config.Batch = rec.Seed, rec.Alpha, rec.Ridge, rec.LR, rec.Batch
-	r.Config.Budget = time.Duration(rec.Budget * float64(time.Second))
-	if rec.Error != "" {
-		r.Err = errors.New(rec.Error)
+	r.Config.Seed, r.Config.Alpha = rec.Seed, rec.Alpha
+	if rec.Ridge != nil {
+		r.Config.Ridge = *rec.Ridge
+		if *rec.Ridge == 0 {
+			r.Config.Ridge = -1 // none
+		}
+	}
+	if rec.LR != nil {
+		r.Config.LR = *rec.LR
+	}
+	if rec.Batch != nil {
+		r.Config.Batch = *rec.Batch
+	}
+	if rec.Budget != nil {
+		r.Config.Budget = time.Duration(*rec.Budget * float64(time.Second))
+	}
+	if rec.Error != nil {
+		r.Err = errors.New(*rec.Error)
 	}
 	for _, v := range rec.Curve {
 		r.Curve = append(r.Curve, val(v))

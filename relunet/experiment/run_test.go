@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"bytes"
+	"context"
 	"math"
 	"strings"
 	"testing"
@@ -11,6 +12,9 @@ import (
 	"github.com/relunet/relunet/relunet"
 	"github.com/relunet/relunet/relunet/data"
 )
+
+// bg is the context of the tests' runs: never cancelled.
+var bg = context.Background()
 
 func teacherSplit(t *testing.T) *Split {
 	t.Helper()
@@ -29,11 +33,8 @@ func teacherSplit(t *testing.T) *Split {
 // and its metrics are those of the final network.
 func TestRunContract(t *testing.T) {
 	sp := teacherSplit(t)
-	for _, label := range []string{"analytic", "analytic+safeguard", "sgd", "adam", "lbfgs"} {
-		cfg, err := ParseConfig(label, 8)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, label := range []string{"analytic", "analytic+safeguard", "sgd", "adam", "lbfgs", "lm"} {
+		cfg := mustConfig(t, label, 8)
 		cfg.Iterations = 12
 		var calls int
 		cfg.Progress = func(r relunet.Record, done, total int) {
@@ -42,7 +43,7 @@ func TestRunContract(t *testing.T) {
 				t.Errorf("%s: progress %d of %d at record %d", label, done, total, r.Iter)
 			}
 		}
-		r, err := Run(sp, cfg)
+		r, err := Run(bg, sp, cfg)
 		if err != nil {
 			t.Fatalf("%s: %v", label, err)
 		}
@@ -64,29 +65,28 @@ func TestRunContract(t *testing.T) {
 			}
 		}
 	}
-	if _, err := ParseConfig("newton", 2); err == nil {
-		t.Error("unknown method accepted")
-	}
-	if _, err := ParseConfig("sgd+safeguard", 2); err == nil {
-		t.Error("the safeguard accepted for sgd")
-	}
 }
 
 // A diverging run is a result with Status Failure, its curve up to the
-// failure, and undefined metrics.
+// last finite epoch, and undefined metrics.
 func TestRunFailureIsAResult(t *testing.T) {
 	sp := teacherSplit(t)
-	cfg := DefaultConfig(relunet.MethodSGD, 4)
+	cfg := Config{Method: relunet.MethodSGD, Hidden: 4}
 	cfg.LR, cfg.Batch, cfg.Iterations = 1e6, 16, 20
-	r, err := Run(sp, cfg)
+	r, err := Run(bg, sp, cfg)
 	if err == nil || r == nil || r.Status != relunet.Failure || r.Err != err || !r.Failed() {
 		t.Fatalf("result %+v, error %v", r, err)
 	}
-	if !math.IsNaN(r.TrainMSE) || len(r.Curve) < 2 {
-		t.Errorf("metrics %+v, curve %v", r.Metrics, r.Curve)
+	if !math.IsNaN(r.TrainMSE) || len(r.Curve) != r.Iterations+1 {
+		t.Errorf("metrics %+v, curve %v after %d epochs", r.Metrics, r.Curve, r.Iterations)
+	}
+	for _, v := range r.Curve {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			t.Errorf("curve %v: the diverged epoch is drawn", r.Curve)
+		}
 	}
 	sums := Summarize([]*Result{r})
-	if sums[0].Failed != 1 || sums[0].TrainMSE.N != 0 || sums[0].TrainMSE.String() != "n/a" {
+	if sums[0].Failed != 1 || sums[0].TrainMSE.N != 0 || sums[0].TrainMSE.String() != "n/a (no run)" {
 		t.Errorf("summary %+v", sums[0])
 	}
 }
@@ -100,7 +100,7 @@ func TestUndefinedMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := Run(sp, DefaultConfig(relunet.MethodAnalytic, 2))
+	r, err := Run(bg, sp, Config{Method: relunet.MethodAnalytic, Hidden: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,12 +125,16 @@ func TestCompareAndSummarize(t *testing.T) {
 	}
 	var cfgs []Config
 	for _, l := range []string{"analytic", "lbfgs"} {
-		c, _ := ParseConfig(l, 4)
+		c := mustConfig(t, l, 4)
 		c.Iterations = 5
 		cfgs = append(cfgs, c)
 	}
 	done := 0
-	res, err := Compare(ds, Reference(), cfgs, Seeds(3, 3), func(d, total int, _ *Result) {
+	seeds, err := Seeds(3, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Compare(bg, ds, Reference(), cfgs, seeds, func(d, total int, _ *Result) {
 		done++
 		if d != done || total != 6 {
 			t.Errorf("progress %d of %d", d, total)
@@ -165,11 +169,14 @@ func TestCompareAndSummarize(t *testing.T) {
 // included.
 func TestJSONRoundTrip(t *testing.T) {
 	sp := teacherSplit(t)
-	ok, err := Run(sp, Config{Method: relunet.MethodAnalytic, Hidden: 3, Ridge: 1e-3, Iterations: 4, Safeguard: true})
+	ok, err := Run(bg, sp, Config{Method: relunet.MethodAnalytic, Hidden: 3, Ridge: 1e-3, Iterations: 4, Safeguard: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	bad, _ := Run(sp, Config{Method: relunet.MethodSGD, Hidden: 3, LR: 1e6, Batch: 8, Iterations: 5})
+	bad, err := Run(bg, sp, Config{Method: relunet.MethodSGD, Hidden: 3, LR: 1e6, Batch: 8, Iterations: 5})
+	if bad == nil || !bad.Failed() {
+		t.Fatalf("the diverging run: %v, %v", bad, err)
+	}
 	var b bytes.Buffer
 	if err := WriteJSON(&b, []*Result{ok, bad}); err != nil {
 		t.Fatal(err)

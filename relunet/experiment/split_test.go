@@ -169,7 +169,7 @@ func TestScaleTargets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, err := Run(sp, DefaultConfig(relunet.MethodAnalytic, 6))
+		r, err := Run(bg, sp, Config{Method: relunet.MethodAnalytic, Hidden: 6})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -190,7 +190,7 @@ func TestScaleTargets(t *testing.T) {
 // retrain retrains the configuration of r on sp and returns its network.
 func retrain(t *testing.T, r *Result, sp *Split) *relunet.Net {
 	t.Helper()
-	s, err := r.Config.Solver(sp.XTrain, sp.YTrain)
+	s, err := r.Config.Solver(bg, sp.XTrain, sp.YTrain)
 	if err != nil {
 		t.Fatal(err)
 	}

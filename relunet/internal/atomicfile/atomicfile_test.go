@@ -2,8 +2,10 @@ package atomicfile
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 )
@@ -35,5 +37,38 @@ func TestWrite(t *testing.T) {
 	entries, _ := os.ReadDir(dir)
 	if string(b) != "new" || info.Mode().Perm() != 0o644 || len(entries) != 1 {
 		t.Errorf("file %q, mode %v, %d entries in the directory", b, info.Mode().Perm(), len(entries))
+	}
+}
+
+// A temporary file left by a writer that no longer runs (killed while it
+// wrote) is removed by the next write to the same path; one of a running
+// writer, and other files, are not.
+func TestWriteRemovesDeadWritersTemporaries(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "net.state")
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Skip("no process to outlive:", err)
+	}
+	dead := cmd.Process.Pid
+	files := map[string]bool{ // name: whether it stays
+		fmt.Sprintf(".net.state.%d.123456", dead):         false,
+		fmt.Sprintf(".net.state.%d.123456", os.Getppid()): true, // a writer that runs
+		fmt.Sprintf(".other.state.%d.1", dead):            true, // another target's
+		"notes.txt":                                       true,
+	}
+	for name := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("half"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := Write(path, func(w io.Writer) error { _, err := w.Write([]byte("new")); return err }); err != nil {
+		t.Fatal(err)
+	}
+	for name, stays := range files {
+		_, err := os.Stat(filepath.Join(dir, name))
+		if (err == nil) != stays {
+			t.Errorf("%s: present %v, want %v", name, err == nil, stays)
+		}
 	}
 }

@@ -119,7 +119,7 @@ func (g *gramKernel) unpack(acc, sum []float64) {
 
 // sumAll sets the upper triangle of dst (D×D) to Σ_i x_i x_iᵀ over all n rows.
 func (as Assembler) sumAll(g *gramKernel, n int, dst []float64) {
-	as.Pool.SumRows(n, dst, func(lo, hi int, acc []float64) {
+	as.Pool.SumRows(n, dst, func(_, lo, hi int, acc []float64) {
 		g.rows(acc, rowRange(make([]int32, 0, hi-lo), lo, hi), &worker{})
 	})
 }

@@ -393,7 +393,7 @@ func (as Assembler) RHS(x, y *mat.Dense, act []bool, alpha float64, beta *mat.De
 	betaT := mat.DenseCopyOf(beta.T()).RawMatrix().Data // m×h
 	g := [2]float64{alpha, 1}
 	xs := make([]float64, D4*h4) // X̃ᵀS, D4×h4
-	as.Pool.SumRows(n, xs, func(lo, hi int, acc []float64) {
+	as.Pool.SumRows(n, xs, func(_, lo, hi int, acc []float64) {
 		buf := make([]float64, tileRows*ld) // padding stays zero
 		for s0 := lo; s0 < hi; s0 += tileRows {
 			e := min(s0+tileRows, hi)

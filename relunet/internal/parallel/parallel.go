@@ -11,6 +11,7 @@
 package parallel
 
 import (
+	"context"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -24,11 +25,32 @@ const (
 	Lanes = 8
 )
 
-// Pool bounds the goroutines of a loop. Its zero value uses GOMAXPROCS.
+// Pool bounds the goroutines of a loop. Its zero value uses GOMAXPROCS and
+// is never cancelled.
 type Pool struct {
 	// Workers is the largest number of goroutines; 0 or less means
 	// GOMAXPROCS.
 	Workers int
+	// Ctx, when not nil, stops a loop: once it is done, For hands out no
+	// more jobs, so that a loop ends after the jobs under way. The caller
+	// then finds the error in Err and discards what the loop computed.
+	Ctx context.Context
+}
+
+// Err returns the error of the pool's context, or nil.
+func (p Pool) Err() error {
+	if p.Ctx == nil {
+		return nil
+	}
+	return context.Cause(p.Ctx)
+}
+
+// done returns the channel closed when the pool is cancelled, or nil.
+func (p Pool) done() <-chan struct{} {
+	if p.Ctx == nil {
+		return nil
+	}
+	return p.Ctx.Done()
 }
 
 // Size returns the number of goroutines that For uses for jobs jobs, at
@@ -43,22 +65,48 @@ func (p Pool) Size(jobs int) int {
 
 // For calls f(job, worker) for every job in [0, jobs), handing the jobs out
 // in increasing order to Size(jobs) goroutines; worker in [0, Size(jobs))
-// names the goroutine, so that f can use scratch space of its own.
+// names the goroutine, so that f can use scratch space of its own. Once the
+// pool's context is done it hands out no more jobs. A panic in f is raised
+// again in the caller's goroutine, once every goroutine has stopped, so
+// that a caller can recover it.
 func (p Pool) For(jobs int, f func(job, worker int)) {
+	done := p.done()
+	stopped := func() bool {
+		select {
+		case <-done:
+			return true
+		default:
+			return false
+		}
+	}
 	nw := p.Size(jobs)
 	if nw == 1 {
-		for j := 0; j < jobs; j++ {
+		for j := 0; j < jobs && !stopped(); j++ {
 			f(j, 0)
 		}
 		return
 	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
+	var (
+		next   atomic.Int64
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		thrown any
+	)
 	for w := range nw {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for {
+			defer func() {
+				if r := recover(); r != nil {
+					mu.Lock()
+					if thrown == nil {
+						thrown = r
+					}
+					mu.Unlock()
+					next.Store(int64(jobs)) // the others stop too
+				}
+			}()
+			for !stopped() {
 				j := int(next.Add(1)) - 1
 				if j >= jobs {
 					return
@@ -68,6 +116,9 @@ func (p Pool) For(jobs int, f func(job, worker int)) {
 		}()
 	}
 	wg.Wait()
+	if thrown != nil {
+		panic(thrown)
+	}
 }
 
 // Rows calls f(chunk, lo, hi) for the chunks [lo, hi) of ChunkRows rows of
@@ -79,17 +130,26 @@ func (p Pool) Rows(n int, f func(chunk, lo, hi int)) {
 	})
 }
 
-// SumRows sets dst to the sum over the chunks of [0, n) of part(lo, hi,
-// acc), where part adds the contribution of rows lo..hi-1 to the
-// accumulator acc, of len(dst) entries.
-func (p Pool) SumRows(n int, dst []float64, part func(lo, hi int, acc []float64)) {
+// SumRows sets dst to the sum over the chunks of [0, n) of part(lane, lo,
+// hi, acc), where part adds the contribution of rows lo..hi-1 to the
+// accumulator acc, of len(dst) entries; lane, in [0, Lanes), names the
+// sequence of chunks the call belongs to, whose calls never run at once,
+// so that part can keep scratch space per lane. Once the pool's context is
+// done, no more chunks are summed.
+func (p Pool) SumRows(n int, dst []float64, part func(lane, lo, hi int, acc []float64)) {
 	k := len(dst)
 	chunks := (n + ChunkRows - 1) / ChunkRows
 	lanes := min(chunks, Lanes)
 	accs := make([]float64, lanes*k)
+	done := p.done()
 	p.For(lanes, func(l, _ int) {
 		for c := l; c < chunks; c += lanes {
-			part(c*ChunkRows, min((c+1)*ChunkRows, n), accs[l*k:(l+1)*k])
+			select {
+			case <-done:
+				return
+			default:
+			}
+			part(l, c*ChunkRows, min((c+1)*ChunkRows, n), accs[l*k:(l+1)*k])
 		}
 	})
 	clear(dst)

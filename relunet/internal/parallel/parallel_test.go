@@ -1,6 +1,8 @@
 package parallel
 
 import (
+	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"sync/atomic"
@@ -43,7 +45,7 @@ func TestSumRowsDoesNotDependOnWorkers(t *testing.T) {
 	var first float64
 	for k, workers := range []int{1, 2, 5, 16} {
 		var dst [1]float64
-		Pool{Workers: workers}.SumRows(n, dst[:], func(lo, hi int, acc []float64) {
+		Pool{Workers: workers}.SumRows(n, dst[:], func(_, lo, hi int, acc []float64) {
 			for _, x := range v[lo:hi] {
 				acc[0] += x
 			}
@@ -76,4 +78,44 @@ func TestRowsCoversEveryRow(t *testing.T) {
 			t.Fatalf("row %d covered %d times", i, h)
 		}
 	}
+}
+
+// A cancelled pool hands out no more jobs: the loop ends after the jobs
+// under way, and Err says why.
+func TestForStopsWhenCancelled(t *testing.T) {
+	for _, workers := range []int{1, 4} {
+		ctx, cancel := context.WithCancel(context.Background())
+		p := Pool{Workers: workers, Ctx: ctx}
+		var ran atomic.Int32
+		p.For(1000, func(j, _ int) {
+			if ran.Add(1) == 10 {
+				cancel()
+			}
+		})
+		// Each worker may finish the job it had taken when the context ended.
+		if n := ran.Load(); n < 10 || n > int32(10+workers) {
+			t.Errorf("workers %d: %d jobs ran after a cancel at the 10th", workers, n)
+		}
+		if !errors.Is(p.Err(), context.Canceled) {
+			t.Errorf("workers %d: Err %v", workers, p.Err())
+		}
+	}
+	if (Pool{}).Err() != nil {
+		t.Error("a pool without a context has an error")
+	}
+}
+
+// A panic in a worker reaches the caller, who can recover it.
+func TestForRaisesPanicsInTheCaller(t *testing.T) {
+	defer func() {
+		if r := recover(); r != "boom" {
+			t.Errorf("recovered %v, want boom", r)
+		}
+	}()
+	Pool{Workers: 4}.For(100, func(j, _ int) {
+		if j == 50 {
+			panic("boom")
+		}
+	})
+	t.Error("For returned after a panic")
 }

@@ -112,6 +112,9 @@ func factorBlocks(pool parallel.Pool, a *mat.SymDense, inPlace bool, nb int) (*t
 	})
 	var x, pa, pb []float64
 	for k0 := 0; k0 < n4; k0 += nb {
+		if pool.Err() != nil {
+			return nil, false // the caller finds why in pool.Err
+		}
 		k1 := min(k0+nb, n4)
 		b := k1 - k0
 		diag := blas64.Symmetric{Uplo: blas.Upper, N: b, Stride: ld, Data: u[k0*ld+k0:]}

@@ -206,11 +206,11 @@ func TestFactorInPlace(t *testing.T) {
 			a := NewPadded(n)
 			a.CopySym(want)
 			rebuilt := 0
-			x, eigen, err := Solve(parallel.Pool{}, a, b, 0, func(dst *mat.SymDense) { rebuilt++; dst.CopySym(want) })
+			x, eigen, err := Solve(parallel.Pool{}, a, b, 0, func(dst *mat.SymDense) { rebuilt++; dst.CopySym(want) }, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			y, eigen2, err := Solve(parallel.Pool{}, want, b, 0, nil)
+			y, eigen2, err := Solve(parallel.Pool{}, want, b, 0, nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -30,7 +30,12 @@ const MaxCond = 1e14
 // no longer the matrix afterwards. Should the eigen fallback be needed,
 // rebuild is called to form a again first. With rebuild nil, a is left as
 // it was.
-func Solve(pool parallel.Pool, a *mat.SymDense, b *mat.Dense, floor float64, rebuild func(*mat.SymDense)) (*mat.Dense, bool, error) {
+//
+// fallback, when not nil, is asked before the eigen fallback, which needs
+// two more matrices of a's size: its error (not enough memory, say) is
+// returned instead. Once the pool's context is done, Solve returns its
+// error without the fallback.
+func Solve(pool parallel.Pool, a *mat.SymDense, b *mat.Dense, floor float64, rebuild func(*mat.SymDense), fallback func() error) (*mat.Dense, bool, error) {
 	if n := a.SymmetricDim(); useTiledCholesky(n) {
 		// The 1-norm is taken before the factorisation, which may overwrite a.
 		anorm := symNorm1(a)
@@ -50,8 +55,19 @@ func Solve(pool parallel.Pool, a *mat.SymDense, b *mat.Dense, floor float64, reb
 			return &x, false, nil
 		}
 	}
+	if err := pool.Err(); err != nil {
+		return nil, false, err
+	}
+	if fallback != nil {
+		if err := fallback(); err != nil {
+			return nil, true, err
+		}
+	}
 	if rebuild != nil && padded(a) && useTiledCholesky(a.SymmetricDim()) {
 		rebuild(a) // the factorisation overwrote a
+		if err := pool.Err(); err != nil {
+			return nil, true, err
+		}
 	}
 	var eig mat.EigenSym
 	if !eig.Factorize(a, true) {

@@ -1,0 +1,192 @@
+package experiment
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/relunet/relunet/relunet/internal/atomicfile"
+	"github.com/relunet/relunet/relunet/internal/dirlock"
+)
+
+// WriteCSV writes one line per result: the data set, the method, the
+// label, the safeguard, seed, hidden units, rows, errors, R², seconds,
+// status and error, with an empty field for an undefined value.
+func WriteCSV(w io.Writer, results []*Result) error {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"dataset", "method", "config", "safeguard", "seed", "hidden", "n_train", "n_test", "train_mse", "test_mse",
+		"train_r2", "test_r2", "seconds", "status", "error"})
+	opt := func(v *float64) string {
+		if v == nil {
+			return ""
+		}
+		return strconv.FormatFloat(*v, 'g', -1, 64)
+	}
+	for _, r := range results {
+		rec := NewRecord(r)
+		e := ""
+		if rec.Error != nil {
+			e = *rec.Error
+		}
+		cw.Write([]string{rec.Dataset, rec.Method, rec.Config, strconv.FormatBool(rec.Safeguard), strconv.FormatUint(rec.Seed, 10),
+			strconv.Itoa(rec.Hidden), strconv.Itoa(rec.NTrain), strconv.Itoa(rec.NTest), opt(rec.TrainMSE), opt(rec.TestMSE),
+			opt(rec.TrainR2), opt(rec.TestR2), strconv.FormatFloat(rec.Seconds, 'g', -1, 64), rec.Status, e})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// The files of a results directory.
+const (
+	ResultsJSON = "runs.json"
+	ResultsCSV  = "runs.csv"
+)
+
+// rename is os.Rename; tests replace it to inject failures.
+var rename = os.Rename
+
+// SaveResults writes the results into the directory dir as runs.json and
+// runs.csv, with the extra files (figures, say: only .png names), all or
+// nothing: everything is written into a new directory beside dir, which
+// then takes dir's place under a lock on the parent directory that
+// concurrent writers share. A reader sees the old results or the new ones,
+// never a part of them or a mix of two writers' (for the moment of the
+// swap, no directory). dir must be new, or a results directory (runs.json
+// and nothing but results and .png files), so that nothing else is ever
+// replaced.
+func SaveResults(dir string, results []*Result, extra map[string][]byte) error {
+	var js, cs bytes.Buffer
+	if err := WriteJSON(&js, results); err != nil {
+		return err
+	}
+	if err := WriteCSV(&cs, results); err != nil {
+		return err
+	}
+	files := map[string][]byte{ResultsJSON: js.Bytes(), ResultsCSV: cs.Bytes()}
+	for name, b := range extra {
+		if filepath.Base(name) != name || filepath.Ext(name) != ".png" {
+			return fmt.Errorf("experiment: SaveResults: an extra file must be a .png name without a directory, have %q", name)
+		}
+		files[name] = b
+	}
+	return swapDir(filepath.Clean(dir), files)
+}
+
+// LoadResults reads the results that SaveResults wrote into dir.
+func LoadResults(dir string) ([]*Result, error) {
+	f, err := os.Open(filepath.Join(dir, ResultsJSON))
+	if err != nil {
+		return nil, fmt.Errorf("experiment: %w", err)
+	}
+	defer f.Close()
+	res, err := ReadJSON(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", f.Name(), err)
+	}
+	return res, nil
+}
+
+// resultsOnly reports why dir may not be replaced by a results directory,
+// or nil when it is one (or does not exist).
+func resultsOnly(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	results := false
+	for _, e := range entries {
+		switch name := e.Name(); {
+		case name == ResultsJSON:
+			results = true
+		case name == ResultsCSV || (filepath.Ext(name) == ".png" && e.Type().IsRegular()):
+		default:
+			return fmt.Errorf("experiment: %s holds %s, which results do not: give a new directory, or one that holds results", dir, name)
+		}
+	}
+	if !results && len(entries) > 0 {
+		return fmt.Errorf("experiment: %s holds files but no %s: give a new directory, or one that holds results", dir, ResultsJSON)
+	}
+	return nil
+}
+
+// swapDir replaces dir, new or a results directory, by a directory of the
+// files, all or nothing.
+func swapDir(dir string, files map[string][]byte) error {
+	parent, base := filepath.Split(dir)
+	if parent == "" {
+		parent = "."
+	}
+	if err := resultsOnly(dir); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return fmt.Errorf("experiment: %w", err)
+	}
+	// Temporaries of writers that were killed are removed; ours are named
+	// after this process, so that the next writer can tell.
+	atomicfile.Sweep(parent, "."+base+".new.")
+	atomicfile.Sweep(parent, "."+base+".old.")
+	tmp, err := os.MkdirTemp(parent, atomicfile.TempPattern("."+base+".new."))
+	if err != nil {
+		return fmt.Errorf("experiment: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	for name, b := range files {
+		if err := writeSynced(filepath.Join(tmp, name), b); err != nil {
+			return fmt.Errorf("experiment: writing %s: %w", filepath.Join(dir, name), err)
+		}
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return fmt.Errorf("experiment: %w", err)
+	}
+	unlock, err := dirlock.Lock(parent)
+	if err != nil {
+		return fmt.Errorf("experiment: %w", err)
+	}
+	defer unlock()
+	// Checked again under the lock: another writer may have made it since.
+	if err := resultsOnly(dir); err != nil {
+		return err
+	}
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		return rename(tmp, dir)
+	}
+	old := filepath.Join(parent, "."+base+".old."+strings.TrimPrefix(filepath.Base(tmp), "."+base+".new."))
+	if err := rename(dir, old); err != nil {
+		return fmt.Errorf("experiment: %w", err)
+	}
+	defer os.RemoveAll(old)
+	if err := rename(tmp, dir); err != nil {
+		if rerr := rename(old, dir); rerr != nil {
+			return fmt.Errorf("experiment: %w; and the previous results could not be put back from %s: %v", err, old, rerr)
+		}
+		return fmt.Errorf("experiment: %w", err)
+	}
+	return nil
+}
+
+// writeSynced writes b to a new file at path, synced, with mode 0644.
+func writeSynced(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
