@@ -2,6 +2,8 @@ package relunet
 
 import (
 	"bytes"
+	"encoding/gob"
+	"math"
 	"testing"
 )
 
@@ -10,24 +12,18 @@ import (
 // every kind of solver.
 func FuzzLoad(f *testing.F) {
 	X, Y := randomProblem(4, 30, 2, 1)
-	var seeds []Solver
-	a, _ := NewAnalytic(bg, X, Y, AnalyticOptions{Hidden: 3})
-	a.Step()
-	a.HiddenStep()
-	seeds = append(seeds, a)
-	for _, opts := range []DescentOptions{DescentOptions{Method: MethodSGD, Hidden: 3}, DescentOptions{Method: MethodAdam, Hidden: 3}} {
-		opts.Batch = 8
-		s, _ := NewDescent(bg, X, Y, opts)
-		s.Step()
+	a := mustAnalytic(f, X, Y, AnalyticOptions{Hidden: 3})
+	mustStep(f, a, 1)
+	mustSubStep(f, a, 'h')
+	seeds := []Solver{a}
+	for _, opts := range []DescentOptions{{Method: MethodSGD, Hidden: 3, Batch: 8}, {Method: MethodAdam, Hidden: 3, Batch: 8}} {
+		s := mustDescent(f, X, Y, opts)
+		mustStep(f, s, 1)
 		seeds = append(seeds, s)
 	}
-	l, _ := NewLBFGS(bg, X, Y, LBFGSOptions{Hidden: 3})
-	l.Step()
-	l.Step()
-	seeds = append(seeds, l)
-	lm, _ := NewLM(bg, X, Y, LMOptions{Hidden: 3})
-	lm.Step()
-	seeds = append(seeds, lm)
+	seeds = append(seeds, must2(NewLBFGS(bg, X, Y, LBFGSOptions{Hidden: 3})), must2(NewLM(bg, X, Y, LMOptions{Hidden: 3})))
+	mustStep(f, seeds[3], 2)
+	mustStep(f, seeds[4], 1)
 	for _, s := range seeds {
 		var buf bytes.Buffer
 		if err := s.Save(&buf); err != nil {
@@ -52,15 +48,14 @@ func FuzzLoad(f *testing.F) {
 func FuzzPayload(f *testing.F) {
 	X, Y := randomProblem(4, 30, 2, 1)
 	pr := newProblem(X, Y)
-	a, _ := NewAnalytic(bg, X, Y, AnalyticOptions{Hidden: 3})
-	a.Step()
-	s, _ := NewDescent(bg, X, Y, DescentOptions{Method: MethodAdam, Hidden: 3})
-	s.Step()
-	l, _ := NewLBFGS(bg, X, Y, LBFGSOptions{Hidden: 3})
-	l.Step()
-	lm, _ := NewLM(bg, X, Y, LMOptions{Hidden: 3})
-	lm.Step()
-	for k, sv := range []Solver{a, s, l, lm} {
+	solvers := []Solver{
+		must2(NewAnalytic(bg, X, Y, AnalyticOptions{Hidden: 3})),
+		must2(NewDescent(bg, X, Y, DescentOptions{Method: MethodAdam, Hidden: 3})),
+		must2(NewLBFGS(bg, X, Y, LBFGSOptions{Hidden: 3})),
+		must2(NewLM(bg, X, Y, LMOptions{Hidden: 3})),
+	}
+	for k, sv := range solvers {
+		mustStep(f, sv, 1)
 		var buf bytes.Buffer
 		if err := sv.Save(&buf); err != nil {
 			f.Fatal(err)
@@ -85,4 +80,103 @@ func FuzzPayload(f *testing.F) {
 		for i := 0; i < 2 && sv.Step(); i++ {
 		}
 	})
+}
+
+// FuzzCraftedSizes writes states with valid checksums and fingerprints
+// around crafted sizes: a hidden size of any int64, weights and a pattern
+// of any small lengths, as a hostile file would declare them so that the
+// products of sizes wrap. Each is an error, or a solver that steps without
+// a panic.
+func FuzzCraftedSizes(f *testing.F) {
+	X, Y := randomProblem(4, 30, 2, 1)
+	pr := newProblem(X, Y)
+	var saved [4][]byte
+	for k, s := range []Solver{
+		must2(NewAnalytic(bg, X, Y, AnalyticOptions{Hidden: 3})),
+		must2(NewDescent(bg, X, Y, DescentOptions{Method: MethodAdam, Hidden: 3})),
+		must2(NewLBFGS(bg, X, Y, LBFGSOptions{Hidden: 3})),
+		must2(NewLM(bg, X, Y, LMOptions{Hidden: 3})),
+	} {
+		s.Step()
+		var buf bytes.Buffer
+		if err := s.Save(&buf); err != nil {
+			f.Fatal(err)
+		}
+		saved[k] = buf.Bytes()
+	}
+	for _, h := range []int64{3, 0, -1, 1 << 62, 1<<62 + 1, 1 << 61, math.MaxInt64, 3_000_000} {
+		for k := range saved {
+			f.Add(uint8(k), h, uint16(9), uint16(3), uint16(90))
+		}
+	}
+	f.Fuzz(func(t *testing.T, kind uint8, h int64, lenW, lenBeta, lenAct uint16) {
+		nets := func(ns ...*netState) {
+			for _, n := range ns {
+				n.H, n.W, n.Beta = int(h), make([]float64, lenW), make([]float64, lenBeta)
+			}
+		}
+		var state []byte
+		switch kind % 4 {
+		case 0:
+			state = craft(t, saved[0], pr, func(st *analyticState) {
+				st.Opts.Hidden = int(h)
+				nets(&st.Net, &st.Start, &st.History.Best)
+				st.Act = make([]bool, lenAct)
+			})
+		case 1:
+			state = craft(t, saved[1], pr, func(st *descentState) {
+				st.Opts.Hidden = int(h)
+				nets(&st.Start, &st.History.Best)
+				st.P, st.Vel, st.Sec = make([]float64, lenW), make([]float64, lenW), make([]float64, lenW)
+			})
+		case 2:
+			state = craft(t, saved[2], pr, func(st *lbfgsState) {
+				st.Opts.Hidden = int(h)
+				nets(&st.Start, &st.History.Best)
+				st.X, st.Grad = make([]float64, lenW), make([]float64, lenW)
+			})
+		case 3:
+			state = craft(t, saved[3], pr, func(st *lmState) {
+				st.Opts.Hidden = int(h)
+				nets(&st.Start, &st.History.Best)
+				st.Theta = make([]float64, lenW)
+			})
+		}
+		s, err := Load(bg, bytes.NewReader(state), X, Y)
+		if err != nil {
+			return
+		}
+		for i := 0; i < 2 && s.Step(); i++ {
+		}
+	})
+}
+
+// craft decodes a saved state, lets edit change it, and encodes it again
+// with a valid header and checksum.
+func craft[S any](t *testing.T, saved []byte, pr *problem, edit func(st *S)) []byte {
+	env, err := readEnvelope(bytes.NewReader(saved), pr, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st S
+	if err := gob.NewDecoder(bytes.NewReader(env.Payload)).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	edit(&st)
+	var p, out bytes.Buffer
+	if err := gob.NewEncoder(&p).Encode(st); err != nil {
+		t.Fatal(err)
+	}
+	env.Payload = p.Bytes()
+	if err := writeEnvelope(&out, env); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+func must2[S Solver](s S, err error) Solver {
+	if err != nil {
+		panic(err)
+	}
+	return s
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzFlags parses arbitrary command lines of train and compare: every one
@@ -21,6 +22,14 @@ func FuzzFlags(f *testing.F) {
 		"-data\x00sin\x00-methods\x00sgd+safeguard",
 		"-h",
 		"-data=sin\x00-scale-targets\x00-seed\x0018446744073709551615",
+		// Huge integers and tiny floats, where sizes overflow or round to nothing.
+		"-data\x00sin\x00-hidden\x009223372036854775807\x00-iters\x009223372036854775807",
+		"-data\x00sin\x00-runs\x0099999999999999\x00-methods\x00analytic,adam",
+		"-data\x00sin\x00-budget\x001e-300\x00-memory\x000.1B",
+		"-data\x00sin\x00-memory\x009e18TiB\x00-lr\x005e-324",
+		"-data\x00patches\x00-patch\x001099511627776\x00-stride\x001\x00-noise\x001e308",
+		"-data\x00sin\x00-methods\x00analytic+restarts=9223372036854775807+parallel=9223372036854775807\x00-budget\x001",
+		"-data\x00sin\x00-methods\x00analytic+polish=lbfgs+polish=lm",
 	} {
 		f.Add(args)
 	}
@@ -36,7 +45,8 @@ func FuzzFlags(f *testing.F) {
 		c, cfg, err := parseTrain(args)
 		check(err)
 		if err == nil {
-			if c.data == "" || cfg.Hidden <= 0 || !(cfg.Alpha >= 0 && cfg.Alpha < 1) || cfg.Iterations < 0 {
+			if c.data == "" || cfg.Hidden <= 0 || !(cfg.Alpha >= 0 && cfg.Alpha < 1) || cfg.Iterations < 0 ||
+				(c.set["budget"] && cfg.Budget < time.Millisecond) || (c.set["memory"] && cfg.MemoryLimit < 1) {
 				t.Fatalf("%q: accepted %+v", args, cfg)
 			}
 			if _, err := cfg.Solver(context.Background(), nil, nil); err == nil {

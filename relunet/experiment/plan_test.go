@@ -3,6 +3,7 @@ package experiment
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -310,4 +311,31 @@ func curveNeverRises(t *testing.T, r *Result, from int, tol float64) {
 			t.Errorf("%s: curve point %d: %v at %v s after %v at %v s", r.Config.Label(), i, r.Curve[i], r.CurveSeconds[i], r.Curve[i-1], r.CurveSeconds[i-1])
 		}
 	}
+}
+
+// FuzzLabels parses arbitrary labels: each is refused with an error that
+// names it, or is a configuration whose Label reads back as the same one
+// and whose settings can run (given a budget, which "restarts" needs).
+func FuzzLabels(f *testing.F) {
+	for _, l := range []string{"analytic", BudgetLabel, "analytic+explore+restarts=3+parallel=2+polish=lm", "sgd", "lm",
+		"analytic+restarts=99999999999999999999", "analytic+parallel=2", "analytic++safeguard", "analytic+polish=", "+", "analytic+restarts=-5"} {
+		f.Add(l)
+	}
+	f.Fuzz(func(t *testing.T, label string) {
+		c, err := ParseConfig(label, 4)
+		if err != nil {
+			if !strings.Contains(err.Error(), fmt.Sprintf("%q", label)) {
+				t.Fatalf("%q: the error does not name the label: %v", label, err)
+			}
+			return
+		}
+		c.Budget = time.Second
+		if err := c.check(); err != nil {
+			t.Fatalf("%q: accepted, but cannot run: %v", label, err)
+		}
+		back, err := ParseConfig(c.Label(), 4)
+		if err != nil || back.Label() != c.Label() {
+			t.Fatalf("%q: Label %q reads back as %q, %v", label, c.Label(), back.Label(), err)
+		}
+	})
 }

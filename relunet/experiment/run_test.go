@@ -200,3 +200,23 @@ func TestJSONRoundTrip(t *testing.T) {
 }
 
 func sameFloat(a, b float64) bool { return a == b || math.IsNaN(a) && math.IsNaN(b) }
+
+// Summaries are scale-free: values near the limits of float64 give a
+// finite mean and deviation, and a deviation beyond it is told as such.
+func TestStatScaleFree(t *testing.T) {
+	s := NewStat([]float64{1e300, 3e300})
+	if s.Mean != 2e300 || math.Abs(s.SD-math.Sqrt2*1e300) > 1e285 || strings.Contains(s.String(), "Inf") || strings.Contains(s.String(), "NaN") {
+		t.Errorf("stat %+v, %s", s, s)
+	}
+	huge := NewStat([]float64{-1.7e308, 1.7e308})
+	if huge.String() != "0 ± n/a (overflow)" {
+		t.Errorf("a deviation beyond float64: %s", huge)
+	}
+	p := NewPairedStat([]float64{9e299, 9.1e299, 9.3e299}, []float64{1e300, 1.05e300, 1.1e300})
+	if math.IsNaN(p.P) || p.P <= 0 || p.P >= 1 || p.ALower != 3 {
+		t.Errorf("paired at 1e300: %+v", p)
+	}
+	if got := NewStat(nil).String(); got != "n/a (no run)" {
+		t.Errorf("no run: %q", got)
+	}
+}

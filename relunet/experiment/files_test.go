@@ -1,0 +1,129 @@
+package experiment
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/relunet/relunet/relunet"
+)
+
+// results returns n analytic results on the teacher split, seeded from
+// seed, for the tests of the results files.
+func results(t *testing.T, seed uint64, n int) []*Result {
+	t.Helper()
+	sp := teacherSplit(t)
+	var out []*Result
+	for k := range n {
+		out = append(out, mustRun(t, sp, Config{Method: relunet.MethodAnalytic, Hidden: 3, Iterations: 2, Seed: seed + uint64(k)}))
+	}
+	return out
+}
+
+// SaveResults writes runs.json, runs.csv and the extra files, which
+// LoadResults reads back; a directory that holds anything else is refused.
+func TestSaveAndLoadResults(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	res := results(t, 0, 2)
+	if err := SaveResults(dir, res, map[string][]byte{"a.png": []byte("png")}); err != nil {
+		t.Fatal(err)
+	}
+	back, err := LoadResults(dir)
+	if err != nil || len(back) != 2 || back[1].Config.Seed != 1 || back[0].TrainMSE != res[0].TrainMSE {
+		t.Fatalf("loaded %v, %v", back, err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) != 3 {
+		t.Errorf("%d entries, %v", len(entries), err)
+	}
+	if err := SaveResults(dir, res, map[string][]byte{"../x.png": nil}); err == nil {
+		t.Error("an extra file outside the directory accepted")
+	}
+	other := t.TempDir()
+	if err := os.WriteFile(filepath.Join(other, "notes.txt"), []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := SaveResults(other, res, nil); err == nil || !strings.Contains(err.Error(), "notes.txt") {
+		t.Errorf("a directory with other files: %v", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(other, "notes.txt")); err != nil || string(b) != "mine" {
+		t.Errorf("the other file is now %q, %v", b, err)
+	}
+}
+
+// A failure at either rename of the swap leaves the previous results whole
+// and nothing else behind.
+func TestSaveResultsAllOrNothing(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "out")
+	old, neu := results(t, 0, 1), results(t, 10, 1)
+	if err := SaveResults(dir, old, map[string][]byte{"fig.png": []byte("old")}); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	for _, fail := range []int{1, 2} {
+		calls := 0
+		rename = func(from, to string) error {
+			calls++
+			if calls == fail {
+				return boom
+			}
+			return os.Rename(from, to)
+		}
+		err := SaveResults(dir, neu, map[string][]byte{"fig.png": []byte("new")})
+		rename = os.Rename
+		if !errors.Is(err, boom) {
+			t.Fatalf("rename %d failing: %v", fail, err)
+		}
+		got, err := LoadResults(dir)
+		if err != nil || len(got) != 1 || got[0].Config.Seed != 0 {
+			t.Errorf("rename %d failing: the results are %v, %v", fail, got, err)
+		}
+		if b, _ := os.ReadFile(filepath.Join(dir, "fig.png")); string(b) != "old" {
+			t.Errorf("rename %d failing: the figure is %q", fail, b)
+		}
+		if entries, _ := os.ReadDir(parent); len(entries) != 1 {
+			t.Errorf("rename %d failing: %d entries in the parent", fail, len(entries))
+		}
+	}
+}
+
+// Writers at once into one directory: every reader finds one writer's
+// results whole, runs.json and runs.csv of the same writer, never a mix.
+func TestSaveResultsConcurrentWriters(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	sets := [][]*Result{results(t, 0, 1), results(t, 20, 1)}
+	csvOf := func(rs []*Result) string {
+		var b bytes.Buffer
+		if err := WriteCSV(&b, rs); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	want := map[uint64]string{0: csvOf(sets[0]), 20: csvOf(sets[1])}
+	for round := range 40 {
+		var wg sync.WaitGroup
+		for _, rs := range sets {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := SaveResults(dir, rs, nil); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		got, err := LoadResults(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		csv, err := os.ReadFile(filepath.Join(dir, ResultsCSV))
+		if err != nil || string(csv) != want[got[0].Config.Seed] {
+			t.Fatalf("round %d: runs.json of seed %d beside another runs.csv (%v)", round, got[0].Config.Seed, err)
+		}
+	}
+}
