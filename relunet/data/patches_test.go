@@ -154,7 +154,7 @@ func TestPatchesErrors(t *testing.T) {
 func TestCameraPatches(t *testing.T) {
 	ds, err := (&Loader{NoFetch: true, Cache: t.TempDir()}).Load(t.Context(), "patches")
 	if errors.Is(err, ErrNoData) {
-		t.Skipf("skipping: %v", err)
+		skipWithoutData(t, err.Error())
 	}
 	if err != nil {
 		t.Fatal(err)
