@@ -61,6 +61,18 @@ type AnalyticOptions struct {
 	// 8, and a negative value none (only the look ahead).
 	MaxBacktracks int
 
+	// Damping, when positive, makes the hidden step proximal: it
+	// minimises its surrogate plus μ‖W - W_old‖², with μ this factor times
+	// the mean diagonal entry of the normal matrix (without the ridge).
+	// The step then moves W less, so that fewer entries of the pattern flip
+	// and the surrogate stays a better guide to the true loss; the hidden
+	// step with β fixed is a Gauss–Newton step in W, and this is its
+	// Levenberg–Marquardt damping, with β solved exactly by the output
+	// step. It pays where the plain step overshoots: with few rows for the
+	// unknowns, where the plain alternation cycles far above what gradient
+	// methods reach (docs/results.md). 0 means none: the paper's step.
+	Damping float64
+
 	// Init, when not nil, is the starting network: its W is used and β is
 	// refit. Its leaky slope must be Alpha. Nil means W ~ N(0, 1), or with
 	// DataInit a W whose hidden hyperplanes pass through training rows drawn
@@ -119,6 +131,8 @@ func (o AnalyticOptions) check() error {
 		return fmt.Errorf("relunet: analytic: unknown HiddenSolve %d", o.HiddenSolve)
 	case o.Workers < 0:
 		return fmt.Errorf("relunet: analytic: Workers must not be negative, have %d", o.Workers)
+	case math.IsNaN(o.Damping) || math.IsInf(o.Damping, 0) || o.Damping < 0:
+		return fmt.Errorf("relunet: analytic: Damping must be finite and not negative, have %v", o.Damping)
 	}
 	return checkAlpha(o.Alpha)
 }
@@ -287,8 +301,8 @@ func NewAnalytic(ctx context.Context, X, Y mat.Matrix, opts AnalyticOptions) (*A
 	a.updatePattern()
 	or, err := a.output()
 	if err != nil {
-		if s, cerr := a.ended(); s != NotTerminated {
-			return nil, cerr
+		if s, _ := a.ended(); s != NotTerminated {
+			return nil, a.endedError()
 		}
 		return nil, fmt.Errorf("relunet: analytic: initial %w", err)
 	}

@@ -635,3 +635,94 @@ func TestDataInit(t *testing.T) {
 		}
 	}
 }
+
+// The damped hidden step solves (N + μI) vec(W) = b + μ vec(W_old), μ the
+// Damping times the mean diagonal entry of N without the ridge: its W
+// leaves a residual at rounding level; the primal, dual and conjugate
+// gradient solves agree; and with μ large the step barely moves.
+func TestDampedHiddenStep(t *testing.T) {
+	X, Y := randomProblem(36, 50, 3, 2) // 8·4 = 32 unknowns
+	var ws []*mat.Dense
+	for _, solve := range []HiddenSolve{SolvePrimal, SolveDual, SolveCG} {
+		a := mustAnalytic(t, X, Y, AnalyticOptions{Hidden: 8, Damping: 0.05, HiddenSolve: solve, CGTol: 1e-13})
+		old := mat.DenseCopyOf(a.net.W)
+		N, err := a.Normal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rhs := a.as.RHS(a.pr.x, a.pr.y, a.pat.act, a.net.Alpha, a.net.Beta, a.net.Beta0)
+		mustSubStep(t, a, 'h')
+		k := N.SymmetricDim()
+		var trace float64
+		for i := 0; i < k; i++ {
+			trace += N.At(i, i) - 1e-3
+		}
+		mu := 0.05 * trace / float64(k)
+		// r = (N + μI)w - b - μ w_old
+		w := mat.NewVecDense(k, mat.DenseCopyOf(a.net.W).RawMatrix().Data)
+		var r mat.VecDense
+		r.MulVec(N, w)
+		b := mat.NewVecDense(k, mat.DenseCopyOf(rhs).RawMatrix().Data)
+		wo := mat.NewVecDense(k, old.RawMatrix().Data)
+		r.AddScaledVec(&r, mu, w)
+		r.SubVec(&r, b)
+		r.AddScaledVec(&r, -mu, wo)
+		if rel := mat.Norm(&r, 2) / mat.Norm(b, 2); rel > 1e-8 {
+			t.Errorf("%v: the damped step's relative residual is %g", solve, rel)
+		}
+		ws = append(ws, mat.DenseCopyOf(a.net.W))
+	}
+	for i, name := range []string{"dual", "cg"} {
+		var diff mat.Dense
+		diff.Sub(ws[0], ws[i+1])
+		if r := mat.Norm(&diff, 2) / mat.Norm(ws[0], 2); r > 1e-7 {
+			t.Errorf("the %s solve differs from the primal by %g", name, r)
+		}
+	}
+	a := mustAnalytic(t, X, Y, AnalyticOptions{Hidden: 8, Damping: 1e6})
+	old := mat.DenseCopyOf(a.net.W)
+	mustSubStep(t, a, 'h')
+	var diff mat.Dense
+	diff.Sub(a.net.W, old)
+	if r := mat.Norm(&diff, 2) / mat.Norm(old, 2); r > 1e-4 {
+		t.Errorf("a damping of 1e6 moved W by %g, relative", r)
+	}
+}
+
+// What a sub-step does after the run stopped: after a stop by the run's
+// own rules it goes on and Status is NotTerminated again, until the rules
+// stop the run again; after a failure or an ended context it does nothing.
+func TestSubStepAfterStop(t *testing.T) {
+	X, Y := randomProblem(23, 300, 3, 1)
+	a, err := NewAnalytic(bg, X, Y, AnalyticOptions{Hidden: 4, Iterations: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for a.Step() {
+	}
+	if a.Status() != IterationLimit || a.Last().Iter != 2 {
+		t.Fatalf("status %v at iteration %d, want the iteration limit at 2", a.Status(), a.Last().Iter)
+	}
+	if _, err := a.HiddenStep(); err != nil {
+		t.Fatal(err)
+	}
+	if a.Status() != NotTerminated || a.Last().Iter != 3 {
+		t.Errorf("after a hidden step: status %v at iteration %d, want not terminated at 3", a.Status(), a.Last().Iter)
+	}
+	if a.Step() || a.Status() != IterationLimit {
+		t.Errorf("Step past the limit: status %v", a.Status())
+	}
+	ctx, cancel := context.WithCancel(bg)
+	b, err := NewAnalytic(ctx, X, Y, AnalyticOptions{Hidden: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	records := len(b.History())
+	if b.Step() || b.Status() != Canceled {
+		t.Errorf("Step after cancel: status %v", b.Status())
+	}
+	if _, err := b.OutputStep(); err == nil || len(b.History()) != records || b.Status() != Canceled {
+		t.Errorf("a sub-step after the context ended: error %v, %d records (had %d), status %v", err, len(b.History()), records, b.Status())
+	}
+}

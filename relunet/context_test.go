@@ -3,6 +3,7 @@ package relunet
 import (
 	"context"
 	"errors"
+	"reflect"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -103,4 +104,33 @@ func (c *endingContext) Err() error {
 func (c *endingContext) end(err error) {
 	c.err.Store(&err)
 	close(c.done)
+}
+
+// A context that ends while a constructor computes the first network (the
+// analytic method's first output step, LM's first JᵀJ) gives an error, a
+// deadline too: a constructor returns a solver or an error, never neither.
+func TestContextEndsInAConstructor(t *testing.T) {
+	X, Y := randomProblem(41, 20000, 40, 2)
+	makers := map[string]func(context.Context) (Solver, error){
+		"analytic": func(ctx context.Context) (Solver, error) {
+			return NewAnalytic(ctx, X, Y, AnalyticOptions{Hidden: 60})
+		},
+		"lm": func(ctx context.Context) (Solver, error) { return NewLM(ctx, X, Y, LMOptions{Hidden: 12}) },
+	}
+	for name, newSolver := range makers {
+		for _, after := range []time.Duration{0, time.Millisecond, 5 * time.Millisecond, 20 * time.Millisecond} {
+			for _, cause := range []error{context.DeadlineExceeded, context.Canceled} {
+				ctx := &endingContext{Context: bg, done: make(chan struct{})}
+				stop := time.AfterFunc(after, func() { ctx.end(cause) })
+				s, err := newSolver(ctx)
+				stop.Stop()
+				if none := s == nil || reflect.ValueOf(s).IsNil(); (err == nil) == none {
+					t.Fatalf("%s, ended after %v by %v: solver %v, error %v", name, after, cause, s != nil, err)
+				}
+				if err != nil && !errors.Is(err, cause) {
+					t.Errorf("%s: error %v does not say %v", name, err, cause)
+				}
+			}
+		}
+	}
 }

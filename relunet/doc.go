@@ -77,7 +77,9 @@
 // cancelled (an interrupt), with Canceled and the context's error. Either
 // way the run has ended: Step and the sub-steps do nothing more. (gonum's
 // own Cholesky, used with the purego tag or without AVX2, and the eigen
-// fallback are not interrupted within a factorisation.)
+// fallback are not interrupted within a factorisation.) A constructor whose
+// context ends before its first network is made returns no solver and an
+// error that wraps the context's, a deadline's too.
 //
 // Each solver checks, before it allocates anything large, that its copy of
 // the data, its buffers and (for Analytic) the hidden step's system fit in

@@ -50,9 +50,14 @@ func (a *Analytic) hidden() (HiddenResult, error) {
 			a.sys = spd.NewPadded(h * D)
 		}
 		dead := a.deadNeurons(alive)
+		damped := false
 		assemble := func(dst *mat.SymDense) {
 			a.assemble(dst)
 			isolate(dst, dead, D)
+			if a.opts.Damping > 0 {
+				a.damp(dst, rhs, alive, D, !damped)
+				damped = true
+			}
 		}
 		assemble(a.sys)
 		res.AssembleSeconds = since(start)
@@ -176,10 +181,27 @@ func (a *Analytic) solveDual(alive []int) (*mat.Dense, bool, error) {
 		}
 	}
 	mag := mat.Trace(sys)
-	for r := 0; r < nm; r++ {
-		sys.SetSym(r, r, sys.At(r, r)+a.opts.lambda())
+	// With the damping μ‖W - W_old‖², the solution is W = (μ/c)W_old + Φᵀa
+	// with (ΦΦᵀ + cI)a = y - β₀ - (μ/c)ΦW_old, c = λ + μ: the same system
+	// with the ridge c and the old weights' frozen-pattern fit taken out.
+	mu := a.opts.Damping * mag / float64(max(len(alive)*D, 1))
+	c := a.opts.lambda() + mu
+	if mu > 0 {
+		a.ensurePre()
+		fit := mat.NewDense(n, m, nil)
+		u := mat.DenseCopyOf(a.pre)
+		u.MulElem(u, G)
+		fit.Mul(u, a.net.Beta)
+		for o := 0; o < m; o++ {
+			for i := 0; i < n; i++ {
+				rhs.Set(o*n+i, 0, rhs.At(o*n+i, 0)-mu/c*fit.At(i, o))
+			}
+		}
 	}
-	sol, eigen, err := spd.Solve(a.as.Pool, sys, rhs, spd.Floor(a.opts.lambda(), h+D, mag), nil, a.fallbackFits(nm))
+	for r := 0; r < nm; r++ {
+		sys.SetSym(r, r, sys.At(r, r)+c)
+	}
+	sol, eigen, err := spd.Solve(a.as.Pool, sys, rhs, spd.Floor(c, h+D, mag), nil, a.fallbackFits(nm))
 	if err != nil {
 		return nil, eigen, err
 	}
@@ -196,6 +218,14 @@ func (a *Analytic) solveDual(alive []int) (*mat.Dense, bool, error) {
 	}
 	w := mat.NewDense(h, D, nil)
 	w.Mul(C, a.pr.x)
+	if mu > 0 {
+		for _, j := range alive {
+			row, old := w.RawRowView(j), a.net.W.RawRowView(j)
+			for k := range row {
+				row[k] += mu / c * old[k]
+			}
+		}
+	}
 	return w, eigen, nil
 }
 
@@ -284,6 +314,21 @@ func (a *Analytic) cg(rhs *mat.Dense) (*mat.Dense, int, float64, error) {
 	var x2, diag mat.Dense
 	x2.MulElem(x, x)
 	diag.Mul(g2.T(), &x2)
+	var trace float64
+	for j := 0; j < h; j++ {
+		cjj := mat.Dot(beta.RowView(j), beta.RowView(j))
+		for _, v := range diag.RawRowView(j) {
+			trace += v * cjj
+		}
+	}
+	// The damping μ‖W - W_old‖² adds μ to the diagonal and μ·W_old to the
+	// right: the ridge becomes λ + μ.
+	mu := a.opts.Damping * trace / float64(max(len(a.aliveNeurons())*D, 1))
+	if mu > 0 {
+		rhs = mat.DenseCopyOf(rhs)
+		axpyDense(mu, a.net.W, rhs)
+		lambda += mu
+	}
 	for j := 0; j < h; j++ {
 		cjj := mat.Dot(beta.RowView(j), beta.RowView(j))
 		row := diag.RawRowView(j)
@@ -358,4 +403,30 @@ func normalMul(out, v, x *mat.Dense, p *pattern, alpha float64, beta *mat.Dense,
 	p.scale(alpha, t)
 	out.Mul(t.T(), x)
 	axpyDense(lambda, v, out)
+}
+
+// damp adds the proximal term μ‖W - W_old‖² to the hidden step's problem
+// for the alive neurons: μ on the diagonal of n and, when right, μ·W_old
+// on the right of rhs, μ the Damping option times the mean diagonal entry
+// of the alive neurons' rows of n without the ridge.
+func (a *Analytic) damp(n *mat.SymDense, rhs *mat.Dense, alive []int, D int, right bool) {
+	raw := n.RawSymmetric()
+	var trace float64
+	for _, j := range alive {
+		for r := j * D; r < (j+1)*D; r++ {
+			trace += raw.Data[r*raw.Stride+r] - a.opts.lambda()
+		}
+	}
+	mu := a.opts.Damping * trace / float64(max(len(alive)*D, 1))
+	for _, j := range alive {
+		for r := j * D; r < (j+1)*D; r++ {
+			raw.Data[r*raw.Stride+r] += mu
+		}
+		if right {
+			row, w := rhs.RawRowView(j), a.net.W.RawRowView(j)
+			for c := range row {
+				row[c] += mu * w[c]
+			}
+		}
+	}
 }

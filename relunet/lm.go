@@ -146,8 +146,8 @@ func NewLM(ctx context.Context, X, Y mat.Matrix, opts LMOptions) (*LM, error) {
 	s.setTheta(params(init))
 	s.loss = s.lossAt(s.net)
 	if err := s.assemble(); err != nil {
-		if st, cerr := s.ended(); st != NotTerminated {
-			return nil, cerr
+		if st, _ := s.ended(); st != NotTerminated {
+			return nil, s.endedError()
 		}
 		return nil, err
 	}

@@ -93,6 +93,19 @@ func (n *Net) Clone() *Net {
 	}
 }
 
+// Weights returns all of n's weights in one vector, W row by row, then β
+// row by row, then β₀, appended to dst: for norms and distances between
+// networks (the norm of a gradient from LossGrad, say).
+func (n *Net) Weights(dst []float64) []float64 {
+	for _, a := range []*mat.Dense{n.W, n.Beta} {
+		r, _ := a.Dims()
+		for i := range r {
+			dst = append(dst, a.RawRowView(i)...)
+		}
+	}
+	return append(dst, n.Beta0...)
+}
+
 // copyFrom sets n's weights to src's, which has the same dimensions.
 func (n *Net) copyFrom(src *Net) {
 	n.W.Copy(src.W)

@@ -297,6 +297,16 @@ func (h *history) ended() (Status, error) {
 	return Canceled, fmt.Errorf("relunet: %v: %w", h.method, err)
 }
 
+// endedError returns the error of a constructor whose context ended
+// during its first computation: unlike a step's, it is an error even for a
+// deadline, since the constructor returns no solver.
+func (h *history) endedError() error {
+	if _, err := h.ended(); err != nil {
+		return err
+	}
+	return fmt.Errorf("relunet: %v: %w", h.method, context.Cause(h.ctx))
+}
+
 // begin reports whether a step may start: the run has not stopped, and its
 // context has not ended (which stops it).
 func (h *history) begin() bool {

@@ -3,6 +3,7 @@ package relunet
 import (
 	"math"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -298,5 +299,13 @@ func TestMaxDecays(t *testing.T) {
 		if r.Descent.LR != 0.01*want[i] {
 			t.Errorf("epoch %d: learning rate %v, want %v", r.Iter, r.Descent.LR, 0.01*want[i])
 		}
+	}
+}
+
+func TestWeights(t *testing.T) {
+	n := &Net{W: mat.NewDense(2, 3, []float64{1, 2, 3, 4, 5, 6}), Beta: mat.NewDense(2, 1, []float64{7, 8}), Beta0: []float64{9}}
+	got := n.Weights([]float64{0})
+	if want := []float64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}; !slices.Equal(got, want) {
+		t.Errorf("Weights: %v, want %v", got, want)
 	}
 }
