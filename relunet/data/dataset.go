@@ -39,6 +39,73 @@ func (ds *Dataset) Subset(rows []int) (*Dataset, error) {
 	return &Dataset{Name: ds.Name, X: SelectRows(ds.X, rows), Y: SelectRows(ds.Y, rows), XNames: ds.XNames, YNames: ds.YNames}, nil
 }
 
+// Sample returns about n of the data set's rows, evenly spaced: every k-th
+// row from the first, k = ⌈rows/n⌉, so that a sample keeps the order and
+// spread of the rows (a grid stays a coarser grid). It returns the data set
+// itself when n ≤ 0 or n is at least its rows. A data set with its own
+// split is sampled in each part, so that the split stays.
+func (ds *Dataset) Sample(n int) (*Dataset, error) {
+	rows, _, _ := ds.Dims()
+	if n <= 0 || n >= rows {
+		return ds, nil
+	}
+	if ds.TrainRows > 0 {
+		train := max(1, int(int64(n)*int64(ds.TrainRows)/int64(rows)))
+		tr := every(0, ds.TrainRows, train)
+		return ds.sampled(append(tr, every(ds.TrainRows, rows, max(1, n-train))...), len(tr))
+	}
+	return ds.sampled(every(0, rows, n), 0)
+}
+
+// Head returns the first train rows of the training part of a data set with
+// its own split, and the first test rows of its test part (a part whole when
+// its count is 0 or more than it holds).
+func (ds *Dataset) Head(train, test int) (*Dataset, error) {
+	rows, _, _ := ds.Dims()
+	if ds.TrainRows <= 0 {
+		return nil, fmt.Errorf("data: %s: Head: the data set has no split of its own", ds.Name)
+	}
+	if train < 0 || test < 0 {
+		return nil, fmt.Errorf("data: %s: Head: negative counts %d and %d", ds.Name, train, test)
+	}
+	if train == 0 || train > ds.TrainRows {
+		train = ds.TrainRows
+	}
+	if test == 0 || test > rows-ds.TrainRows {
+		test = rows - ds.TrainRows
+	}
+	idx := make([]int, 0, train+test)
+	for i := range train {
+		idx = append(idx, i)
+	}
+	for i := range test {
+		idx = append(idx, ds.TrainRows+i)
+	}
+	return ds.sampled(idx, train)
+}
+
+// every returns the rows from lo to hi (not included) at a stride that
+// keeps about n of them.
+func every(lo, hi, n int) []int {
+	k := (hi - lo + n - 1) / n
+	var out []int
+	for i := lo; i < hi; i += k {
+		out = append(out, i)
+	}
+	return out
+}
+
+// sampled is Subset of rows known to be in range, with trainRows as the
+// split of the result.
+func (ds *Dataset) sampled(rows []int, trainRows int) (*Dataset, error) {
+	out, err := ds.Subset(rows)
+	if err != nil {
+		return nil, err
+	}
+	out.TrainRows = trainRows
+	return out, nil
+}
+
 // checkGrid returns an error when a table of rows×cols values of the given
 // bytes each does not fit in the memory available, or its size overflows:
 // every generator and reader checks its size before it allocates.

@@ -415,8 +415,8 @@ func (l *Loader) fetch(ctx context.Context, src Source, cache string) error {
 			if base != "" {
 				hint = fmt.Sprintf(" from the mirror $%s=%s, which must hold the files at their paths (%s)", EnvURL, base, f.Path)
 			}
-			return fmt.Errorf("data: fetching %s%s: %w; to use it without a download, put the file at %s (or in a directory of $%s)",
-				src.Name, hint, err, path, EnvDir)
+			return fmt.Errorf("data: fetching %s%s: %w; fetch it once online with 'relunet data fetch %s' (go run ./cmd/relunet data fetch %s in this repository), or, to use it without a download, put the file at %s (or in a directory of $%s)",
+				src.Name, hint, err, src.Name, src.Name, path, EnvDir)
 		}
 		note := "SHA-256 verified"
 		if f.SHA256 == "" {
