@@ -111,6 +111,29 @@ func Summarize(results []*Result) []Summary {
 	return out
 }
 
+// Lowest returns, for each data set of the summaries in order of first
+// appearance, the label with the lowest mean training MSE and the one with
+// the lowest mean test MSE ("" where no configuration has a finite mean).
+func Lowest(sums []Summary) (datasets, train, test []string) {
+	idx := map[string]int{}
+	bestTrain, bestTest := map[string]float64{}, map[string]float64{}
+	for _, s := range sums {
+		k, ok := idx[s.Dataset]
+		if !ok {
+			k = len(datasets)
+			idx[s.Dataset] = k
+			datasets, train, test = append(datasets, s.Dataset), append(train, ""), append(test, "")
+		}
+		if m := s.TrainMSE.Mean; s.TrainMSE.N > 0 && (train[k] == "" || m < bestTrain[s.Dataset]) {
+			train[k], bestTrain[s.Dataset] = s.Label, m
+		}
+		if m := s.TestMSE.Mean; s.TestMSE.N > 0 && (test[k] == "" || m < bestTest[s.Dataset]) {
+			test[k], bestTest[s.Dataset] = s.Label, m
+		}
+	}
+	return datasets, train, test
+}
+
 // Table returns the summaries as a header and rows of text: data set,
 // method, runs (with the failed ones), then each Stat as "mean ± sd".
 func Table(sums []Summary) (header []string, rows [][]string) {

@@ -17,8 +17,12 @@
 // with "+parallel=N"), hidden hyperplanes started through training rows
 // ("+datainit"), a plain stage before the safeguarded one ("+explore"), and
 // a polish of the kept network by L-BFGS or Levenberg–Marquardt
-// ("+polish=lbfgs"). BudgetLabel is the configuration chosen from
-// measurements across data sets (see its comment).
+// ("+polish=lbfgs"), a damped hidden step ("+damping=X"), or the adaptive
+// strategy that races these variants within the budget ("+auto"), the
+// BudgetLabel: the configuration chosen from measurements across data sets
+// (see its comment and auto.go). "+validate" holds out a share of the
+// training rows, for any method, and keeps the network with the lowest
+// MSE on them.
 //
 // Errors and predictions are in the data's own units. A metric that is not
 // defined (R² of a constant target, test errors without test rows) is NaN,

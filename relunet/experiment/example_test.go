@@ -21,15 +21,18 @@ func ExampleNewPairedStat() {
 
 // A label names a method and its options; ParseConfig reads it.
 func ExampleParseConfig() {
-	c, err := experiment.ParseConfig(experiment.BudgetLabel, 32)
+	c, err := experiment.ParseConfig(experiment.SafeguardLabel, 32)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	fmt.Println(c.Method, c.Safeguard, c.DataInit, c.Restarts)
+	c, _ = experiment.ParseConfig(experiment.BudgetLabel, 32)
+	fmt.Println(c.Label(), c.Auto)
 	_, err = experiment.ParseConfig("sgd+restarts", 32)
 	fmt.Println(err)
 	// Output:
 	// analytic true true -1
-	// experiment: "sgd+restarts": sgd takes no option "restarts"
+	// analytic+auto true
+	// experiment: "sgd+restarts": sgd takes no option "restarts" (only validate)
 }

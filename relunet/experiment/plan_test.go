@@ -127,9 +127,9 @@ func TestPolishStartsFromTheAnalyticNetwork(t *testing.T) {
 // A budget bounds the wall time: no step starts after it and the one under
 // way is abandoned, so that no curve point comes later than the budget
 // (but for the moment of recording a step that ended just in time), and a
-// run that it stops says so with RuntimeLimit (restarts without a count use
-// it all, whatever the speed of the machine; L-BFGS may stop sooner on its
-// own).
+// run that it stops says so with RuntimeLimit and has used all of it
+// (restarts without a count use it all, whatever the speed of the machine;
+// L-BFGS may stop sooner on its own).
 func TestBudget(t *testing.T) {
 	sp := teacherSplit(t)
 	const budget = 150 * time.Millisecond
@@ -144,6 +144,12 @@ func TestBudget(t *testing.T) {
 		stopped := r.Status == relunet.RuntimeLimit || (cfg.Polish != NoPolish || cfg.Method == relunet.MethodLM) && own
 		if !stopped || r.CurveSeconds[n-1] > (budget+slack).Seconds() {
 			t.Errorf("%s: status %v, last point at %v s, budget %v", label, r.Status, r.CurveSeconds[n-1], budget)
+		}
+		// Seconds is the run's wall time: a run the budget stopped used all
+		// of it, whenever its last step ended (with a polish, RuntimeLimit
+		// may be the analytic stage's, and the polish stop on its own).
+		if r.Seconds < r.CurveSeconds[n-1] || r.Status == relunet.RuntimeLimit && cfg.Polish == NoPolish && r.Seconds < budget.Seconds() {
+			t.Errorf("%s: status %v, %v s, last point at %v s, budget %v", label, r.Status, r.Seconds, r.CurveSeconds[n-1], budget)
 		}
 	}
 }

@@ -35,38 +35,51 @@ import (
 //	n_train, n_test               rows in the split
 //	train_mse, test_mse           errors in the targets' own units
 //	train_r2, test_r2             R² against the training mean
+//	validation_mse the validation MSE of the kept network, with validate
 //	seconds        the run's wall time
 //	status         why it stopped (relunet.Status): "iteration limit",
 //	               "converged", "no progress", "failure", "runtime limit"
 //	error          why it failed
+//	arms           with auto: each arm's name, starts, seconds and best
+//	               score (training MSE, or validation MSE with validate)
 //	curve          training MSE of the initial model, then after each step
 //	               (with restarts, the lowest so far)
 //	curve_seconds  the wall time of each curve point since the run began
 type Record struct {
-	Dataset      string     `json:"dataset"`
-	Method       string     `json:"method"`
-	Config       string     `json:"config"`
-	Safeguard    bool       `json:"safeguard"`
-	Hidden       int        `json:"hidden"`
-	Seed         uint64     `json:"seed"`
-	Alpha        float64    `json:"alpha"`
-	Ridge        *float64   `json:"ridge"`
-	LR           *float64   `json:"lr"`
-	Batch        *int       `json:"batch"`
-	Budget       *float64   `json:"budget_seconds"`
-	Iterations   int        `json:"iterations"`
-	Starts       int        `json:"starts"`
-	NTrain       int        `json:"n_train"`
-	NTest        int        `json:"n_test"`
-	TrainMSE     *float64   `json:"train_mse"`
-	TestMSE      *float64   `json:"test_mse"`
-	TrainR2      *float64   `json:"train_r2"`
-	TestR2       *float64   `json:"test_r2"`
-	Seconds      float64    `json:"seconds"`
-	Status       string     `json:"status"`
-	Error        *string    `json:"error"`
-	Curve        []*float64 `json:"curve"`
-	CurveSeconds []float64  `json:"curve_seconds"`
+	Dataset      string      `json:"dataset"`
+	Method       string      `json:"method"`
+	Config       string      `json:"config"`
+	Safeguard    bool        `json:"safeguard"`
+	Hidden       int         `json:"hidden"`
+	Seed         uint64      `json:"seed"`
+	Alpha        float64     `json:"alpha"`
+	Ridge        *float64    `json:"ridge"`
+	LR           *float64    `json:"lr"`
+	Batch        *int        `json:"batch"`
+	Budget       *float64    `json:"budget_seconds"`
+	Iterations   int         `json:"iterations"`
+	Starts       int         `json:"starts"`
+	NTrain       int         `json:"n_train"`
+	NTest        int         `json:"n_test"`
+	TrainMSE     *float64    `json:"train_mse"`
+	TestMSE      *float64    `json:"test_mse"`
+	TrainR2      *float64    `json:"train_r2"`
+	TestR2       *float64    `json:"test_r2"`
+	Seconds      float64     `json:"seconds"`
+	Validation   *float64    `json:"validation_mse"`
+	Status       string      `json:"status"`
+	Error        *string     `json:"error"`
+	Arms         []ArmRecord `json:"arms"`
+	Curve        []*float64  `json:"curve"`
+	CurveSeconds []float64   `json:"curve_seconds"`
+}
+
+// ArmRecord is the JSON form of an ArmReport.
+type ArmRecord struct {
+	Name    string   `json:"name"`
+	Starts  int      `json:"starts"`
+	Seconds float64  `json:"seconds"`
+	Best    *float64 `json:"best"`
 }
 
 // NewRecord returns the record of a result, with the defaults of its
@@ -77,7 +90,10 @@ func NewRecord(r *Result) Record {
 		Dataset: r.Dataset, Method: c.Method.String(), Config: c.Label(), Safeguard: c.Safeguard,
 		Hidden: c.Hidden, Seed: c.Seed, Alpha: c.Alpha, Iterations: r.Iterations, Starts: r.Starts, NTrain: r.NTrain, NTest: r.NTest,
 		TrainMSE: Finite(r.TrainMSE), TestMSE: Finite(r.TestMSE), TrainR2: Finite(r.TrainR2), TestR2: Finite(r.TestR2),
-		Seconds: r.Seconds, Status: r.Status.String(), CurveSeconds: r.CurveSeconds,
+		Validation: Finite(r.Validation), Seconds: r.Seconds, Status: r.Status.String(), CurveSeconds: r.CurveSeconds,
+	}
+	for _, a := range r.Arms {
+		rec.Arms = append(rec.Arms, ArmRecord{Name: a.Name, Starts: a.Starts, Seconds: a.Seconds, Best: Finite(a.Best)})
 	}
 	switch c.Method {
 	case relunet.MethodAnalytic:
@@ -146,6 +162,7 @@ func (rec Record) Result() (*Result, error) {
 		Config:  cfg,
 		NTrain:  rec.NTrain, NTest: rec.NTest,
 		Metrics:    Metrics{TrainMSE: val(rec.TrainMSE), TestMSE: val(rec.TestMSE), TrainR2: val(rec.TrainR2), TestR2: val(rec.TestR2)},
+		Validation: val(rec.Validation),
 		Status:     st,
 		Iterations: rec.Iterations, Starts: rec.Starts, Seconds: rec.Seconds, CurveSeconds: rec.CurveSeconds,
 	}
@@ -167,6 +184,9 @@ func (rec Record) Result() (*Result, error) {
 	}
 	if rec.Error != nil {
 		r.Err = errors.New(*rec.Error)
+	}
+	for _, a := range rec.Arms {
+		r.Arms = append(r.Arms, ArmReport{Name: a.Name, Starts: a.Starts, Seconds: a.Seconds, Best: val(a.Best)})
 	}
 	for _, v := range rec.Curve {
 		r.Curve = append(r.Curve, val(v))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -16,9 +17,12 @@ import (
 // bg is the context of the tests' runs: never cancelled.
 var bg = context.Background()
 
-func teacherSplit(t *testing.T) *Split {
+func teacherSplit(t *testing.T) *Split { return teacherSplitOf(t, 300, 2, 3, 0.01, 4) }
+
+// teacherSplitOf is the reference split of data.Teacher(n, d, h, noise, seed).
+func teacherSplitOf(t *testing.T, n, d, h int, noise float64, seed uint64) *Split {
 	t.Helper()
-	ds, _, err := data.Teacher(300, 2, 3, 0.01, 4)
+	ds, _, err := data.Teacher(n, d, h, noise, seed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,5 +222,20 @@ func TestStatScaleFree(t *testing.T) {
 	}
 	if got := NewStat(nil).String(); got != "n/a (no run)" {
 		t.Errorf("no run: %q", got)
+	}
+}
+
+func TestLowest(t *testing.T) {
+	st := func(m float64) Stat { return Stat{Mean: m, N: 3} }
+	sums := []Summary{
+		{Dataset: "a", Label: "x", TrainMSE: st(2), TestMSE: st(5)},
+		{Dataset: "b", Label: "x", TrainMSE: st(1), TestMSE: st(1)},
+		{Dataset: "a", Label: "y", TrainMSE: st(1), TestMSE: st(6)},
+		{Dataset: "a", Label: "z", Failed: 3, TrainMSE: Stat{}, TestMSE: Stat{}},
+		{Dataset: "c", Label: "z", Failed: 3},
+	}
+	sets, train, test := Lowest(sums)
+	if !slices.Equal(sets, []string{"a", "b", "c"}) || !slices.Equal(train, []string{"y", "x", ""}) || !slices.Equal(test, []string{"x", "x", ""}) {
+		t.Errorf("Lowest: %v %v %v", sets, train, test)
 	}
 }

@@ -1,0 +1,178 @@
+package experiment
+
+import (
+	"math"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/relunet/relunet/relunet"
+)
+
+// smallSplit is a split whose starts are short, with few rows for the
+// unknowns of 8 hidden units: the strategy races.
+func smallSplit(t *testing.T) *Split { return teacherSplitOf(t, 300, 3, 6, 0.1, 2) }
+
+// The strategy's bookkeeping: every arm is raced, the starts and the time
+// given to the arms add up to the run's, and the kept network is the one
+// with the lowest training MSE of every start: its training MSE is the
+// lowest of the arms' scores.
+func TestAutoBookkeeping(t *testing.T) {
+	sp := smallSplit(t)
+	budget := 600 * time.Millisecond
+	r := mustRun(t, sp, Config{Hidden: 8, Auto: true, Budget: budget})
+	if len(r.Arms) != len(autoArms()) {
+		t.Fatalf("%d arms reported, want %d", len(r.Arms), len(autoArms()))
+	}
+	starts, seconds, lowest := 0, 0.0, math.Inf(1)
+	for _, a := range r.Arms {
+		if a.Starts == 0 || !(a.Seconds > 0) || math.IsNaN(a.Best) {
+			t.Errorf("arm %s: %d starts, %v s, best %v: not raced", a.Name, a.Starts, a.Seconds, a.Best)
+		}
+		starts += a.Starts
+		seconds += a.Seconds
+		lowest = math.Min(lowest, a.Best)
+	}
+	if starts != r.Starts {
+		t.Errorf("the arms made %d starts, the run %d", starts, r.Starts)
+	}
+	// The arms run at once on every core: their time adds up to at most
+	// the budget on each, and to more than one core's share of it.
+	if p := float64(procs()); seconds > (budget.Seconds()+0.5)*p || seconds < budget.Seconds()/2 {
+		t.Errorf("the arms were given %v s in all, for a budget of %v on %v cores", seconds, budget, p)
+	}
+	if math.Abs(r.TrainMSE-lowest) > 1e-9*lowest {
+		t.Errorf("kept training MSE %v, the lowest arm's %v", r.TrainMSE, lowest)
+	}
+	if r.Status != relunet.RuntimeLimit || r.Config.Label() != "analytic+auto" {
+		t.Errorf("status %v, label %q", r.Status, r.Config.Label())
+	}
+	curveNeverRises(t, r, 0, 0)
+}
+
+// Auto needs a budget, and chooses its own options.
+func TestAutoOptions(t *testing.T) {
+	sp := smallSplit(t)
+	if _, err := Run(bg, sp, Config{Hidden: 4, Auto: true}); err == nil {
+		t.Error("auto without a budget accepted")
+	}
+	if _, err := Run(bg, sp, Config{Hidden: 4, Auto: true, Safeguard: true, Budget: time.Second}); err == nil {
+		t.Error("auto with the safeguard accepted")
+	}
+	if _, err := ParseConfig("analytic+auto+restarts", 4); err == nil {
+		t.Error("auto+restarts parsed")
+	}
+	c, err := ParseConfig("analytic+auto+validate", 4)
+	if err != nil || !c.Auto || c.Validate != DefaultValidate {
+		t.Errorf("analytic+auto+validate: %+v, %v", c, err)
+	}
+}
+
+// With validation, the validation rows are never fitted and the kept
+// iterate is the one of lowest validation MSE: an L-BFGS run with
+// +validate keeps exactly the iterate of lowest validation MSE of an
+// L-BFGS run on the other training rows alone.
+func TestValidationEarlyStopping(t *testing.T) {
+	sp := smallSplit(t)
+	cfg := Config{Method: relunet.MethodLBFGS, Hidden: 6, Seed: 3, Iterations: 40, Validate: 0.25}
+	r := mustRun(t, sp, cfg)
+	// The same rows, drawn as Run draws them.
+	rr := &run{sp: sp, cfg: cfg}
+	if err := rr.splitValidation(); err != nil {
+		t.Fatal(err)
+	}
+	nFit, _ := rr.xFit.Dims()
+	nVal, _ := rr.xVal.Dims()
+	if nFit+nVal != len(sp.TrainRows) || nVal != 60 {
+		t.Fatalf("%d fitting and %d validation rows of %d", nFit, nVal, len(sp.TrainRows))
+	}
+	plain := cfg
+	plain.Validate = 0
+	s, err := plain.Solver(bg, rr.xFit, rr.yFit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	best, bestVal := s.Net(), math.Inf(1)
+	for {
+		net := s.Net()
+		pred, err := net.Predict(rr.xVal)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := MSE(pred, rr.yVal); v < bestVal {
+			best, bestVal = net, v
+		}
+		if !s.Step() {
+			break
+		}
+	}
+	m, err := sp.Evaluate(best)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(r.Validation-bestVal) > 1e-12*bestVal || math.Abs(r.TrainMSE-m.TrainMSE) > 1e-12*m.TrainMSE {
+		t.Errorf("kept validation MSE %v and training MSE %v; the lowest-validation iterate has %v and %v", r.Validation, r.TrainMSE, bestVal, m.TrainMSE)
+	}
+	if r.Config.Label() != "lbfgs+validate=0.25" {
+		t.Errorf("label %q", r.Config.Label())
+	}
+}
+
+// With validation, the strategy keeps the network of lowest validation
+// MSE over all its starts: no arm's score is below the kept one's.
+func TestAutoValidation(t *testing.T) {
+	sp := smallSplit(t)
+	r := mustRun(t, sp, Config{Hidden: 8, Auto: true, Budget: 400 * time.Millisecond, Validate: DefaultValidate})
+	for _, a := range r.Arms {
+		if a.Best < r.Validation*(1-1e-12) {
+			t.Errorf("arm %s scored %v, below the kept network's validation MSE %v", a.Name, a.Best, r.Validation)
+		}
+	}
+	if math.IsNaN(r.Validation) {
+		t.Error("no validation MSE")
+	}
+}
+
+// With many rows for the unknowns (raceBelow) there is no race: the
+// safeguarded arm alone makes every start.
+func TestAutoNoRaceOnManyRows(t *testing.T) {
+	sp := teacherSplitOf(t, 2000, 3, 6, 0.1, 2)
+	n, d := sp.XTrain.Dims()
+	if ratio(n, 1, 4*(d+1)) < raceBelow {
+		t.Fatalf("the split has %v equations per unknown, below %v", ratio(n, 1, 4*(d+1)), raceBelow)
+	}
+	r := mustRun(t, sp, Config{Hidden: 4, Auto: true, Budget: 300 * time.Millisecond})
+	for i, a := range r.Arms {
+		if (i == firstArm(n, 1, 4*(d+1))) != (a.Starts > 0) {
+			t.Errorf("arm %s made %d starts", a.Name, a.Starts)
+		}
+	}
+}
+
+// A row sample of the cascade runs only where its rows are many for the
+// unknowns too: one in 16 from 16·raceBelow·hD rows, one in 4 from
+// 4·raceBelow·hD, none below.
+func TestCascadeSamples(t *testing.T) {
+	const hD = 40
+	for _, c := range []struct {
+		n, m  int
+		fracs []int
+	}{
+		{16 * raceBelow * hD, 1, []int{16, 4}},
+		{16*raceBelow*hD - 16, 1, []int{4}},
+		{4 * raceBelow * hD, 1, []int{4}},
+		{4*raceBelow*hD - 4, 1, nil},
+		{raceBelow * hD, 4, []int{4}}, // outputs count as equations
+	} {
+		var got []int
+		for _, s := range cascade(c.n, c.m, hD, relunet.AnalyticOptions{Safeguard: true}) {
+			got = append(got, s.frac)
+			if s.share != 1.0/8 || !s.opts.Safeguard {
+				t.Errorf("n=%d m=%d: stage %+v, want an eighth of the time with the first arm's options", c.n, c.m, s)
+			}
+		}
+		if !slices.Equal(got, c.fracs) {
+			t.Errorf("n=%d m=%d: samples 1/%v, want 1/%v", c.n, c.m, got, c.fracs)
+		}
+	}
+}
