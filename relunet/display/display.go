@@ -2,13 +2,14 @@ package display
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"html"
 	"os"
+	"os/signal"
 	"strings"
 
 	"github.com/janpfeifer/gonb/gonbui"
+	"github.com/janpfeifer/gonb/gonbui/protocol"
 
 	"github.com/relunet/relunet/relunet/data"
 	"github.com/relunet/relunet/relunet/plots"
@@ -17,35 +18,37 @@ import (
 // InNotebook reports whether the program runs inside the GoNB kernel.
 func InNotebook() bool { return gonbui.IsNotebook }
 
-// Show shows the figure as a PNG image at its preferred size.
-func Show(f *plots.Figure) error { return show(f, "png") }
+// Context returns a context that ends when the cell is interrupted (the
+// kernel's interrupt sends the cell's program SIGINT), so that a solver or
+// a comparison made with it stops within about a second.
+func Context() context.Context {
+	ctx, _ := signal.NotifyContext(context.Background(), os.Interrupt)
+	return ctx
+}
 
-// ShowSVG shows the figure as an SVG image.
-func ShowSVG(f *plots.Figure) error { return show(f, "svg") }
-
-func show(f *plots.Figure, format string) error {
+// Show shows a figure made by package plots as a PNG image, or stops the
+// cell, as Must does, with the error of making it:
+//
+//	display.Show(plots.Lines(axes, series...))
+//
+// The image is a standard image/png output, which every notebook viewer
+// shows, of 144 dots per inch, shown at its size in points so that it is
+// sharp on high-density screens and no larger than a cell.
+func Show(f *plots.Figure, err error) {
+	Check(err)
 	if !gonbui.IsNotebook {
-		return nil
+		return
 	}
-	b, err := f.Render(format)
-	if err != nil {
-		return err
-	}
-	// Each display is followed by a Sync: a cell's program can exit before
-	// GoNB has read what it sent, and the figure would be lost (seen on a
-	// loaded machine).
-	if format == "svg" {
-		gonbui.DisplaySVG(string(b))
-		gonbui.Sync()
-		return nil
-	}
-	// A PNG of 144 dots per inch, shown at its size in points so that it
-	// is sharp on high-density screens and no larger than a cell.
-	w := int(f.Width.Points() * 96 / 72)
-	gonbui.DisplayHTML(fmt.Sprintf(`<img src="data:image/png;base64,%s" style="width:%dpx;max-width:100%%" alt="figure"/>`,
-		encode(b), w))
+	b, err := f.Render("png")
+	Check(err)
+	gonbui.SendData(&protocol.DisplayData{
+		Data: map[protocol.MIMEType]any{protocol.MIMEImagePNG: b},
+		// A map[string]int, one of the types GoNB's pipe can carry.
+		Metadata: map[string]any{string(protocol.MIMEImagePNG): map[string]int{"width": int(f.Width.Points() * 96 / 72)}},
+	})
+	// A cell's program can exit before GoNB has read what it sent, and the
+	// figure would be lost (seen on a loaded machine).
 	gonbui.Sync()
-	return nil
 }
 
 // Must returns v, or stops the cell when err is not nil: it prints the
@@ -54,12 +57,6 @@ func show(f *plots.Figure, format string) error {
 func Must[T any](v T, err error) T {
 	Check(err)
 	return v
-}
-
-// Must2 is Must for functions that return two values and an error.
-func Must2[A, B any](a A, b B, err error) (A, B) {
-	Check(err)
-	return a, b
 }
 
 // Check stops the cell, as Must does, when err is not nil.
@@ -74,7 +71,7 @@ func Check(err error) {
 // on first use and saying so on standard output; it stops the cell, as Must
 // does, when the data cannot be had, with the command that fetches them.
 func Load(name string) *data.Dataset {
-	return Must((&data.Loader{Log: os.Stdout}).Load(context.Background(), name))
+	return Must((&data.Loader{Log: os.Stdout}).Load(Context(), name))
 }
 
 // Table shows a table as HTML in the notebook and always prints it as text
@@ -134,5 +131,3 @@ func (p *Progress) html(done int, note string) string {
 	return fmt.Sprintf(`<div>%s: <progress value="%d" max="%d"></progress> %d/%d %s</div>`,
 		html.EscapeString(p.label), done, p.total, done, p.total, html.EscapeString(note))
 }
-
-func encode(b []byte) string { return base64.StdEncoding.EncodeToString(b) }

@@ -154,6 +154,9 @@ var (
 	Grey      color.Color = color.RGBA{120, 120, 120, 255}
 )
 
+// Dashed is a dash pattern for Style.Dashes.
+var Dashed = []vg.Length{vg.Points(5), vg.Points(3)}
+
 // Markers for Style.Glyph.
 var (
 	Dot    draw.GlyphDrawer = draw.CircleGlyph{}

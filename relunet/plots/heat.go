@@ -38,8 +38,8 @@ type HeatOptions struct {
 	Min, Max float64
 	// Gray draws values on a gray scale from black (low) to white (high),
 	// for images; otherwise values of both signs take a diverging map
-	// centred at zero, each sign scaled to its own extreme so that neither
-	// is washed out, and values of one sign a sequential map.
+	// centred at zero, linear from minus to plus the larger extreme, and
+	// values of one sign a sequential map.
 	Gray bool
 }
 
@@ -86,39 +86,6 @@ func (intTicks) Ticks(min, max float64) []plot.Tick {
 		}
 	}
 	return out
-}
-
-// twoSlope maps [lo, 0] onto [0, 1/2] and [0, hi] onto [1/2, 1]: a diverging
-// colour scale centred at zero whose two signs each use their whole half.
-type twoSlope struct{ lo, hi float64 }
-
-func (t twoSlope) at(x float64) float64 {
-	switch {
-	case x < 0:
-		return 0.5 * (1 - x/t.lo)
-	case t.hi > 0:
-		return 0.5 + 0.5*x/t.hi
-	}
-	return 0.5
-}
-
-// Normalize implements plot.Normalizer for the colour bar's axis.
-func (t twoSlope) Normalize(min, max, x float64) float64 {
-	a, b := t.at(min), t.at(max)
-	return (t.at(x) - a) / (b - a)
-}
-
-// Ticks implements plot.Ticker: nice values on each side of zero.
-func (t twoSlope) Ticks(min, max float64) []plot.Tick {
-	neg := linTicks{}.Ticks(min, 0)
-	pos := linTicks{}.Ticks(0, max)
-	var out []plot.Tick
-	for _, tk := range neg {
-		if tk.Value < 0 {
-			out = append(out, tk)
-		}
-	}
-	return append(out, pos...)
 }
 
 type plainPalette []color.Color
@@ -176,6 +143,7 @@ func Heatmap(m mat.Matrix, o HeatOptions) (*Figure, error) {
 		leg := plot.NewLegend()
 		leg.TextStyle.Font = legendFont()
 		leg.Top, leg.Left = true, true
+		leg.Padding = vg.Points(3)
 		for i, name := range o.Categories {
 			leg.Add(name, swatch{cols[i]})
 		}
@@ -189,9 +157,12 @@ func Heatmap(m mat.Matrix, o HeatOptions) (*Figure, error) {
 		case o.Gray:
 			cm = &grayMap{}
 		case lo < 0 && hi > 0:
+			// A diverging map centred at zero, on one linear scale for both
+			// signs (±the larger extreme), so that equal colours are equal
+			// magnitudes.
 			cm = moreland.SmoothBlueRed()
-			ts := twoSlope{lo: lo, hi: hi}
-			norm, scale = ts, ts.at
+			m := math.Max(-lo, hi)
+			lo, hi = -m, m
 		default:
 			cm = moreland.Kindlmann()
 		}

@@ -34,6 +34,25 @@ type Series struct {
 	// start (see divergedCeiling), it is cut at the top edge, where the ×
 	// goes.
 	Diverged bool
+	// Bold draws the series with a thicker line and larger markers, over
+	// the others: the method a figure is about.
+	Bold bool
+	// NoLine draws a series of a line figure as markers only, one per
+	// point: data points beside a fitted curve, say.
+	NoLine bool
+}
+
+// drawOrder returns the series' indices, the bold ones last.
+func drawOrder(series []Series) []int {
+	var order, bold []int
+	for i, s := range series {
+		if s.Bold {
+			bold = append(bold, i)
+		} else {
+			order = append(order, i)
+		}
+	}
+	return append(order, bold...)
 }
 
 var (
@@ -89,11 +108,18 @@ func draw2D(ax Axes, series []Series, lines bool) (*Figure, error) {
 	leg := plot.NewLegend()
 	leg.TextStyle.Font = legendFont()
 	leg.Top, leg.Left = true, true
+	leg.Padding = vg.Points(3) // entries apart, so that long ones do not touch
 	any := false
 	lo, hi := plotter.XY{X: math.Inf(1), Y: math.Inf(1)}, plotter.XY{X: math.Inf(-1), Y: math.Inf(-1)}
 	styles := seriesStyles(series)
 	ceiling, clipped := divergedCeiling(ax, series), false
-	for i, s := range series {
+	// The bold series are drawn last, over the others, and the ends of
+	// diverged runs (×) over everything; the legend keeps the given order.
+	entries := make([][]plot.Thumbnailer, len(series))
+	names := make([]string, len(series))
+	var ends []plot.Plotter
+	for _, i := range drawOrder(series) {
+		s := series[i]
 		if len(s.X) != len(s.Y) {
 			return nil, fmt.Errorf("plots: series %q has %d x and %d y values", s.Name, len(s.X), len(s.Y))
 		}
@@ -119,18 +145,21 @@ func draw2D(ax Axes, series []Series, lines bool) (*Figure, error) {
 			name += " — diverged (×)"
 		}
 		var thumbs []plot.Thumbnailer
-		if lines && len(xy) > 0 {
+		if lines && !s.NoLine && len(xy) > 0 {
 			l, err := plotter.NewLine(xy)
 			if err != nil {
 				return nil, fmt.Errorf("plots: series %q: %w", s.Name, err)
 			}
 			l.Color, l.Dashes, l.Width = st.Color, st.Dashes, vg.Points(1.6)
+			if s.Bold {
+				l.Width = vg.Points(3)
+			}
 			p.Add(l)
 			thumbs = append(thumbs, l)
 		}
 		if len(xy) > 0 {
 			marks := xy
-			if lines {
+			if lines && !s.NoLine {
 				marks = spaced(xy, ax.LogX, 10)
 			}
 			sc, err := plotter.NewScatter(marks)
@@ -138,8 +167,11 @@ func draw2D(ax Axes, series []Series, lines bool) (*Figure, error) {
 				return nil, fmt.Errorf("plots: series %q: %w", s.Name, err)
 			}
 			sc.Color, sc.Shape, sc.Radius = st.Color, st.Glyph, vg.Points(2.6)
-			if !lines {
-				sc.Radius = vg.Points(1.6)
+			switch {
+			case s.Bold:
+				sc.Radius = vg.Points(3.6)
+			case !lines || s.NoLine:
+				sc.Radius = vg.Points(2.2)
 			}
 			p.Add(sc)
 			thumbs = append(thumbs, sc)
@@ -148,13 +180,17 @@ func draw2D(ax Axes, series []Series, lines bool) (*Figure, error) {
 		if s.Diverged && len(xy) > 0 {
 			end, _ := plotter.NewScatter(xy[len(xy)-1:])
 			end.Color, end.Shape, end.Radius = st.Color, draw.CrossGlyph{}, vg.Points(7)
-			p.Add(end)
+			ends = append(ends, end)
 		}
 		if len(thumbs) == 0 {
-			name += " (nothing to show)"
+			name += " (no finite values)"
 			thumbs = append(thumbs, swatch{st.Color})
 		}
-		leg.Add(name, thumbs...)
+		names[i], entries[i] = name, thumbs
+	}
+	p.Add(ends...)
+	for i := range series {
+		leg.Add(names[i], entries[i]...)
 	}
 	switch {
 	case !any:

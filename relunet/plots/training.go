@@ -1,0 +1,45 @@
+package plots
+
+import (
+	"github.com/relunet/relunet/relunet/experiment"
+)
+
+// Training draws the training curves of results: for every configuration
+// its run with the given seed on the given data set (every data set when
+// dataset is ""), against iterations or epochs (byIter) and against wall
+// time (byTime). The series labelled study, when there is one, is drawn
+// bold: the method the figure is about. Failed runs are marked diverged.
+// The command line's compare -out and the notebooks draw their curves here.
+func Training(results []*experiment.Result, dataset string, seed uint64, study string) (byIter, byTime *Figure, err error) {
+	var it, tm []Series
+	seen := map[string]bool{}
+	title := dataset
+	for _, r := range results {
+		l := r.Config.Label()
+		if dataset != "" && r.Dataset != dataset || r.Config.Seed != seed || seen[l] {
+			continue
+		}
+		seen[l] = true
+		if title == "" {
+			title = r.Dataset
+		}
+		x := make([]float64, len(r.Curve))
+		for i := range x {
+			x[i] = float64(i + 1)
+		}
+		it = append(it, Series{Name: l, X: x, Y: r.Curve, Diverged: r.Failed(), Bold: l == study})
+		tm = append(tm, Series{Name: l, X: r.CurveSeconds, Y: r.Curve, Diverged: r.Failed(), Bold: l == study})
+	}
+	if title != "" {
+		title += ": "
+	}
+	if byIter, err = Lines(Axes{Title: title + "training MSE per iteration or epoch",
+		X: "iteration or epoch + 1 (1 = the initial network)", Y: "training MSE", LogX: true, LogY: true}, it...); err != nil {
+		return nil, nil, err
+	}
+	// A time of 0 (an initial network made in no measurable time) is left
+	// out of the logarithmic axis.
+	byTime, err = Lines(Axes{Title: title + "training MSE against wall time", X: "seconds", Y: "training MSE",
+		LogX: true, LogY: true}, tm...)
+	return byIter, byTime, err
+}
