@@ -28,7 +28,7 @@ func parseCompare(args []string) (*common, compareFlags, []experiment.Config, er
 	c := newCommon("compare")
 	var f compareFlags
 	c.fs.IntVar(&f.runs, "runs", 5, "seeded splits per method: seeds -seed … -seed+`R`-1")
-	list := c.fs.String("methods", "", "comma-separated `labels`: a method (analytic, sgd, adam, lbfgs, lm); analytic takes options after +: safeguard, datainit, explore, restarts (as many as -budget allows), restarts=N, polish=lbfgs, polish=lm (default: the paper's analytic,sgd,adam,lbfgs; with -budget "+budgetMethods+")")
+	list := c.fs.String("methods", "", "comma-separated `labels`: a method (analytic, sgd, adam, lbfgs, lm); analytic takes options after +: safeguard, datainit, explore, damping=X, restarts (as many as -budget allows), restarts=N, parallel=N, polish=lbfgs, polish=lm, or auto (alone: races the variants within -budget); any method takes validate or validate=SHARE (keep the network with the lowest MSE on that share of the training rows, held out) (default: the paper's analytic,sgd,adam,lbfgs; with -budget "+budgetMethods+")")
 	c.fs.StringVar(&f.out, "out", "", "`directory` for runs.csv, runs.json and the PNG figures")
 	if err := c.parse(args); err != nil {
 		return nil, f, nil, err
@@ -131,50 +131,27 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return errors.New("compare: every run failed")
 }
 
-// figures returns the PNG figures of compare -out by name.
+// figures returns the PNG figures of compare -out by name: the curves of
+// the first seed's runs, the first analytic configuration's bold.
 func figures(results []*experiment.Result) (map[string][]byte, error) {
-	files := map[string][]byte{}
-	byIter, byTime := curves(results)
-	name := ""
-	if len(results) > 0 {
-		name = results[0].Dataset + ": "
+	if len(results) == 0 {
+		return map[string][]byte{}, nil
 	}
-	for _, p := range []struct {
-		file string
-		ax   plots.Axes
-		s    []plots.Series
-	}{
-		{"loss_vs_iteration.png", plots.Axes{Title: name + "training MSE per iteration or epoch", X: "iteration or epoch + 1 (1 = the initial network)", Y: "training MSE", LogX: true, LogY: true}, byIter},
-		{"loss_vs_time.png", plots.Axes{Title: name + "training MSE against wall time", X: "seconds", Y: "training MSE", LogX: true, LogY: true}, byTime},
-	} {
-		fig, err := plots.Lines(p.ax, p.s...)
-		if err != nil {
-			return nil, err
+	study := ""
+	for _, r := range results {
+		if l := r.Config.Label(); study == "" && strings.HasPrefix(l, "analytic") {
+			study = l
 		}
-		if files[p.file], err = fig.Render("png"); err != nil {
+	}
+	byIter, byTime, err := plots.Training(results, results[0].Dataset, results[0].Config.Seed, study)
+	if err != nil {
+		return nil, err
+	}
+	files := map[string][]byte{}
+	for name, f := range map[string]*plots.Figure{"loss_vs_iteration.png": byIter, "loss_vs_time.png": byTime} {
+		if files[name], err = f.Render("png"); err != nil {
 			return nil, err
 		}
 	}
 	return files, nil
-}
-
-// curves returns one training curve per configuration, of its run with the
-// first seed, against iterations and against wall time; failed runs are
-// marked as diverged.
-func curves(results []*experiment.Result) (byIter, byTime []plots.Series) {
-	seen := map[string]bool{}
-	for _, r := range results {
-		l := r.Config.Label()
-		if seen[l] {
-			continue
-		}
-		seen[l] = true
-		it := make([]float64, len(r.Curve))
-		for i := range it {
-			it[i] = float64(i + 1)
-		}
-		byIter = append(byIter, plots.Series{Name: l, X: it, Y: r.Curve, Diverged: r.Failed()})
-		byTime = append(byTime, plots.Series{Name: l, X: r.CurveSeconds[1:], Y: r.Curve[1:], Diverged: r.Failed()})
-	}
-	return byIter, byTime
 }
