@@ -64,6 +64,27 @@ func mustRun(t testing.TB, sp *Split, cfg Config) *Result {
 	return r
 }
 
+// The paper's comparison: five labels, each method's length where it was
+// given one and its default where it was not.
+func TestPaperComparison(t *testing.T) {
+	cs, err := PaperComparison(16, 60, 150)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"analytic": 0, "analytic+safeguard": 0, "sgd": 60, "adam": 60, "lbfgs": 150}
+	if len(cs) != len(want) {
+		t.Fatalf("%d configurations, want %d", len(cs), len(want))
+	}
+	for _, c := range cs {
+		if it, ok := want[c.Label()]; !ok || c.Iterations != it || c.Hidden != 16 {
+			t.Errorf("%s: %d iterations, %d hidden units; want %d and 16", c.Label(), c.Iterations, c.Hidden, it)
+		}
+	}
+	if _, err := PaperComparison(16, -1, 0); err == nil {
+		t.Error("negative epochs accepted")
+	}
+}
+
 // With restarts, the run keeps the start with the lowest training MSE: it
 // equals the lowest of the same starts run one by one (start k seeded by
 // RestartSeed), and its curve is the lowest so far, so it never rises.

@@ -1,6 +1,9 @@
 package plots
 
 import (
+	"errors"
+
+	"github.com/relunet/relunet/relunet"
 	"github.com/relunet/relunet/relunet/experiment"
 )
 
@@ -8,15 +11,35 @@ import (
 // its run with the given seed on the given data set (every data set when
 // dataset is ""), against iterations or epochs (byIter) and against wall
 // time (byTime). The series labelled study, when there is one, is drawn
-// bold: the method the figure is about. Failed runs are marked diverged.
+// bold: the method the figure is about. A run that diverged is drawn to
+// its last finite point and marked so; one that failed otherwise (refused
+// for its cost or memory, say) has no curve to draw and is left out.
 // The command line's compare -out and the notebooks draw their curves here.
 func Training(results []*experiment.Result, dataset string, seed uint64, study string) (byIter, byTime *Figure, err error) {
-	var it, tm []Series
+	it, tm, title := trainingSeries(results, dataset, seed, study)
+	if title != "" {
+		title += ": "
+	}
+	if byIter, err = Lines(Axes{Title: title + "training MSE per iteration or epoch",
+		X: "iteration or epoch + 1 (1 = the initial network)", Y: "training MSE", LogX: true, LogY: true}, it...); err != nil {
+		return nil, nil, err
+	}
+	// A time of 0 (an initial network made in no measurable time) is left
+	// out of the logarithmic axis.
+	byTime, err = Lines(Axes{Title: title + "training MSE against wall time", X: "seconds", Y: "training MSE",
+		LogX: true, LogY: true}, tm...)
+	return byIter, byTime, err
+}
+
+// trainingSeries returns the series of Training, against iterations and
+// against time, and the data set's name for the title.
+func trainingSeries(results []*experiment.Result, dataset string, seed uint64, study string) (it, tm []Series, title string) {
 	seen := map[string]bool{}
-	title := dataset
+	title = dataset
 	for _, r := range results {
 		l := r.Config.Label()
-		if dataset != "" && r.Dataset != dataset || r.Config.Seed != seed || seen[l] {
+		if dataset != "" && r.Dataset != dataset || r.Config.Seed != seed || seen[l] ||
+			r.Failed() && !errors.Is(r.Err, relunet.ErrDiverged) {
 			continue
 		}
 		seen[l] = true
@@ -30,16 +53,5 @@ func Training(results []*experiment.Result, dataset string, seed uint64, study s
 		it = append(it, Series{Name: l, X: x, Y: r.Curve, Diverged: r.Failed(), Bold: l == study})
 		tm = append(tm, Series{Name: l, X: r.CurveSeconds, Y: r.Curve, Diverged: r.Failed(), Bold: l == study})
 	}
-	if title != "" {
-		title += ": "
-	}
-	if byIter, err = Lines(Axes{Title: title + "training MSE per iteration or epoch",
-		X: "iteration or epoch + 1 (1 = the initial network)", Y: "training MSE", LogX: true, LogY: true}, it...); err != nil {
-		return nil, nil, err
-	}
-	// A time of 0 (an initial network made in no measurable time) is left
-	// out of the logarithmic axis.
-	byTime, err = Lines(Axes{Title: title + "training MSE against wall time", X: "seconds", Y: "training MSE",
-		LogX: true, LogY: true}, tm...)
-	return byIter, byTime, err
+	return it, tm, title
 }
