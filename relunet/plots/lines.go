@@ -142,7 +142,7 @@ func draw2D(ax Axes, series []Series, lines bool) (*Figure, error) {
 		}
 		name := s.Name
 		if s.Diverged {
-			name += " — diverged (×)"
+			name += " — failed (×)"
 		}
 		var thumbs []plot.Thumbnailer
 		if lines && !s.NoLine && len(xy) > 0 {

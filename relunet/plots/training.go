@@ -1,9 +1,8 @@
 package plots
 
 import (
-	"errors"
+	"math"
 
-	"github.com/relunet/relunet/relunet"
 	"github.com/relunet/relunet/relunet/experiment"
 )
 
@@ -11,9 +10,10 @@ import (
 // its run with the given seed on the given data set (every data set when
 // dataset is ""), against iterations or epochs (byIter) and against wall
 // time (byTime). The series labelled study, when there is one, is drawn
-// bold: the method the figure is about. A run that diverged is drawn to
-// its last finite point and marked so; one that failed otherwise (refused
-// for its cost or memory, say) has no curve to draw and is left out.
+// bold: the method the figure is about. A run that failed is drawn to its
+// last finite point and marked there (a diverged gradient method, say);
+// one that failed before it had a finite loss (refused for its cost or its
+// memory) has no curve and is left out.
 // The command line's compare -out and the notebooks draw their curves here.
 func Training(results []*experiment.Result, dataset string, seed uint64, study string) (byIter, byTime *Figure, err error) {
 	it, tm, title := trainingSeries(results, dataset, seed, study)
@@ -39,7 +39,7 @@ func trainingSeries(results []*experiment.Result, dataset string, seed uint64, s
 	for _, r := range results {
 		l := r.Config.Label()
 		if dataset != "" && r.Dataset != dataset || r.Config.Seed != seed || seen[l] ||
-			r.Failed() && !errors.Is(r.Err, relunet.ErrDiverged) {
+			r.Failed() && !anyFinite(r.Curve) {
 			continue
 		}
 		seen[l] = true
@@ -54,4 +54,14 @@ func trainingSeries(results []*experiment.Result, dataset string, seed uint64, s
 		tm = append(tm, Series{Name: l, X: r.CurveSeconds, Y: r.Curve, Diverged: r.Failed(), Bold: l == study})
 	}
 	return it, tm, title
+}
+
+// anyFinite reports whether some value of v is finite.
+func anyFinite(v []float64) bool {
+	for _, x := range v {
+		if !math.IsNaN(x) && !math.IsInf(x, 0) {
+			return true
+		}
+	}
+	return false
 }
