@@ -43,7 +43,7 @@ def load(name):
     return "\n".join(text), images, "\n\n".join(prose)
 
 
-VALUE = r"(n/a \([a-z ]+\)|[0-9.e+-]+(?: ± [0-9.e+-]+| \(1 run\))?)"
+VALUE = r"(n/a \([a-z ]+\)|[0-9.e+-]+(?: ± [0-9.e+-]+)?(?: \((?:1 run|\d+ of \d+ runs)\))?)"
 
 
 def summary(text):

@@ -57,8 +57,8 @@ type AnalyticOptions struct {
 	// only: HiddenStep, UpdatePattern and OutputStep do exactly what they
 	// say, so that a notebook can show a sub-step that raises the loss.
 	Safeguard bool
-	// MaxBacktracks is the number of halvings the safeguard tries; 0 means
-	// 8, and a negative value none (only the look ahead).
+	// MaxBacktracks is the number of halvings the safeguard tries, at most
+	// 1075; 0 means 8, and a negative value none (only the look ahead).
 	MaxBacktracks int
 
 	// Damping, when positive, makes the hidden step proximal: it
@@ -117,6 +117,10 @@ const (
 
 const analyticMemoryOption = "AnalyticOptions.MemoryLimit, -memory"
 
+// maxBacktracks bounds MaxBacktracks: 2⁻¹⁰⁷⁵ is below the least positive
+// float64, so a step halved that often moves no weight.
+const maxBacktracks = 1075
+
 func (o AnalyticOptions) check() error {
 	switch {
 	case o.Hidden <= 0:
@@ -133,6 +137,8 @@ func (o AnalyticOptions) check() error {
 		return fmt.Errorf("relunet: analytic: Workers must not be negative, have %d", o.Workers)
 	case math.IsNaN(o.Damping) || math.IsInf(o.Damping, 0) || o.Damping < 0:
 		return fmt.Errorf("relunet: analytic: Damping must be finite and not negative, have %v", o.Damping)
+	case o.MaxBacktracks > maxBacktracks:
+		return fmt.Errorf("relunet: analytic: MaxBacktracks is at most %d, have %d: halving a step more often leaves it unchanged in float64", maxBacktracks, o.MaxBacktracks)
 	}
 	return checkAlpha(o.Alpha)
 }

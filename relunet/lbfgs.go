@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"time"
 
 	"gonum.org/v1/gonum/floats"
@@ -132,12 +133,13 @@ func NewLBFGS(ctx context.Context, X, Y mat.Matrix, opts LBFGSOptions) (*LBFGS, 
 }
 
 // lbfgsBytes returns the memory of an L-BFGS solver's buffers: the location
-// and gradient, the pairs (twice: a step's undo copy), the gradient's
-// buffers, the start and the best network.
+// and gradient, the pairs, a step's undo copy (the location, the gradient,
+// the last iterate and one pair), the gradient's buffers, the start and the
+// best network.
 func lbfgsBytes(n, h, D, m, store int) int64 {
 	var b size.Bytes
-	b.AddBytes(paramBytes(8, h, D, m))
-	for range 4 {
+	b.AddBytes(paramBytes(12, h, D, m))
+	for range 2 {
 		b.AddBytes(paramBytes(store, h, D, m))
 	}
 	b.AddBytes(fullGradBytes(n, h, D, m))
@@ -231,13 +233,13 @@ type lbfgsUndo struct {
 	x, grad []float64
 	f       float64
 	evals   int
-	mem     lbfgsMemory
+	mem     memUndo
 	started bool
 }
 
 func (l *LBFGS) snapshot() lbfgsUndo {
 	return lbfgsUndo{x: append([]float64(nil), l.loc.X...), grad: append([]float64(nil), l.loc.Gradient...), f: l.loc.F,
-		evals: l.evals, mem: l.mem.clone(), started: l.initialized || l.mem.Resumed}
+		evals: l.evals, mem: l.mem.mark(), started: l.initialized || l.mem.Resumed}
 }
 
 // restore returns to the state of the snapshot, with the line search to be
@@ -246,7 +248,7 @@ func (l *LBFGS) restore(u lbfgsUndo) {
 	copy(l.loc.X, u.x)
 	copy(l.loc.Gradient, u.grad)
 	l.loc.F, l.evals = u.f, u.evals
-	*l.mem = u.mem
+	l.mem.undo(u.mem)
 	l.mem.Resumed, l.initialized = u.started, false
 	l.setup(l.loc.X)
 }
@@ -280,19 +282,43 @@ type lbfgsMemory struct {
 	a []float64 // scratch of the recursion
 }
 
-// clone returns a deep copy of the memory.
-func (m *lbfgsMemory) clone() lbfgsMemory {
-	c := *m
-	c.X, c.Grad, c.Rho = append([]float64(nil), m.X...), append([]float64(nil), m.Grad...), append([]float64(nil), m.Rho...)
-	c.S, c.Y = make([][]float64, len(m.S)), make([][]float64, len(m.Y))
-	for i := range m.S {
-		c.S[i] = append([]float64(nil), m.S[i]...)
+// memUndo is what an iteration can change in the memory, to be put back
+// when the iteration is abandoned: the pair it overwrites (NextDirection
+// writes one slot), the last iterate and the ring's position. A copy of
+// the whole memory would cost Store pairs of copies per iteration, seconds
+// of uninterruptible copying for millions of weights.
+type memUndo struct {
+	m             lbfgsMemory // shallow: its slices are the memory's own
+	x, grad, s, y []float64
+	rho           float64
+}
+
+// mark returns what undo needs to put the memory back as it is now.
+func (m *lbfgsMemory) mark() memUndo {
+	u := memUndo{m: *m}
+	if m.S == nil {
+		return u // no pairs yet: InitDirection makes the memory anew
 	}
-	for i := range m.Y {
-		c.Y[i] = append([]float64(nil), m.Y[i]...)
+	k := m.Oldest
+	u.x, u.grad = slices.Clone(m.X), slices.Clone(m.Grad)
+	u.s, u.y, u.rho = slices.Clone(m.S[k]), slices.Clone(m.Y[k]), m.Rho[k]
+	return u
+}
+
+// undo puts the memory back as it was at mark, after at most one
+// NextDirection or one InitDirection (which makes new pairs, and writes
+// the last iterate in place).
+func (m *lbfgsMemory) undo(u memUndo) {
+	*m = u.m
+	if m.S == nil {
+		return
 	}
-	c.a = nil
-	return c
+	k := m.Oldest
+	copy(m.X, u.x)
+	copy(m.Grad, u.grad)
+	copy(m.S[k], u.s)
+	copy(m.Y[k], u.y)
+	m.Rho[k] = u.rho
 }
 
 // InitDirection starts the memory at loc and returns the steepest-descent

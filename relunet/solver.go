@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 )
@@ -352,6 +353,9 @@ func checkContext(ctx context.Context, what string) error {
 func SaveFile(path string, s Solver) error {
 	if isNilValue(s) {
 		return errors.New("relunet: SaveFile: nil solver")
+	}
+	if info, err := os.Stat(path); err == nil && info.IsDir() {
+		return fmt.Errorf("relunet: SaveFile: %s is a directory", path)
 	}
 	return saveFile(path, s.Save)
 }

@@ -69,6 +69,7 @@ func TestBadInput(t *testing.T) {
 		{"CGTol", X, Y, AnalyticOptions{Hidden: 2, CGTol: math.Inf(1)}, "CGTol must be below 1", false},
 		{"Workers", X, Y, AnalyticOptions{Hidden: 2, Workers: -3}, "Workers must not be negative", false},
 		{"Tol", X, Y, AnalyticOptions{Hidden: 2, Tol: math.NaN()}, "Tol must be finite", false},
+		{"MaxBacktracks", X, Y, AnalyticOptions{Hidden: 2, Safeguard: true, MaxBacktracks: math.MaxInt}, "MaxBacktracks is at most 1075", false},
 		{"Init of another slope", X, Y, AnalyticOptions{Hidden: 3, Init: other}, "Init has leaky slope 0.1, Alpha is 0", false},
 		{"Init of another size", X, Y, AnalyticOptions{Hidden: 4, Init: other, Alpha: 0.1}, "Init has 3 hidden units, Hidden is 4", false},
 	} {

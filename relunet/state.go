@@ -202,14 +202,14 @@ func writeEnvelope(w io.Writer, env envelope) error {
 func readEnvelope(r io.Reader, pr *problem, max int64) (envelope, error) {
 	var env envelope
 	truncated := func(what string) error {
-		return fmt.Errorf("relunet: not a solver state, or truncated (in its %s): %w", what, io.ErrUnexpectedEOF)
+		return fmt.Errorf("relunet: %w: not a solver state, or truncated (in its %s): %w", ErrCorrupt, what, io.ErrUnexpectedEOF)
 	}
 	magic := make([]byte, len(stateMagic))
 	if _, err := io.ReadFull(r, magic); err != nil {
 		return env, truncated("magic")
 	}
 	if string(magic) != stateMagic {
-		return env, errors.New("relunet: not a solver state file")
+		return env, fmt.Errorf("relunet: %w: not a solver state file (it does not begin as one)", ErrCorrupt)
 	}
 	var version uint32
 	if err := binary.Read(r, binary.LittleEndian, &version); err != nil {
@@ -250,8 +250,8 @@ func readEnvelope(r io.Reader, pr *problem, max int64) (envelope, error) {
 	}
 	switch {
 	case max >= 0 && length != uint64(max):
-		return env, fmt.Errorf("relunet: %s state: its header declares a payload of %d bytes, and %d follow: %w",
-			env.Kind, length, max, io.ErrUnexpectedEOF)
+		return env, fmt.Errorf("relunet: %s state: %w: its header declares a payload of %d bytes, but %d follow",
+			env.Kind, ErrCorrupt, length, max)
 	case length > math.MaxInt64:
 		return env, fmt.Errorf("relunet: %s state: %w: a payload of %d bytes", env.Kind, ErrCorrupt, length)
 	}
@@ -266,7 +266,7 @@ func readEnvelope(r io.Reader, pr *problem, max int64) (envelope, error) {
 		return env, fmt.Errorf("relunet: reading the %s state: %w", env.Kind, err)
 	}
 	if uint64(got) != length {
-		return env, fmt.Errorf("relunet: %s state is truncated: %d of its %d bytes: %w", env.Kind, got, length, io.ErrUnexpectedEOF)
+		return env, fmt.Errorf("relunet: %s state: %w: truncated, %d of its %d bytes: %w", env.Kind, ErrCorrupt, got, length, io.ErrUnexpectedEOF)
 	}
 	if sha256.Sum256(payload.Bytes()) != sum {
 		return env, fmt.Errorf("relunet: %s state: %w: checksum mismatch", env.Kind, ErrCorrupt)
@@ -351,6 +351,9 @@ func LoadFile(ctx context.Context, path string, X, Y mat.Matrix) (Solver, error)
 	info, err := f.Stat()
 	if err != nil {
 		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("relunet: %s is not a file (%v)", path, info.Mode().Type())
 	}
 	// The header's length, read ahead, tells where the payload starts.
 	var head [len(stateMagic) + 5]byte

@@ -5,11 +5,13 @@ import (
 	"encoding/binary"
 	"encoding/gob"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -398,5 +400,41 @@ func TestLoadDetectsEveryByteFlip(t *testing.T) {
 				t.Fatalf("byte %d ^ %#x: error %v", i, x, err)
 			}
 		}
+	}
+}
+
+// A state cut short anywhere, or with bytes after its payload, is an error
+// wrapping ErrCorrupt, read from a file or a stream; a directory is not a
+// state file, to load or to save over.
+func TestLoadTruncatedOrExtended(t *testing.T) {
+	X, Y := randomProblem(4, 30, 2, 1)
+	a := mustAnalytic(t, X, Y, AnalyticOptions{Hidden: 3})
+	mustStep(t, a, 1)
+	saved := mustSave(t, a)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "s.state")
+	try := func(what string, b []byte) {
+		t.Helper()
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := LoadFile(bg, path, X, Y); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("%s, from a file: %v", what, err)
+		}
+		if len(b) < len(saved) {
+			if _, err := Load(bg, bytes.NewReader(b), X, Y); !errors.Is(err, ErrCorrupt) {
+				t.Errorf("%s, from a stream: %v", what, err)
+			}
+		}
+	}
+	for n := 0; n < len(saved); n += 7 {
+		try(fmt.Sprintf("the first %d of %d bytes", n, len(saved)), saved[:n])
+	}
+	try("7 bytes more", append(slices.Clone(saved), 1, 2, 3, 4, 5, 6, 7))
+	if _, err := LoadFile(bg, dir, X, Y); err == nil || !strings.Contains(err.Error(), "not a file") {
+		t.Errorf("a directory: %v", err)
+	}
+	if err := SaveFile(dir, a); err == nil || !strings.Contains(err.Error(), "is a directory") {
+		t.Errorf("saving over a directory: %v", err)
 	}
 }

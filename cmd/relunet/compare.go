@@ -67,6 +67,13 @@ func compare(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	if f.out != "" {
+		// Before the runs, so that a directory that cannot take the
+		// results does not cost them.
+		if err := experiment.CheckResultsDir(f.out); err != nil {
+			return err
+		}
+	}
 	ds, err := c.open(ctx, stderr)
 	if err != nil {
 		return err

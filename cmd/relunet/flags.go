@@ -192,6 +192,13 @@ func (c *common) checkMethods(cfgs []experiment.Config) error {
 		return c.usagef("-epochs, -lr and -batch apply to sgd and adam; use -iters for analytic, lbfgs and lm")
 	case c.set["memory"] && !has[relunet.MethodAnalytic] && !has[relunet.MethodLM]:
 		return c.usagef("-memory applies to analytic and lm")
+	case c.set["ridge"] && !has[relunet.MethodAnalytic]:
+		return c.usagef("-ridge applies to analytic only: the other methods fit the square loss alone")
+	}
+	for _, cfg := range cfgs {
+		if cfg.Auto && c.budget == 0 {
+			return c.usagef("%s spends a budget: give -budget SECONDS", cfg.Label())
+		}
 	}
 	return nil
 }
@@ -215,7 +222,7 @@ func (b *byteSize) Set(s string) error {
 	}
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil || !(v*mul >= 1) || v*mul > math.MaxInt64/2 {
-		return fmt.Errorf("want a size of at least 1 byte, such as 4GiB or 512MiB")
+		return fmt.Errorf("want a size from 1 byte to 4 EiB, such as 4GiB or 512MiB")
 	}
 	*b = byteSize(v * mul)
 	return nil
@@ -245,6 +252,36 @@ func (c *common) prepare(ds *data.Dataset, seed uint64, stderr io.Writer) (*expe
 // (fetched on first use, saying so on stderr). Synthetic sets are generated
 // with -seed.
 func (c *common) open(ctx context.Context, stderr io.Writer) (*data.Dataset, error) {
+	// Reading a large CSV and generating a large synthetic set check no
+	// context: they run aside, and an interrupt returns at once. Work that
+	// does check it (a fetch, which then removes its partial download) is
+	// given half a second to end by itself.
+	type opened struct {
+		ds  *data.Dataset
+		err error
+	}
+	done := make(chan opened, 1)
+	go func() {
+		ds, err := c.openData(ctx, stderr)
+		done <- opened{ds, err}
+	}()
+	select {
+	case o := <-done:
+		return o.ds, o.err
+	case <-ctx.Done():
+	}
+	select {
+	case o := <-done:
+		if o.err != nil {
+			return nil, o.err
+		}
+	case <-time.After(time.Second / 2):
+	}
+	return nil, ctx.Err()
+}
+
+// openData reads or makes the data set of -data.
+func (c *common) openData(ctx context.Context, stderr io.Writer) (*data.Dataset, error) {
 	if strings.HasSuffix(strings.ToLower(c.data), ".csv") {
 		tab, err := data.ReadCSVFile(c.data, data.HeaderAuto)
 		if err != nil {

@@ -252,6 +252,11 @@ func TestUsageErrors(t *testing.T) {
 		{"train", "-data", "patches", "-patch", "1099511627776"},
 		{"train", "-data", "sin", "-method", "analytic+safeguard", "-safeguard"},
 		{"compare", "-data", "sin", "-runs", "9223372036854775807", "-methods", "analytic,adam"},
+		{"train", "-data", "sin", "-hidden", "4", "-budget", "0.2", "-method", "analytic+parallel=4611686018427387904+restarts"},
+		{"compare", "-data", "sin", "-hidden", "4", "-budget", "0.2", "-methods", "analytic+restarts+parallel=2147483648"},
+		{"train", "-data", "sin", "-method", "analytic+auto"},
+		{"train", "-data", "sin", "-method", "lm", "-ridge", "1000"},
+		{"compare", "-data", "sin", "-methods", "adam,lbfgs", "-ridge", "0"},
 	} {
 		_, errOut, code := cli(t, nil, args...)
 		if code != 2 || !strings.Contains(errOut, "usage:") || strings.Contains(errOut, "goroutine") {
@@ -536,7 +541,7 @@ func (p *proc) stop(t *testing.T, sigs ...os.Signal) (int, time.Duration, string
 }
 
 // SIGINT and SIGTERM stop every kind of run within about a second, in the
-// middle of a long step too: the tool says "interrupted", exits 130 or 143,
+// middle of a long step too, and while the data are still being made: the tool says "interrupted", exits 130 or 143,
 // and writes nothing. A second signal exits at once.
 func TestInterrupts(t *testing.T) {
 	patches := os.Getenv("RELUNET_DATA") != "" && findIn(os.Getenv("RELUNET_DATA"), "camera.png") != ""
@@ -546,15 +551,17 @@ func TestInterrupts(t *testing.T) {
 		code  int
 		args  []string
 		needs bool // camera.png
+		early bool // the signal comes while the data are made, before the run starts
 	}{
-		{"adam under a budget, SIGINT", []os.Signal{os.Interrupt}, 130, []string{"train", "-data", "sinx2", "-hidden", "16", "-method", "adam", "-budget", "60"}, false},
-		{"adam under a budget, SIGTERM", []os.Signal{syscall.SIGTERM}, 143, []string{"train", "-data", "sinx2", "-hidden", "16", "-method", "adam", "-budget", "60"}, false},
-		{"analytic restarts", []os.Signal{os.Interrupt}, 130, []string{"train", "-data", "sinx2", "-hidden", "64", "-method", "analytic+safeguard+restarts", "-budget", "60"}, false},
-		{"lbfgs", []os.Signal{os.Interrupt}, 130, []string{"train", "-data", "yearlike", "-hidden", "64", "-method", "lbfgs", "-budget", "60"}, false},
-		{"a long LM step on the patches", []os.Signal{os.Interrupt}, 130, []string{"train", "-data", "patches", "-hidden", "2", "-method", "lm", "-iters", "1"}, true},
-		{"a long hidden step", []os.Signal{syscall.SIGTERM}, 143, []string{"train", "-data", "yearlike", "-hidden", "64", "-iters", "1"}, false},
-		{"compare, endless runs", []os.Signal{os.Interrupt}, 130, []string{"compare", "-data", "sin", "-hidden", "4", "-runs", "99999999999999", "-methods", "analytic", "-iters", "1", "-out", "OUT"}, false},
-		{"two signals", []os.Signal{os.Interrupt, os.Interrupt}, 130, []string{"train", "-data", "sinx2", "-hidden", "16", "-method", "adam", "-budget", "60"}, false},
+		{"adam under a budget, SIGINT", []os.Signal{os.Interrupt}, 130, []string{"train", "-data", "sinx2", "-hidden", "16", "-method", "adam", "-budget", "60"}, false, false},
+		{"adam under a budget, SIGTERM", []os.Signal{syscall.SIGTERM}, 143, []string{"train", "-data", "sinx2", "-hidden", "16", "-method", "adam", "-budget", "60"}, false, false},
+		{"analytic restarts", []os.Signal{os.Interrupt}, 130, []string{"train", "-data", "sinx2", "-hidden", "64", "-method", "analytic+safeguard+restarts", "-budget", "60"}, false, false},
+		{"lbfgs", []os.Signal{os.Interrupt}, 130, []string{"train", "-data", "yearlike", "-hidden", "64", "-method", "lbfgs", "-budget", "60"}, false, false},
+		{"a long LM step on the patches", []os.Signal{os.Interrupt}, 130, []string{"train", "-data", "patches", "-hidden", "2", "-method", "lm", "-iters", "1"}, true, false},
+		{"a long hidden step", []os.Signal{syscall.SIGTERM}, 143, []string{"train", "-data", "yearlike", "-hidden", "64", "-iters", "1"}, false, false},
+		{"compare, endless runs", []os.Signal{os.Interrupt}, 130, []string{"compare", "-data", "sin", "-hidden", "4", "-runs", "99999999999999", "-methods", "analytic", "-iters", "1", "-out", "OUT"}, false, false},
+		{"two signals", []os.Signal{os.Interrupt, os.Interrupt}, 130, []string{"train", "-data", "sinx2", "-hidden", "16", "-method", "adam", "-budget", "60"}, false, false},
+		{"making yearlike", []os.Signal{os.Interrupt}, 130, []string{"train", "-data", "yearlike", "-hidden", "8", "-split", "fixed", "-iters", "1"}, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.needs && !patches {
@@ -567,7 +574,11 @@ func TestInterrupts(t *testing.T) {
 					args[i] = out
 				}
 			}
-			p := startCLI(t, nil, ": started", args...)
+			ready := ": started"
+			if tc.early {
+				ready = "" // no line comes before the data are made
+			}
+			p := startCLI(t, nil, ready, args...)
 			time.Sleep(300 * time.Millisecond) // into the run's work
 			code, took, stderr := p.stop(t, tc.sigs...)
 			t.Logf("exit %d, %v after the signal", code, took)
@@ -756,4 +767,48 @@ func skipWithoutData(t testing.TB, why string) {
 		t.Fatalf("RELUNET_REQUIRE_ALL=1 and %s", why)
 	}
 	t.Skipf("skipping: %s", why)
+}
+
+// A result that cannot be written to standard output (a full disk) is a
+// failure that says so, in every output form.
+func TestStdoutFull(t *testing.T) {
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip("no /dev/full here")
+	}
+	defer full.Close()
+	for _, args := range [][]string{
+		{"train", "-data", "sin", "-hidden", "2", "-iters", "2"},
+		{"train", "-data", "sin", "-hidden", "2", "-iters", "2", "-json"},
+		{"compare", "-data", "sin", "-hidden", "2", "-runs", "1", "-methods", "analytic", "-iters", "2"},
+	} {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+t.TempDir())
+		var e bytes.Buffer
+		cmd.Stdout, cmd.Stderr = full, &e
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(e.String(), "no space left") {
+			t.Errorf("%v: %v, stderr %q", args, err, e.String())
+		}
+	}
+}
+
+// compare -out checks its directory before the runs, so that a directory
+// that cannot take the results costs none of them.
+func TestCompareOutCheckedFirst(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "afile")
+	os.WriteFile(file, []byte("mine"), 0o644)
+	mine := filepath.Join(dir, "mine")
+	os.MkdirAll(filepath.Join(mine, "runs.json"), 0o755)
+	for _, out := range []string{file, mine} {
+		_, errOut, code := cli(t, nil, "compare", "-data", "sin", "-hidden", "2", "-runs", "1", "-methods", "analytic", "-iters", "2", "-out", out)
+		if code != 1 || strings.Contains(errOut, ": started") || !strings.Contains(errOut, filepath.Base(out)) || len(errorLines(errOut)) != 1 {
+			t.Errorf("-out %s: exit %d, stderr %q", out, code, errOut)
+		}
+	}
+	if b, _ := os.ReadFile(file); string(b) != "mine" {
+		t.Errorf("the file is now %q", b)
+	}
 }

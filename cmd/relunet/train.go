@@ -70,7 +70,9 @@ func train(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return err // the record holds it; standard error tells it once
 	}
-	fmt.Fprintln(stdout, summary(rec))
+	if _, werr := fmt.Fprintln(stdout, summary(rec)); werr != nil {
+		return werr // the result's one line could not be told
+	}
 	if err != nil {
 		return errReported // the summary line ends with the error
 	}

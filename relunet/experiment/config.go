@@ -239,6 +239,11 @@ func PaperComparison(h, epochs, lbfgs int) ([]Config, error) {
 	return cs, nil
 }
 
+// MaxParallel bounds Config.Parallel: each start run at once holds a
+// solver and a share of the memory limit, and far more starts than cores
+// only divide both.
+const MaxParallel = 1024
+
 // ParseConfig returns the configuration of a label with h hidden units: a
 // method name followed by options, each after a "+" and each at most once.
 // Every method takes "validate" (DefaultValidate) or "validate=SHARE". The
@@ -248,6 +253,9 @@ func PaperComparison(h, epochs, lbfgs int) ([]Config, error) {
 // the budget allows), "restarts=N" (N ≥ 2), "parallel=N" (N ≥ 2 starts at
 // once, with restarts) and "polish=lbfgs" or "polish=lm".
 func ParseConfig(label string, h int) (Config, error) {
+	if h <= 0 {
+		return Config{}, fmt.Errorf("experiment: %q: want a positive number of hidden units, have %d", label, h)
+	}
 	parts := strings.Split(label, "+")
 	m, err := relunet.ParseMethod(parts[0])
 	if err != nil {
@@ -303,8 +311,8 @@ func ParseConfig(label string, h int) (Config, error) {
 			c.Restarts = n
 		case name == "parallel" && hasVal:
 			n, err := strconv.Atoi(val)
-			if err != nil || n < 2 {
-				return bad(fmt.Sprintf("parallel=%s: want the number of starts run at once, from 2", val))
+			if err != nil || n < 2 || n > MaxParallel {
+				return bad(fmt.Sprintf("parallel=%s: want the number of starts run at once, from 2 to %d", val, MaxParallel))
 			}
 			c.Parallel = n
 		case name == "polish" && hasVal:
@@ -356,6 +364,8 @@ func (c Config) check() error {
 		return fmt.Errorf("experiment: %s: Validate must be a share in [0, 1), have %v", c.Label(), c.Validate)
 	case c.Parallel < 0 || c.Workers < 0:
 		return fmt.Errorf("experiment: %s: Parallel and Workers must not be negative, have %d and %d", c.Label(), c.Parallel, c.Workers)
+	case c.Parallel > MaxParallel:
+		return fmt.Errorf("experiment: %s: Parallel is at most %d, have %d", c.Label(), MaxParallel, c.Parallel)
 	case c.Parallel > 1 && c.Restarts == 0:
 		return fmt.Errorf("experiment: %s: parallel starts need restarts", c.Label())
 	case c.Polish < NoPolish || c.Polish > PolishLM:

@@ -105,10 +105,17 @@ func resultsOnly(dir string) error {
 	}
 	results := false
 	for _, e := range entries {
+		// Only regular files of the names results have: a directory or a
+		// link named runs.json is someone else's, and would go with it.
 		switch name := e.Name(); {
+		case !e.Type().IsRegular():
+			return fmt.Errorf("experiment: %s holds %s, which is not a file results have: give a new directory, or one that holds results", dir, name)
 		case name == ResultsJSON:
+			if err := isResults(filepath.Join(dir, name)); err != nil {
+				return fmt.Errorf("experiment: %s holds a %s that is not one SaveResults wrote (%v): give a new directory, or one that holds results", dir, name, err)
+			}
 			results = true
-		case name == ResultsCSV || (filepath.Ext(name) == ".png" && e.Type().IsRegular()):
+		case name == ResultsCSV || filepath.Ext(name) == ".png":
 		default:
 			return fmt.Errorf("experiment: %s holds %s, which results do not: give a new directory, or one that holds results", dir, name)
 		}
@@ -117,6 +124,49 @@ func resultsOnly(dir string) error {
 		return fmt.Errorf("experiment: %s holds files but no %s: give a new directory, or one that holds results", dir, ResultsJSON)
 	}
 	return nil
+}
+
+// isResults reports why the file at path is not a results file.
+func isResults(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = ReadJSON(f)
+	return err
+}
+
+// CheckResultsDir reports why SaveResults could not write into dir: it
+// holds other files than results, or no directory can be made beside it.
+// A command that saves its results at the end checks before it starts, so
+// that a bad directory does not cost the runs.
+func CheckResultsDir(dir string) error {
+	dir = filepath.Clean(dir)
+	if err := resultsOnly(dir); err != nil {
+		return err
+	}
+	// The nearest directory that exists must take a new entry; nothing is
+	// left behind, not even the directories SaveResults would make.
+	at := filepath.Dir(dir)
+	for {
+		info, err := os.Stat(at)
+		if err == nil && !info.IsDir() {
+			return fmt.Errorf("experiment: %s cannot be made: %s is not a directory", dir, at)
+		}
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrNotExist) || filepath.Dir(at) == at {
+			return fmt.Errorf("experiment: %w", err)
+		}
+		at = filepath.Dir(at)
+	}
+	tmp, err := os.MkdirTemp(at, atomicfile.TempPattern(".relunet-check."))
+	if err != nil {
+		return fmt.Errorf("experiment: %s cannot be written: %w", dir, err)
+	}
+	return os.Remove(tmp)
 }
 
 // swapDir replaces dir, new or a results directory, by a directory of the

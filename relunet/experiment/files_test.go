@@ -55,6 +55,71 @@ func TestSaveAndLoadResults(t *testing.T) {
 	}
 }
 
+// Only what SaveResults writes is ever replaced: a directory named like a
+// results file, or a runs.json that is not results, makes the directory
+// someone else's, and CheckResultsDir says so before any run.
+func TestSaveResultsKeepsOthersFiles(t *testing.T) {
+	res := results(t, 0, 1)
+	for _, tc := range []struct {
+		name  string
+		setup func(dir string) error
+		keep  string // a file that must survive
+	}{
+		{"a directory runs.json", func(dir string) error {
+			if err := os.MkdirAll(filepath.Join(dir, "runs.json"), 0o755); err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(dir, "runs.json", "notes.txt"), []byte("mine"), 0o644)
+		}, "runs.json/notes.txt"},
+		{"a directory runs.csv beside results", func(dir string) error {
+			if err := SaveResults(dir, res, nil); err != nil {
+				return err
+			}
+			if err := os.Remove(filepath.Join(dir, "runs.csv")); err != nil {
+				return err
+			}
+			if err := os.MkdirAll(filepath.Join(dir, "runs.csv"), 0o755); err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(dir, "runs.csv", "keep.txt"), []byte("mine"), 0o644)
+		}, "runs.csv/keep.txt"},
+		{"a runs.json that is not results", func(dir string) error {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(dir, "runs.json"), []byte("not json"), 0o644)
+		}, "runs.json"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "out")
+			if err := tc.setup(dir); err != nil {
+				t.Fatal(err)
+			}
+			if err := CheckResultsDir(dir); err == nil {
+				t.Error("CheckResultsDir accepted it")
+			}
+			if err := SaveResults(dir, res, nil); err == nil {
+				t.Error("SaveResults replaced it")
+			}
+			if b, err := os.ReadFile(filepath.Join(dir, tc.keep)); err != nil || (tc.keep != "runs.json" && string(b) != "mine") || (tc.keep == "runs.json" && string(b) != "not json") {
+				t.Errorf("%s is now %q, %v", tc.keep, b, err)
+			}
+		})
+	}
+	top := t.TempDir()
+	if err := CheckResultsDir(filepath.Join(top, "new", "out")); err != nil {
+		t.Errorf("a new directory: %v", err)
+	}
+	if entries, _ := os.ReadDir(top); len(entries) != 0 {
+		t.Errorf("the check left %v behind", entries)
+	}
+	file := filepath.Join(top, "file")
+	os.WriteFile(file, nil, 0o644)
+	if err := CheckResultsDir(filepath.Join(file, "out")); err == nil {
+		t.Error("a directory under a file accepted")
+	}
+}
+
 // A failure at either rename of the swap leaves the previous results whole
 // and nothing else behind.
 func TestSaveResultsAllOrNothing(t *testing.T) {

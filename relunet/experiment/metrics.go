@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 
@@ -70,10 +71,10 @@ func colMeans(a *mat.Dense) []float64 {
 }
 
 // Stat is the mean and sample standard deviation of a quantity over runs,
-// over the N runs where it is defined (finite).
+// over the N runs where it is defined (finite) of the Of runs given.
 type Stat struct {
 	Mean, SD float64
-	N        int
+	N, Of    int
 }
 
 // NewStat returns the Stat of the finite values of v. The moments are
@@ -89,12 +90,12 @@ func NewStat(v []float64) Stat {
 	}
 	switch len(ok) {
 	case 0:
-		return Stat{Mean: math.NaN(), SD: math.NaN()}
+		return Stat{Mean: math.NaN(), SD: math.NaN(), Of: len(v)}
 	case 1:
-		return Stat{Mean: ok[0], N: 1}
+		return Stat{Mean: ok[0], N: 1, Of: len(v)}
 	}
 	mean, sd := scaledMoments(ok)
-	return Stat{Mean: mean, SD: sd, N: len(ok)}
+	return Stat{Mean: mean, SD: sd, N: len(ok), Of: len(v)}
 }
 
 // scaledMoments returns the mean and sample standard deviation of the
@@ -117,20 +118,30 @@ func scaledMoments(v []float64) (mean, sd float64) {
 
 // String formats the stat as "mean ± sd", the mean with four significant
 // digits and the deviation with two; "mean (1 run)" when one run defines it,
-// which has no deviation; "n/a (no run)" when none does, and "n/a
-// (overflow)" for a mean or deviation beyond float64.
+// which has no deviation; "n/a (no run)" when no run was given, "n/a
+// (undefined)" when it is undefined in every run given (R² of a constant
+// target), "(N of M runs)" after the value when it is undefined in some,
+// and "n/a (overflow)" for a mean or deviation beyond float64.
 func (s Stat) String() string {
+	of := ""
+	if s.Of > s.N {
+		of = fmt.Sprintf(" (%d of %d runs)", s.N, s.Of)
+	}
 	switch {
-	case s.N == 0:
+	case s.N == 0 && s.Of == 0:
 		return "n/a (no run)"
+	case s.N == 0:
+		return "n/a (undefined)"
 	case math.IsInf(s.Mean, 0) || math.IsNaN(s.Mean):
 		return "n/a (overflow)"
-	case s.N == 1:
+	case s.N == 1 && of == "":
 		return Format(s.Mean) + " (1 run)"
+	case s.N == 1:
+		return Format(s.Mean) + of
 	case math.IsInf(s.SD, 0) || math.IsNaN(s.SD):
-		return Format(s.Mean) + " ± n/a (overflow)"
+		return Format(s.Mean) + " ± n/a (overflow)" + of
 	}
-	return Format(s.Mean) + " ± " + digits(s.SD, 2)
+	return Format(s.Mean) + " ± " + digits(s.SD, 2) + of
 }
 
 // Format formats v with four significant digits, without an exponent from

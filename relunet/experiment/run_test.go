@@ -220,8 +220,19 @@ func TestStatScaleFree(t *testing.T) {
 	if math.IsNaN(p.P) || p.P <= 0 || p.P >= 1 || p.ALower != 3 {
 		t.Errorf("paired at 1e300: %+v", p)
 	}
-	if got := NewStat(nil).String(); got != "n/a (no run)" {
-		t.Errorf("no run: %q", got)
+	for _, c := range []struct {
+		v    []float64
+		want string
+	}{
+		{nil, "n/a (no run)"},
+		{[]float64{math.NaN(), math.NaN()}, "n/a (undefined)"},
+		{[]float64{math.NaN(), 1}, "1 (1 of 2 runs)"},
+		{[]float64{1, math.Inf(1), 3}, "2 ± 1.4 (2 of 3 runs)"},
+		{[]float64{2}, "2 (1 run)"},
+	} {
+		if got := NewStat(c.v).String(); got != c.want {
+			t.Errorf("%v: %q, want %q", c.v, got, c.want)
+		}
 	}
 }
 

@@ -1,8 +1,9 @@
 // Package sysmem tells how much memory a process may use here: the least
 // of the machine's available memory (MemAvailable in /proc/meminfo), what
 // its control group leaves (memory.max less memory.current, or the
-// version-1 limit less usage), what its address-space limit (RLIMIT_AS)
-// leaves of the process's virtual size, and the Go runtime's soft limit
+// version-1 limit less usage), half of what its address-space limit
+// (RLIMIT_AS) leaves of the process's virtual size after a reserve for the
+// runtime, and the Go runtime's soft limit
 // (GOMEMLIMIT). Each is a limit the process dies or is killed at, so the
 // lowest one is the one that counts.
 package sysmem
@@ -32,6 +33,10 @@ type machine struct {
 	goLimit  int64 // math.MaxInt64 when none is set
 }
 
+// runtimeReserve is the address space kept for the Go runtime's own
+// reservations under RLIMIT_AS.
+const runtimeReserve = 256 << 20
+
 func (m machine) available() (int64, bool) {
 	best, ok := int64(math.MaxInt64), false
 	take := func(v int64, have bool) {
@@ -42,8 +47,13 @@ func (m machine) available() (int64, bool) {
 	take(m.memAvailable())
 	take(m.cgroup())
 	if limit, has := m.rlimitAS(); has && limit < math.MaxInt64 {
+		// Of the address space left, the Go runtime needs some for itself
+		// (thread stacks, heap arenas), and a heap can grow to twice its
+		// live data before a collection: the work may have half of the
+		// rest. With all of it, a plan that fitted could still end in the
+		// runtime's "fatal error: out of memory".
 		size, known := m.status("VmSize:")
-		take(int64(limit)-size, known)
+		take((int64(limit)-size-runtimeReserve)/2, known)
 	}
 	take(m.goLimit, m.goLimit < math.MaxInt64)
 	return best, ok

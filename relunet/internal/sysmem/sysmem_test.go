@@ -81,7 +81,7 @@ func TestLowestLimitCounts(t *testing.T) {
 			"sys/fs/cgroup/memory/memory.usage_in_bytes": "536870912\n",
 		}, noAS, math.MaxInt64, 20 * gib, true},
 		{"address space", map[string]string{"proc/meminfo": meminfo, "proc/self/status": status},
-			func() (uint64, bool) { return 8 * gib, true }, math.MaxInt64, 7 * gib, true},
+			func() (uint64, bool) { return 8 * gib, true }, math.MaxInt64, (7*gib - runtimeReserve) / 2, true},
 		{"address space used up", map[string]string{"proc/meminfo": meminfo, "proc/self/status": status},
 			func() (uint64, bool) { return gib / 2, true }, math.MaxInt64, 0, true},
 		{"GOMEMLIMIT", map[string]string{"proc/meminfo": meminfo}, noAS, 5 * gib, 5 * gib, true},
