@@ -250,8 +250,8 @@ const MaxParallel = 1024
 // analytic method takes "auto" (the adaptive strategy, alone), or
 // "safeguard", "datainit", "explore", "damping=X" (X > 0, the damped
 // hidden step of relunet.AnalyticOptions.Damping), "restarts" (as many as
-// the budget allows), "restarts=N" (N ≥ 2), "parallel=N" (N ≥ 2 starts at
-// once, with restarts) and "polish=lbfgs" or "polish=lm".
+// the budget allows), "restarts=N" (N ≥ 2), "parallel=N" (N starts at once,
+// from 2 to MaxParallel, with restarts) and "polish=lbfgs" or "polish=lm".
 func ParseConfig(label string, h int) (Config, error) {
 	if h <= 0 {
 		return Config{}, fmt.Errorf("experiment: %q: want a positive number of hidden units, have %d", label, h)

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Reruns the measurements of docs/results.md, each as JSON lines (one record
+# a run, see docs/cli.md) in OUT/SET.jsonl, with the command line built from
+# this checkout. Usage:
+#   docs/measure.sh nine OUT          the nine sets: the default under a budget
+#                                     against the old default and every
+#                                     gradient method (5 seeds; the patches
+#                                     and yearlike with 3 seeds; yearlike
+#                                     against Adam only)
+#   docs/measure.sh validate OUT      the same sets but the two largest, every
+#                                     method with +validate
+#   docs/measure.sh family H OUT      the development family (the CSV files of
+#                                     $RELUNET_DEV, default ../shared/datasets/
+#                                     uci-dev) with H hidden units, 3 seeds
+# A budget is wall time: run on an otherwise idle machine, and expect the
+# numbers to move by about the spread the tables show.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+what="${1:?usage: docs/measure.sh nine|validate|family H OUT}"
+shift
+bin="$(mktemp -d)/relunet"
+(cd "$root" && go build -o "$bin" ./cmd/relunet)
+compare() { local out="$1" name="$2"; shift 2; "$bin" compare -data "$name" -json "$@" >"$out/$(basename "$name" .csv).jsonl"; }
+gradient="sgd,adam,lbfgs,lm"
+case "$what" in
+nine)
+	out="${1:?OUT}"; mkdir -p "$out"
+	for spec in abalone:2 bike:5 sdf:5 sinx2:2 teacher:2 shape-sdf:2 sin:1; do
+		compare "$out" "${spec%%:*}" -runs 5 -budget "${spec##*:}" -methods "analytic+auto,analytic+safeguard+datainit+restarts,$gradient"
+	done
+	compare "$out" patches -runs 3 -budget 30 -methods "analytic+auto,analytic+safeguard+datainit+restarts,$gradient"
+	compare "$out" yearlike -hidden 64 -split fixed -runs 3 -budget 40 -methods "analytic+auto,analytic+safeguard+datainit+restarts,adam"
+	;;
+validate)
+	out="${1:?OUT}"; mkdir -p "$out"
+	for spec in abalone:2 bike:5 sdf:5 sinx2:2 teacher:2 shape-sdf:2 sin:1; do
+		compare "$out" "${spec%%:*}" -runs 5 -budget "${spec##*:}" -methods "analytic+auto+validate,sgd+validate,adam+validate,lbfgs+validate,lm+validate"
+	done
+	;;
+family)
+	h="${1:?H}" out="${2:?OUT}"; mkdir -p "$out"
+	labels="analytic+auto,analytic+safeguard+datainit+restarts,analytic+damping=0.01+datainit+restarts,analytic+damping=0.001+datainit+restarts"
+	[ "$h" = 32 ] && labels="$labels,analytic+datainit+explore+restarts,analytic+damping=0.0001+datainit+restarts,sgd,lm"
+	for f in "${RELUNET_DEV:-$root/../shared/datasets/uci-dev}"/*.csv; do
+		rows=$(wc -l <"$f")
+		b=2; [ "$rows" -ge 2000 ] && b=5; [ "$rows" -ge 20000 ] && b=10
+		compare "$out" "$f" -hidden "$h" -runs 3 -budget "$b" -methods "$labels,adam,lbfgs"
+	done
+	;;
+*)
+	echo "docs/measure.sh: no measurement $what" >&2; exit 2 ;;
+esac
