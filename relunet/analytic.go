@@ -117,6 +117,11 @@ const (
 
 const analyticMemoryOption = "AnalyticOptions.MemoryLimit, -memory"
 
+// MaxDamping bounds AnalyticOptions.Damping: a damping of 1e12 times the
+// normal matrix's mean diagonal already leaves W within about 1e-12 of
+// where it was, and far larger ones overflow the damped matrix.
+const MaxDamping = 1e12
+
 // maxBacktracks bounds MaxBacktracks: 2⁻¹⁰⁷⁵ is below the least positive
 // float64, so a step halved that often moves no weight.
 const maxBacktracks = 1075
@@ -135,8 +140,8 @@ func (o AnalyticOptions) check() error {
 		return fmt.Errorf("relunet: analytic: unknown HiddenSolve %d", o.HiddenSolve)
 	case o.Workers < 0:
 		return fmt.Errorf("relunet: analytic: Workers must not be negative, have %d", o.Workers)
-	case math.IsNaN(o.Damping) || math.IsInf(o.Damping, 0) || o.Damping < 0:
-		return fmt.Errorf("relunet: analytic: Damping must be finite and not negative, have %v", o.Damping)
+	case math.IsNaN(o.Damping) || math.IsInf(o.Damping, 0) || o.Damping < 0 || o.Damping > MaxDamping:
+		return fmt.Errorf("relunet: analytic: Damping must be from 0 to %g, have %v", MaxDamping, o.Damping)
 	case o.MaxBacktracks > maxBacktracks:
 		return fmt.Errorf("relunet: analytic: MaxBacktracks is at most %d, have %d: halving a step more often leaves it unchanged in float64", maxBacktracks, o.MaxBacktracks)
 	}

@@ -291,9 +291,11 @@ func decodePayload(env envelope, state any) (err error) {
 	return nil
 }
 
-// Load reads a state written by any solver's Save and returns the solver,
-// which continues exactly where the saved one stopped, its work stopped by
-// ctx. X and Y must be the data it was trained on. The returned Solver is
+// Load reads a state written by any solver's Save, no further than the
+// state's end (what follows in r, which a stream may hold, is left unread;
+// LoadFile, which knows the file's size, refuses bytes after the state),
+// and returns the solver, which continues exactly where the saved one
+// stopped, its work stopped by ctx. X and Y must be the data it was trained on. The returned Solver is
 // an *Analytic, a *Descent, an *LBFGS or an *LM. The options that shape the
 // results are restored as they were resolved; MemoryLimit and Workers are
 // resolved again on the loading machine, and the solver's memory is checked

@@ -59,6 +59,9 @@ func parseCompare(args []string) (*common, compareFlags, []experiment.Config, er
 	if f.runs > math.MaxInt/len(cfgs) {
 		return nil, f, nil, c.usagef("-runs %d times %d methods: too many runs to count", f.runs, len(cfgs))
 	}
+	if uint64(f.runs-1) > math.MaxUint64-c.seed {
+		return nil, f, nil, c.usagef("-seed %d with -runs %d: the seeds go past the largest, %d", c.seed, f.runs, uint64(math.MaxUint64))
+	}
 	return c, f, cfgs, c.checkMethods(cfgs)
 }
 

@@ -234,6 +234,9 @@ func (c *common) prepare(ds *data.Dataset, seed uint64, stderr io.Writer) (*expe
 	opts := experiment.Reference()
 	opts.Seed, opts.TestFraction, opts.ScaleTargets = seed, c.test, c.scaleY
 	opts.FixedSplit = c.split == "fixed"
+	if opts.FixedSplit && ds.TrainRows <= 0 {
+		return nil, c.usagef("-split fixed: %s has no split of its own (only the year set has one): use -split random", ds.Name)
+	}
 	sp, err := experiment.Prepare(ds, opts)
 	if err != nil {
 		return nil, err
@@ -241,9 +244,14 @@ func (c *common) prepare(ds *data.Dataset, seed uint64, stderr io.Writer) (*expe
 	for _, w := range sp.Warnings {
 		fmt.Fprintf(stderr, "relunet: %s\n", w)
 	}
-	if len(sp.Constant) > 0 {
-		fmt.Fprintf(stderr, "relunet: %s: input column %s is constant: it carries nothing and is set to 0\n",
-			ds.Name, strings.Join(sp.Constant, ", "))
+	if k := len(sp.Constant); k > 0 {
+		// At most ten named: an image of 512×512 patches can have
+		// hundreds of thousands of constant columns.
+		list := strings.Join(sp.Constant[:min(k, 10)], ", ")
+		if k > 10 {
+			list += fmt.Sprintf(" and %d more", k-10)
+		}
+		fmt.Fprintf(stderr, "relunet: %s: input column %s is constant: it carries nothing and is set to 0\n", ds.Name, list)
 	}
 	return sp, nil
 }

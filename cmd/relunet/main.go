@@ -90,7 +90,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 	var ue *usageError
 	var help errHelp
 	var sig interrupted
-	if cause := context.Cause(ctx); ctx.Err() != nil && errors.As(cause, &sig) {
+	// A signal that came after the work was done (its results written, say)
+	// stopped nothing: the exit says what happened.
+	if cause := context.Cause(ctx); err != nil && ctx.Err() != nil && errors.As(cause, &sig) {
 		fmt.Fprintln(stderr, "relunet: interrupted")
 		return sig.code()
 	}

@@ -256,6 +256,8 @@ func TestUsageErrors(t *testing.T) {
 		{"compare", "-data", "sin", "-hidden", "4", "-budget", "0.2", "-methods", "analytic+restarts+parallel=2147483648"},
 		{"train", "-data", "sin", "-method", "analytic+auto"},
 		{"train", "-data", "sin", "-method", "lm", "-ridge", "1000"},
+		{"train", "-data", "sin", "-method", "analytic+damping=1e308"},
+		{"compare", "-data", "sin", "-seed", "18446744073709551615", "-runs", "3", "-methods", "analytic"},
 		{"compare", "-data", "sin", "-methods", "adam,lbfgs", "-ridge", "0"},
 	} {
 		_, errOut, code := cli(t, nil, args...)
@@ -695,10 +697,10 @@ func TestTrainOnImage(t *testing.T) {
 	}
 }
 
-// -split fixed needs a data set with its own split.
+// -split fixed needs a data set with its own split: a usage error.
 func TestFixedSplitFlag(t *testing.T) {
 	_, errOut, code := cli(t, nil, "train", "-data", "sin", "-split", "fixed")
-	if code != 1 || !strings.Contains(errOut, "sin has no split of its own") {
+	if code != 2 || !strings.Contains(errOut, "sin has no split of its own") {
 		t.Errorf("exit %d, %q", code, errOut)
 	}
 }
@@ -810,5 +812,20 @@ func TestCompareOutCheckedFirst(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(file); string(b) != "mine" {
 		t.Errorf("the file is now %q", b)
+	}
+}
+
+// A signal that comes after the work is done stops nothing, and the exit
+// status says the work was done; one that stops the work says interrupted.
+func TestSignalAfterTheWork(t *testing.T) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(interrupted{os.Interrupt})
+	var out, errOut bytes.Buffer
+	if code := run(ctx, []string{"data", "list"}, &out, &errOut); code != 0 || strings.Contains(errOut.String(), "interrupted") {
+		t.Errorf("data list, done before the signal was seen: exit %d, stderr %q", code, errOut.String())
+	}
+	errOut.Reset()
+	if code := run(ctx, []string{"train", "-data", "sin", "-hidden", "2", "-iters", "2"}, &out, &errOut); code != 130 || !strings.Contains(errOut.String(), "interrupted") {
+		t.Errorf("train, stopped by the signal: exit %d, stderr %q", code, errOut.String())
 	}
 }

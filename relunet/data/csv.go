@@ -250,13 +250,24 @@ func parseNumber(f string) (float64, error) {
 		case "nan", "inf", "infinity":
 			return 0, fmt.Errorf("%w: %q", ErrNotFinite, f)
 		}
-		return 0, fmt.Errorf("%w: %q", ErrNotNumber, f)
+		return 0, fmt.Errorf("%w: %q", ErrNotNumber, shortField(f))
 	}
 	v, err := strconv.ParseFloat(f, 64)
 	if err != nil {
-		return 0, fmt.Errorf("%w: %q", ErrRange, f)
+		return 0, fmt.Errorf("%w: %q", ErrRange, shortField(f))
 	}
 	return v, nil
+}
+
+// shortField returns a field to quote in an error: its first 40 bytes and
+// its length when it is longer, so that a one-line error stays one line
+// of a screen, not megabytes.
+func shortField(f string) string {
+	const keep = 40
+	if len(f) <= keep {
+		return f
+	}
+	return fmt.Sprintf("%s… (%d bytes)", strings.ToValidUTF8(f[:keep], ""), len(f))
 }
 
 func isDecimal(s string) bool {

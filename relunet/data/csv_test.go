@@ -238,3 +238,13 @@ func (endlessRows) Read(p []byte) (int, error) {
 	}
 	return len(p) / 6 * 6, nil
 }
+
+// A bad field of megabytes is quoted by its start and its length: the error
+// stays one short line.
+func TestLongBadField(t *testing.T) {
+	field := strings.Repeat("x", 5<<20)
+	_, err := ReadCSV(strings.NewReader("1,2\n3,"+field+"\n"), "long.csv", HeaderNo)
+	if err == nil || !errors.Is(err, ErrNotNumber) || len(err.Error()) > 200 || !strings.Contains(err.Error(), "(5242880 bytes)") {
+		t.Errorf("%.300v", err)
+	}
+}

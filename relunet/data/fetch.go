@@ -131,7 +131,11 @@ func download(ctx context.Context, client *http.Client, lim Limits, url, path st
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return "", err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".fetch-*")
+	// Named after this process, so that a fetch killed midway leaves a
+	// temporary that the next fetch into the cache removes.
+	pre := "." + filepath.Base(path) + ".fetch."
+	atomicfile.Sweep(filepath.Dir(path), pre)
+	tmp, err := os.CreateTemp(filepath.Dir(path), atomicfile.TempPattern(pre))
 	if err != nil {
 		return "", err
 	}

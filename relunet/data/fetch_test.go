@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -145,13 +146,25 @@ func TestFetchAndVerify(t *testing.T) {
 	srv := server(t)
 	cache := t.TempDir()
 	var log bytes.Buffer
+	// The partial download of a fetch that was killed (its process gone)
+	// is removed by the next fetch into the cache.
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	leftover := filepath.Join(cache, "sub", fmt.Sprintf(".toy.csv.fetch.%d.123", dead.Process.Pid))
 	for _, base := range []string{srv.URL + "/ok", srv.URL + "/ok/"} { // with and without the slash
 		os.RemoveAll(filepath.Join(cache, "sub"))
+		os.MkdirAll(filepath.Dir(leftover), 0o755)
+		os.WriteFile(leftover, []byte("part"), 0o600)
 		l := &Loader{Dirs: []string{}, Cache: cache, BaseURL: base, Log: &log}
 		dir, err := l.Ensure(context.Background(), toySource(true))
 		if err != nil || dir != cache {
 			t.Fatalf("base %s: %v, %s", base, err, dir)
 		}
+	}
+	if _, err := os.Stat(leftover); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a killed fetch's partial download is still there: %v", err)
 	}
 	path := filepath.Join(cache, "sub", "toy.csv")
 	got, err := os.ReadFile(path)

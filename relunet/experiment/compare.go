@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 
 	"github.com/relunet/relunet/relunet/data"
 	"github.com/relunet/relunet/relunet/internal/sysmem"
@@ -50,6 +51,9 @@ func Seeds(first uint64, n int) ([]uint64, error) {
 	if n <= 0 {
 		return nil, fmt.Errorf("experiment: Seeds: want a positive number of seeds, have %d", n)
 	}
+	if uint64(n-1) > math.MaxUint64-first {
+		return nil, fmt.Errorf("experiment: Seeds: %d seeds from %d go past the largest seed, %d", n, first, uint64(math.MaxUint64))
+	}
 	if b, ok := sysmem.Available(); ok && uint64(n) > uint64(b)/8 {
 		return nil, fmt.Errorf("experiment: Seeds: %d seeds take more than the %s available", n, sysmem.Format(b))
 	}
@@ -80,6 +84,9 @@ func Summarize(results []*Result) []Summary {
 	var order []key
 	groups := map[key][]*Result{}
 	for _, r := range results {
+		if r == nil {
+			continue // no run
+		}
 		k := key{r.Dataset, r.Config.Label()}
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)

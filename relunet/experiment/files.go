@@ -20,6 +20,9 @@ import (
 // label, the safeguard, seed, hidden units, rows, errors, R², seconds,
 // status and error, with an empty field for an undefined value.
 func WriteCSV(w io.Writer, results []*Result) error {
+	if err := noNil(results); err != nil {
+		return err
+	}
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"dataset", "method", "config", "safeguard", "seed", "hidden", "n_train", "n_test", "train_mse", "test_mse",
 		"train_r2", "test_r2", "seconds", "status", "error"})
@@ -76,7 +79,37 @@ func SaveResults(dir string, results []*Result, extra map[string][]byte) error {
 		}
 		files[name] = b
 	}
-	return swapDir(filepath.Clean(dir), files)
+	dir, err := resultsPath(dir)
+	if err != nil {
+		return err
+	}
+	return swapDir(dir, files)
+}
+
+// resultsPath returns the directory that results for dir replace: its
+// absolute path, through a symbolic link to the directory it names. The
+// current directory, or one that holds it, is refused: results replace
+// their directory whole, which would leave the process's shell in a
+// removed directory.
+func resultsPath(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("experiment: %w", err)
+	}
+	if info, err := os.Lstat(abs); err == nil && info.Mode()&fs.ModeSymlink != 0 {
+		if abs, err = filepath.EvalSymlinks(abs); err != nil {
+			return "", fmt.Errorf("experiment: %s is a link to nothing: %w", dir, err)
+		}
+	}
+	if wd, err := os.Getwd(); err == nil {
+		if real, err := filepath.EvalSymlinks(wd); err == nil {
+			wd = real
+		}
+		if rel, err := filepath.Rel(abs, wd); err == nil && !strings.HasPrefix(rel, "..") {
+			return "", fmt.Errorf("experiment: %s is the current directory or holds it, which results would replace whole: give another directory", dir)
+		}
+	}
+	return abs, nil
 }
 
 // LoadResults reads the results that SaveResults wrote into dir.
@@ -142,7 +175,10 @@ func isResults(path string) error {
 // A command that saves its results at the end checks before it starts, so
 // that a bad directory does not cost the runs.
 func CheckResultsDir(dir string) error {
-	dir = filepath.Clean(dir)
+	dir, err := resultsPath(dir)
+	if err != nil {
+		return err
+	}
 	if err := resultsOnly(dir); err != nil {
 		return err
 	}

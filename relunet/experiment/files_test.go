@@ -106,6 +106,29 @@ func TestSaveResultsKeepsOthersFiles(t *testing.T) {
 			}
 		})
 	}
+	// Through a link, the directory it names takes the results, and the
+	// link stays.
+	real, link := filepath.Join(t.TempDir(), "real"), filepath.Join(t.TempDir(), "link")
+	os.MkdirAll(real, 0o755)
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := SaveResults(link, res, nil); err != nil {
+		t.Fatal(err)
+	}
+	if info, err := os.Lstat(link); err != nil || info.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link is now %v, %v", info, err)
+	}
+	if _, err := LoadResults(real); err != nil {
+		t.Errorf("the linked directory: %v", err)
+	}
+	// The current directory, or one holding it, is refused.
+	t.Chdir(real)
+	for _, d := range []string{".", filepath.Dir(real)} {
+		if err := CheckResultsDir(d); err == nil || !strings.Contains(err.Error(), "current directory") {
+			t.Errorf("%s: %v", d, err)
+		}
+	}
 	top := t.TempDir()
 	if err := CheckResultsDir(filepath.Join(top, "new", "out")); err != nil {
 		t.Errorf("a new directory: %v", err)
@@ -190,5 +213,17 @@ func TestSaveResultsConcurrentWriters(t *testing.T) {
 		if err != nil || string(csv) != want[got[0].Config.Seed] {
 			t.Fatalf("round %d: runs.json of seed %d beside another runs.csv (%v)", round, got[0].Config.Seed, err)
 		}
+	}
+}
+
+// A nil result is no run to the summaries and an error to the files.
+func TestNilResults(t *testing.T) {
+	res := append(results(t, 0, 1), nil)
+	if s := Summarize(res); len(s) != 1 || s[0].Runs != 1 {
+		t.Errorf("summaries %+v", s)
+	}
+	PairedTests(res, "analytic")
+	if err := SaveResults(filepath.Join(t.TempDir(), "out"), res, nil); err == nil || !strings.Contains(err.Error(), "result 1 is nil") {
+		t.Errorf("saved: %v", err)
 	}
 }

@@ -115,6 +115,9 @@ func PairedTests(results []*Result, a string) []Paired {
 	var order []pair
 	seen := map[pair]bool{}
 	for _, r := range results {
+		if r == nil {
+			continue // no run
+		}
 		k := key{r.Dataset, r.Config.Label(), r.Config.Seed}
 		runs[k] = r
 		if p := (pair{r.Dataset, k.label}); k.label != a && !seen[p] {

@@ -31,7 +31,7 @@ func TestLabelsRoundTrip(t *testing.T) {
 		{"analytic+restarts=1", "from 2"}, {"analytic+restarts=x", "from 2"}, {"analytic+polish=sgd", "polish=lbfgs or polish=lm"},
 		{"analytic+polish=analytic", "polish=lbfgs or polish=lm"}, {"sgd+restarts", "takes no option"}, {"lbfgs+polish=lm", "takes no option"},
 		{"analytic+fast", "no option"}, {"analytic+restarts+parallel=1", "from 2"}, {"analytic+parallel=5", "need restarts"},
-		{"analytic+restarts+parallel=4611686018427387904", "to 1024"}, {"analytic+restarts+parallel=2147483648", "to 1024"},
+		{"analytic+restarts+parallel=4611686018427387904", "to 64"}, {"analytic+restarts+parallel=2147483648", "to 64"},
 		{"analytic+safeguard+safeguard", "safeguard is given twice"}, {"analytic+polish=lbfgs+polish=lm", "polish is given twice"},
 		{"analytic+restarts=3+restarts", "restarts is given twice"}, {"newton", "unknown method"},
 	} {

@@ -196,6 +196,9 @@ func (rec Record) Result() (*Result, error) {
 
 // WriteJSON writes the results as an indented JSON array of records.
 func WriteJSON(w io.Writer, results []*Result) error {
+	if err := noNil(results); err != nil {
+		return err
+	}
 	recs := make([]Record, len(results))
 	for i, r := range results {
 		recs[i] = NewRecord(r)
@@ -222,4 +225,14 @@ func ReadJSON(r io.Reader) ([]*Result, error) {
 		}
 	}
 	return out, nil
+}
+
+// noNil reports a nil result, which a results file cannot hold.
+func noNil(results []*Result) error {
+	for i, r := range results {
+		if r == nil {
+			return fmt.Errorf("experiment: result %d is nil", i)
+		}
+	}
+	return nil
 }

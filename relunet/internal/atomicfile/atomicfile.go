@@ -2,7 +2,9 @@
 package atomicfile
 
 import (
+	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -19,6 +21,19 @@ import (
 // and their writer's process id, so that the next Write to the same path
 // removes those whose writer is no longer running.
 func Write(path string, write func(io.Writer) error) error {
+	// The file a link names is replaced, not the link; anything else that
+	// is not a regular file (a device, a FIFO, a directory) is not ours to
+	// replace: /dev/null renamed over would be gone for everyone.
+	if info, err := os.Lstat(path); err == nil && info.Mode()&fs.ModeSymlink != 0 {
+		target, err := filepath.EvalSymlinks(path)
+		if err != nil {
+			return fmt.Errorf("%s is a link to nothing: %w", path, err)
+		}
+		path = target
+	}
+	if info, err := os.Stat(path); err == nil && !info.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file (%v): it is not replaced", path, info.Mode().Type())
+	}
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."

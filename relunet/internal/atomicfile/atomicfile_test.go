@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -69,6 +71,40 @@ func TestWriteRemovesDeadWritersTemporaries(t *testing.T) {
 		_, err := os.Stat(filepath.Join(dir, name))
 		if (err == nil) != stays {
 			t.Errorf("%s: present %v, want %v", name, err == nil, stays)
+		}
+	}
+}
+
+// Through a link the named file is replaced and the link stays; a FIFO, a
+// device or a directory is refused and left as it is.
+func TestWriteOnlyRegularFiles(t *testing.T) {
+	dir := t.TempDir()
+	target, link := filepath.Join(dir, "target"), filepath.Join(dir, "link")
+	os.WriteFile(target, []byte("old"), 0o644)
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	put := func(w io.Writer) error { _, err := w.Write([]byte("new")); return err }
+	if err := Write(link, put); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(target); string(b) != "new" {
+		t.Errorf("the target holds %q", b)
+	}
+	if info, err := os.Lstat(link); err != nil || info.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link is now %v, %v", info, err)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{fifo, dir, "/dev/null"} {
+		before, _ := os.Lstat(p)
+		if err := Write(p, put); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+			t.Errorf("%s: %v", p, err)
+		}
+		if after, err := os.Lstat(p); err != nil || after.Mode() != before.Mode() {
+			t.Errorf("%s is now %v, %v", p, after, err)
 		}
 	}
 }
