@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 )
@@ -354,8 +353,8 @@ func SaveFile(path string, s Solver) error {
 	if isNilValue(s) {
 		return errors.New("relunet: SaveFile: nil solver")
 	}
-	if info, err := os.Stat(path); err == nil && info.IsDir() {
-		return fmt.Errorf("relunet: SaveFile: %s is a directory", path)
+	if err := saveFile(path, s.Save); err != nil {
+		return fmt.Errorf("relunet: SaveFile: %w", err)
 	}
-	return saveFile(path, s.Save)
+	return nil
 }

@@ -434,7 +434,7 @@ func TestLoadTruncatedOrExtended(t *testing.T) {
 	if _, err := LoadFile(bg, dir, X, Y); err == nil || !strings.Contains(err.Error(), "not a file") {
 		t.Errorf("a directory: %v", err)
 	}
-	if err := SaveFile(dir, a); err == nil || !strings.Contains(err.Error(), "is a directory") {
+	if err := SaveFile(dir, a); err == nil || !strings.Contains(err.Error(), "not a regular file") {
 		t.Errorf("saving over a directory: %v", err)
 	}
 }
