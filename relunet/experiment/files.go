@@ -96,10 +96,8 @@ func resultsPath(dir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("experiment: %w", err)
 	}
-	if info, err := os.Lstat(abs); err == nil && info.Mode()&fs.ModeSymlink != 0 {
-		if abs, err = filepath.EvalSymlinks(abs); err != nil {
-			return "", fmt.Errorf("experiment: %s is a link to nothing: %w", dir, err)
-		}
+	if abs, err = atomicfile.Target(abs); err != nil {
+		return "", fmt.Errorf("experiment: %w", err)
 	}
 	if wd, err := os.Getwd(); err == nil {
 		if real, err := filepath.EvalSymlinks(wd); err == nil {

@@ -24,12 +24,9 @@ func Write(path string, write func(io.Writer) error) error {
 	// The file a link names is replaced, not the link; anything else that
 	// is not a regular file (a device, a FIFO, a directory) is not ours to
 	// replace: /dev/null renamed over would be gone for everyone.
-	if info, err := os.Lstat(path); err == nil && info.Mode()&fs.ModeSymlink != 0 {
-		target, err := filepath.EvalSymlinks(path)
-		if err != nil {
-			return fmt.Errorf("%s is a link to nothing: %w", path, err)
-		}
-		path = target
+	path, err := Target(path)
+	if err != nil {
+		return err
 	}
 	if info, err := os.Stat(path); err == nil && !info.Mode().IsRegular() {
 		return fmt.Errorf("%s is not a regular file (%v): it is not replaced", path, info.Mode().Type())
@@ -59,6 +56,21 @@ func Write(path string, write func(io.Writer) error) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// Target returns the path that a write to path replaces: through a
+// symbolic link, the path the link names, so that the link stays; path
+// itself otherwise. A link to nothing is an error.
+func Target(path string) (string, error) {
+	info, err := os.Lstat(path)
+	if err != nil || info.Mode()&fs.ModeSymlink == 0 {
+		return path, nil
+	}
+	target, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return "", fmt.Errorf("%s is a link to nothing: %w", path, err)
+	}
+	return target, nil
 }
 
 // prefix is the start of the names of base's temporary files.
