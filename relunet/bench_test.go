@@ -171,12 +171,12 @@ func peakHeap(f func()) (peak, before uint64) {
 
 // benchAlternations times one alternation per op on a fresh solver (its
 // first alternation after the initial output step), and reports the hidden
-// step's share, the solve used, the peak heap while stepping and the heap
+// step's share and its assembly's, the solve used, the peak heap while stepping and the heap
 // of the data alone.
 func benchAlternations(b *testing.B, X, Y *mat.Dense, h int) {
 	opts := relunet.AnalyticOptions{Hidden: h}
 	opts.Iterations, opts.Tol, opts.Patience = -1, -1, -1 // step for as long as the benchmark asks
-	var hidden float64
+	var hidden, assemble float64
 	var solve relunet.HiddenSolve
 	peak, before := peakHeap(func() {
 		for b.Loop() {
@@ -192,10 +192,12 @@ func benchAlternations(b *testing.B, X, Y *mat.Dense, h int) {
 			}
 			r := a.Last().Analytic.Hidden
 			hidden += r.AssembleSeconds + r.SolveSeconds
+			assemble += r.AssembleSeconds
 			solve = r.Solve
 		}
 	})
 	b.ReportMetric(hidden/float64(b.N), "hidden-s/op")
+	b.ReportMetric(assemble/float64(b.N), "assemble-s/op")
 	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
 	b.ReportMetric(float64(before)/(1<<20), "data-MiB")
 	b.Logf("hidden step solved by %s", solve)

@@ -88,6 +88,20 @@ func (g *gramKernel) gram(rows []int32, w *worker) (q []float64, ld int) {
 	return w.acc, g.D
 }
 
+// ld returns the row stride of the sums that add forms: D rounded up to 4.
+func (g *gramKernel) ld() int { return (g.D + 3) &^ 3 }
+
+// add adds Σ_{i∈rows} x_i x_iᵀ to dst (row stride g.ld()): to its upper
+// triangle, and below it, in the diagonal's 4×4 blocks, zeros or the
+// symmetric entries, as AddUpper reads.
+func (g *gramKernel) add(dst []float64, rows []int32, w *worker) {
+	if g.tiles {
+		addGramTiles(dst, g.data, g.stride, g.D, rows, w)
+		return
+	}
+	gramUpperLd(dst, g.ld(), g.data, g.stride, g.D, rows)
+}
+
 // upper adds Σ_{i∈rows} x_i x_iᵀ to the upper triangle of acc.
 func (g *gramKernel) upper(acc []float64, rows []int32, w *worker) {
 	if !g.tiles {
@@ -148,6 +162,11 @@ func (w *worker) next(n int) []int {
 // row-major), where x_i is row i of the row-major data with the given stride.
 // It takes four rows at a time so that each pass over acc does four updates.
 func gramUpper(acc, data []float64, stride, D int, rows []int32) {
+	gramUpperLd(acc, D, data, stride, D, rows)
+}
+
+// gramUpperLd is gramUpper for an accumulator of row stride ld ≥ D.
+func gramUpperLd(acc []float64, ld int, data []float64, stride, D int, rows []int32) {
 	r := 0
 	for ; r+4 <= len(rows); r += 4 {
 		x0 := data[int(rows[r])*stride : int(rows[r])*stride+D]
@@ -159,9 +178,9 @@ func gramUpper(acc, data []float64, stride, D int, rows []int32) {
 		for ; a+2 <= D; a += 2 {
 			v0, v1, v2, v3 := x0[a], x1[a], x2[a], x3[a]
 			w0, w1, w2, w3 := x0[a+1], x1[a+1], x2[a+1], x3[a+1]
-			acc[a*D+a] += v0*v0 + v1*v1 + v2*v2 + v3*v3
-			out := acc[a*D+a+1 : a*D+D]
-			out2 := acc[(a+1)*D+a+1 : (a+1)*D+D]
+			acc[a*ld+a] += v0*v0 + v1*v1 + v2*v2 + v3*v3
+			out := acc[a*ld+a+1 : a*ld+D]
+			out2 := acc[(a+1)*ld+a+1 : (a+1)*ld+D]
 			y0, y1, y2, y3 := x0[a+1:D], x1[a+1:D], x2[a+1:D], x3[a+1:D]
 			out2 = out2[:len(out)]
 			y0, y1, y2, y3 = y0[:len(out)], y1[:len(out)], y2[:len(out)], y3[:len(out)]
@@ -173,7 +192,7 @@ func gramUpper(acc, data []float64, stride, D int, rows []int32) {
 		}
 		for ; a < D; a++ {
 			v0, v1, v2, v3 := x0[a], x1[a], x2[a], x3[a]
-			out := acc[a*D+a : a*D+D]
+			out := acc[a*ld+a : a*ld+D]
 			y0, y1, y2, y3 := x0[a:D], x1[a:D], x2[a:D], x3[a:D]
 			y1, y2, y3 = y1[:len(out)], y2[:len(out)], y3[:len(out)]
 			y0 = y0[:len(out)]
@@ -186,7 +205,7 @@ func gramUpper(acc, data []float64, stride, D int, rows []int32) {
 		x0 := data[int(rows[r])*stride : int(rows[r])*stride+D]
 		for a := 0; a < D; a++ {
 			v0 := x0[a]
-			out := acc[a*D+a : a*D+D]
+			out := acc[a*ld+a : a*ld+D]
 			y0 := x0[a:D][:len(out)]
 			for b := range out {
 				out[b] += v0 * y0[b]
@@ -216,20 +235,29 @@ func gramTiled(acc, data []float64, stride, D int, rows []int32, w *worker) {
 // gramTiles returns Σ_{i∈rows} x_i x_iᵀ in w.sq, D4×D4 for D4 = D rounded
 // up to 4: tiles of 4×8 cover its upper triangle, and with it the entries
 // below the diagonal in the diagonal's 4×4 blocks; the other entries are
-// zero. The kernels read rows in place when the data's backing array holds
-// D4 columns from the last row on (WithOnes allocates so), and otherwise
-// from a copy of each group of rows.
+// zero.
 func gramTiles(data []float64, stride, D int, rows []int32, w *worker) []float64 {
 	D4 := (D + 3) &^ 3
 	if len(w.sq) != D4*D4 {
 		w.sq = make([]float64, D4*D4)
+	}
+	clear(w.sq)
+	addGramTiles(w.sq, data, stride, D, rows, w)
+	return w.sq
+}
+
+// addGramTiles adds Σ_{i∈rows} x_i x_iᵀ to sq (D4×D4) as gramTiles forms
+// it. The kernels read rows in place when the data's backing array holds D4
+// columns from the last row on (WithOnes allocates so), and otherwise from a
+// copy of each group of rows.
+func addGramTiles(sq, data []float64, stride, D int, rows []int32, w *worker) {
+	D4 := (D + 3) &^ 3
+	if len(w.buf) != tileRows*D4 {
 		w.buf = make([]float64, tileRows*D4)
 		w.seq = make([]int32, 0, tileRows)
 	}
-	sq := w.sq
-	clear(sq)
 	if len(rows) == 0 {
-		return sq
+		return
 	}
 	// Rows in place, or copies of them in w.buf, numbered 0, 1, ... there.
 	src, ld := data[:cap(data)], stride
@@ -273,7 +301,6 @@ func gramTiles(data []float64, stride, D int, rows []int32, w *worker) []float64
 			}
 		}
 	}
-	return sq
 }
 
 // gramCols is the width of the column panels of gramTiles, that of the

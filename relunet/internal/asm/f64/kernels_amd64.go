@@ -147,16 +147,32 @@ func TileIdxAdd(c []float64, ldc int, a, b []float64, idx []int32, ld, width int
 //		}
 //	}
 func AddUpper(dst []float64, ldd int, src []float64, lds, n int) {
+	addUpper(dst, ldd, src, lds, n, 1)
+}
+
+// SubUpper subtracts what AddUpper adds:
+//
+//	for a := 0; a < n; a++ {
+//		for b := a &^ 3; b < n; b++ {
+//			dst[a*ldd+b] -= src[a*lds+b]
+//		}
+//	}
+func SubUpper(dst []float64, ldd int, src []float64, lds, n int) {
+	addUpper(dst, ldd, src, lds, n, -1)
+}
+
+// addUpper adds s·src to dst as AddUpper does, for s = ±1.
+func addUpper(dst []float64, ldd int, src []float64, lds, n int, s float64) {
 	if n <= 0 {
 		return
 	}
 	if !HasTiles() {
-		addUpperRef(dst, ldd, src, lds, n)
+		addUpperRef(dst, ldd, src, lds, n, s)
 		return
 	}
 	_ = dst[(n-1)*ldd+n-1]
 	_ = src[(n-1)*lds+n-1]
-	addUpperAsm(&dst[0], ldd, &src[0], lds, n)
+	addUpperAsm(&dst[0], ldd, &src[0], lds, n, s)
 }
 
 // ClassAdd adds row i of packed (row stride t4) to the t4 sums of its class
@@ -213,7 +229,7 @@ func rowsTimesAsm(u *float64, ldu int, x *float64, ldx int, wt *float64, n, d, h
 func classAddAsm(sums, packed *float64, cj, ck *uint8, step, shift, mask, n, t4 int)
 
 //go:noescape
-func addUpperAsm(dst *float64, ldd int, src *float64, lds, n int)
+func addUpperAsm(dst *float64, ldd int, src *float64, lds, n int, s float64)
 
 //go:noescape
 func tile4x32(c *float64, ldc int, a *float64, lda int, b *float64, ldb, k, gs int)

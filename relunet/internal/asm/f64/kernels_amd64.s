@@ -349,22 +349,24 @@ istore4:
 	VZEROUPPER
 	RET
 
-// func addUpperAsm(dst *float64, ldd int, src *float64, lds, n int)
+// func addUpperAsm(dst *float64, ldd int, src *float64, lds, n int, s float64)
 //
-// dst[a*ldd+b] += src[a*lds+b] for a < n and a&^3 ≤ b < n: the upper
+// dst[a*ldd+b] += s*src[a*lds+b] for a < n and a&^3 ≤ b < n: the upper
 // triangle of an n×n matrix, in whole groups of four from the diagonal's
-// group on, then the n mod 4 last columns one by one.
-TEXT ·addUpperAsm(SB), NOSPLIT, $0-40
-	MOVQ dst+0(FP), DI
-	MOVQ ldd+8(FP), R8
-	SHLQ $3, R8
-	MOVQ src+16(FP), SI
-	MOVQ lds+24(FP), R9
-	SHLQ $3, R9
-	MOVQ n+32(FP), CX
-	MOVQ CX, R10
-	ANDQ $-4, R10 // columns below R10 go in groups of four
-	XORQ AX, AX
+// group on, then the n mod 4 last columns one by one. With s = ±1 the
+// product is exact, so each entry is one rounded addition or subtraction.
+TEXT ·addUpperAsm(SB), NOSPLIT, $0-48
+	MOVQ         dst+0(FP), DI
+	MOVQ         ldd+8(FP), R8
+	SHLQ         $3, R8
+	MOVQ         src+16(FP), SI
+	MOVQ         lds+24(FP), R9
+	SHLQ         $3, R9
+	MOVQ         n+32(FP), CX
+	VBROADCASTSD s+40(FP), Y8
+	MOVQ         CX, R10
+	ANDQ         $-4, R10 // columns below R10 go in groups of four
+	XORQ         AX, AX
 
 arow:
 	CMPQ AX, CX
@@ -373,22 +375,22 @@ arow:
 	ANDQ $-4, BX
 
 agroup:
-	CMPQ    BX, R10
-	JGE     atail
-	VMOVUPD (SI)(BX*8), Y0
-	VADDPD  (DI)(BX*8), Y0, Y0
-	VMOVUPD Y0, (DI)(BX*8)
-	ADDQ    $4, BX
-	JMP     agroup
+	CMPQ        BX, R10
+	JGE         atail
+	VMOVUPD     (DI)(BX*8), Y0
+	VFMADD231PD (SI)(BX*8), Y8, Y0
+	VMOVUPD     Y0, (DI)(BX*8)
+	ADDQ        $4, BX
+	JMP         agroup
 
 atail:
-	CMPQ   BX, CX
-	JGE    anext
-	VMOVSD (SI)(BX*8), X0
-	VADDSD (DI)(BX*8), X0, X0
-	VMOVSD X0, (DI)(BX*8)
-	INCQ   BX
-	JMP    atail
+	CMPQ        BX, CX
+	JGE         anext
+	VMOVSD      (DI)(BX*8), X0
+	VFMADD231SD (SI)(BX*8), X8, X0
+	VMOVSD      X0, (DI)(BX*8)
+	INCQ        BX
+	JMP         atail
 
 anext:
 	ADDQ R8, DI

@@ -44,7 +44,12 @@ func TileIdxAdd(c []float64, ldc int, a, b []float64, idx []int32, ld, width int
 
 // AddUpper adds the upper triangle of src to dst, rows from a&^3 on.
 func AddUpper(dst []float64, ldd int, src []float64, lds, n int) {
-	addUpperRef(dst, ldd, src, lds, n)
+	addUpperRef(dst, ldd, src, lds, n, 1)
+}
+
+// SubUpper subtracts what AddUpper adds.
+func SubUpper(dst []float64, ldd int, src []float64, lds, n int) {
+	addUpperRef(dst, ldd, src, lds, n, -1)
 }
 
 // ClassAdd adds each packed row to the sums of its class.

@@ -63,40 +63,55 @@ func TestTileAdd(t *testing.T) {
 	}
 }
 
-// addUpper adds exactly the entries its portable form does.
+// AddUpper and SubUpper change exactly the entries their portable form
+// does, by exactly as much.
 func TestAddUpper(t *testing.T) {
 	needKernels(t)
 	rng := rand.New(rand.NewPCG(7, 8))
-	for n := 1; n <= 13; n++ {
-		ldd, lds := n+3, n+1
-		src := make([]float64, (n-1)*lds+n)
-		dst := make([]float64, (n-1)*ldd+n+2) // the spare entries must stay
-		for i := range src {
-			src[i] = rng.NormFloat64()
-		}
-		for i := range dst {
-			dst[i] = rng.NormFloat64()
-		}
-		orig := append([]float64(nil), dst...)
-		want := append([]float64(nil), dst...)
-		addUpperRef(want, ldd, src, lds, n)
-		AddUpper(dst, ldd, src, lds, n)
-		for i := range dst {
-			if dst[i] != want[i] {
-				t.Fatalf("n %d: dst[%d] = %v, want %v", n, i, dst[i], want[i])
+	for _, s := range []float64{1, -1} {
+		for n := 1; n <= 13; n++ {
+			ldd, lds := n+3, n+1
+			src := make([]float64, (n-1)*lds+n)
+			dst := make([]float64, (n-1)*ldd+n+2) // the spare entries must stay
+			for i := range src {
+				src[i] = rng.NormFloat64()
 			}
-		}
-		// Left of a row's group of four, and past the last row, nothing changes.
-		for a := 0; a < n; a++ {
-			for b := 0; b < a&^3; b++ {
-				if dst[a*ldd+b] != orig[a*ldd+b] {
-					t.Fatalf("n %d: entry (%d, %d) changed", n, a, b)
+			for i := range dst {
+				dst[i] = rng.NormFloat64()
+			}
+			orig := append([]float64(nil), dst...)
+			want := append([]float64(nil), dst...)
+			for a := 0; a < n; a++ {
+				for b := a &^ 3; b < n; b++ {
+					if s == 1 {
+						want[a*ldd+b] += src[a*lds+b]
+					} else {
+						want[a*ldd+b] -= src[a*lds+b]
+					}
 				}
 			}
-		}
-		for i := (n-1)*ldd + n; i < len(dst); i++ {
-			if dst[i] != orig[i] {
-				t.Fatalf("n %d: dst[%d], past the last row, changed", n, i)
+			if s == 1 {
+				AddUpper(dst, ldd, src, lds, n)
+			} else {
+				SubUpper(dst, ldd, src, lds, n)
+			}
+			for i := range dst {
+				if dst[i] != want[i] {
+					t.Fatalf("s %v, n %d: dst[%d] = %v, want %v", s, n, i, dst[i], want[i])
+				}
+			}
+			// Left of a row's group of four, and past the last row, nothing changes.
+			for a := 0; a < n; a++ {
+				for b := 0; b < a&^3; b++ {
+					if dst[a*ldd+b] != orig[a*ldd+b] {
+						t.Fatalf("n %d: entry (%d, %d) changed", n, a, b)
+					}
+				}
+			}
+			for i := (n-1)*ldd + n; i < len(dst); i++ {
+				if dst[i] != orig[i] {
+					t.Fatalf("n %d: dst[%d], past the last row, changed", n, i)
+				}
 			}
 		}
 	}

@@ -44,13 +44,14 @@ func tileIdxRef(c []float64, ldc int, a, b []float64, idx []int32, ld, width int
 	}
 }
 
-// addUpperRef is the reference loop of AddUpper.
-func addUpperRef(dst []float64, ldd int, src []float64, lds, n int) {
+// addUpperRef is the reference loop of AddUpper (s = 1) and SubUpper
+// (s = -1): s·v is exact for s = ±1.
+func addUpperRef(dst []float64, ldd int, src []float64, lds, n int, s float64) {
 	for a := 0; a < n; a++ {
-		s := a &^ 3
-		out := dst[a*ldd+s : a*ldd+n]
-		for b, v := range src[a*lds+s : a*lds+n] {
-			out[b] += v
+		c := a &^ 3
+		out := dst[a*ldd+c : a*ldd+n]
+		for b, v := range src[a*lds+c : a*lds+n] {
+			out[b] += s * v
 		}
 	}
 }
