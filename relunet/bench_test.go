@@ -82,7 +82,7 @@ func BenchmarkAlternation(b *testing.B) {
 			a := start()
 			b.ResetTimer()
 			for b.Loop() {
-				if a.Last().Iter == opts.Iterations {
+				if a.Last().Iter == a.Options().Iterations {
 					b.StopTimer()
 					a = start()
 					b.StartTimer()
