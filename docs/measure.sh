@@ -5,10 +5,10 @@
 #   docs/measure.sh nine OUT          the nine sets: the default under a budget
 #                                     against the old default and every
 #                                     gradient method (5 seeds; the patches
-#                                     and yearlike with 3 seeds; yearlike
-#                                     against Adam only)
-#   docs/measure.sh validate OUT      the same sets but the two largest, every
-#                                     method with +validate
+#                                     with 3; yearlike against Adam only)
+#   docs/measure.sh validate OUT      the same sets, every method with
+#                                     +validate (yearlike: the strategy and
+#                                     Adam)
 #   docs/measure.sh family H OUT      the development family (the CSV files of
 #                                     $RELUNET_DEV, default ../shared/datasets/
 #                                     uci-dev) with H hidden units, 3 seeds
@@ -29,13 +29,15 @@ nine)
 		compare "$out" "${spec%%:*}" -runs 5 -budget "${spec##*:}" -methods "analytic+auto,analytic+safeguard+datainit+restarts,$gradient"
 	done
 	compare "$out" patches -runs 3 -budget 30 -methods "analytic+auto,analytic+safeguard+datainit+restarts,$gradient"
-	compare "$out" yearlike -hidden 64 -split fixed -runs 3 -budget 40 -methods "analytic+auto,analytic+safeguard+datainit+restarts,adam"
+	compare "$out" yearlike -hidden 64 -split fixed -runs 5 -budget 40 -methods "analytic+auto,analytic+safeguard+datainit+restarts,adam"
 	;;
 validate)
 	out="${1:?OUT}"; mkdir -p "$out"
 	for spec in abalone:2 bike:5 sdf:5 sinx2:2 teacher:2 shape-sdf:2 sin:1; do
 		compare "$out" "${spec%%:*}" -runs 5 -budget "${spec##*:}" -methods "analytic+auto+validate,sgd+validate,adam+validate,lbfgs+validate,lm+validate"
 	done
+	compare "$out" patches -runs 3 -budget 30 -methods "analytic+auto+validate,sgd+validate,adam+validate,lbfgs+validate,lm+validate"
+	compare "$out" yearlike -hidden 64 -split fixed -runs 5 -budget 40 -methods "analytic+auto+validate,adam+validate"
 	;;
 family)
 	h="${1:?H}" out="${2:?OUT}"; mkdir -p "$out"
