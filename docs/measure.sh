@@ -22,22 +22,22 @@ bin="$(mktemp -d)/relunet"
 (cd "$root" && go build -o "$bin" ./cmd/relunet)
 compare() { local out="$1" name="$2"; shift 2; "$bin" compare -data "$name" -json "$@" >"$out/$(basename "$name" .csv).jsonl"; }
 gradient="sgd,adam,lbfgs,lm"
+# nine OUT LABELS YEAR: the nine sets, each with its budget, LABELS on all but
+# yearlike, YEAR on yearlike.
+nine() {
+	local out="$1" labels="$2" year="$3"; mkdir -p "$out"
+	for spec in abalone:2 bike:5 sdf:5 sinx2:2 teacher:2 shape-sdf:2 sin:1; do
+		compare "$out" "${spec%%:*}" -runs 5 -budget "${spec##*:}" -methods "$labels"
+	done
+	compare "$out" patches -runs 3 -budget 30 -methods "$labels"
+	compare "$out" yearlike -hidden 64 -split fixed -runs 5 -budget 40 -methods "$year"
+}
 case "$what" in
 nine)
-	out="${1:?OUT}"; mkdir -p "$out"
-	for spec in abalone:2 bike:5 sdf:5 sinx2:2 teacher:2 shape-sdf:2 sin:1; do
-		compare "$out" "${spec%%:*}" -runs 5 -budget "${spec##*:}" -methods "analytic+auto,analytic+safeguard+datainit+restarts,$gradient"
-	done
-	compare "$out" patches -runs 3 -budget 30 -methods "analytic+auto,analytic+safeguard+datainit+restarts,$gradient"
-	compare "$out" yearlike -hidden 64 -split fixed -runs 5 -budget 40 -methods "analytic+auto,analytic+safeguard+datainit+restarts,adam"
+	nine "${1:?OUT}" "analytic+auto,analytic+safeguard+datainit+restarts,$gradient" "analytic+auto,analytic+safeguard+datainit+restarts,adam"
 	;;
 validate)
-	out="${1:?OUT}"; mkdir -p "$out"
-	for spec in abalone:2 bike:5 sdf:5 sinx2:2 teacher:2 shape-sdf:2 sin:1; do
-		compare "$out" "${spec%%:*}" -runs 5 -budget "${spec##*:}" -methods "analytic+auto+validate,sgd+validate,adam+validate,lbfgs+validate,lm+validate"
-	done
-	compare "$out" patches -runs 3 -budget 30 -methods "analytic+auto+validate,sgd+validate,adam+validate,lbfgs+validate,lm+validate"
-	compare "$out" yearlike -hidden 64 -split fixed -runs 5 -budget 40 -methods "analytic+auto+validate,adam+validate"
+	nine "${1:?OUT}" "analytic+auto+validate,sgd+validate,adam+validate,lbfgs+validate,lm+validate" "analytic+auto+validate,adam+validate"
 	;;
 family)
 	h="${1:?H}" out="${2:?OUT}"; mkdir -p "$out"
