@@ -88,18 +88,15 @@ func (g *gramKernel) gram(rows []int32, w *worker) (q []float64, ld int) {
 	return w.acc, g.D
 }
 
-// ld returns the row stride of the sums that add forms: D rounded up to 4.
-func (g *gramKernel) ld() int { return (g.D + 3) &^ 3 }
-
-// add adds Σ_{i∈rows} x_i x_iᵀ to dst (row stride g.ld()): to its upper
-// triangle, and below it, in the diagonal's 4×4 blocks, zeros or the
-// symmetric entries, as AddUpper reads.
+// add adds Σ_{i∈rows} x_i x_iᵀ to dst, D4×D4 for D4 = D rounded up to 4:
+// to its upper triangle, and below it, in the diagonal's 4×4 blocks, zeros
+// or the symmetric entries, as AddUpper reads.
 func (g *gramKernel) add(dst []float64, rows []int32, w *worker) {
 	if g.tiles {
 		addGramTiles(dst, g.data, g.stride, g.D, rows, w)
 		return
 	}
-	gramUpperLd(dst, g.ld(), g.data, g.stride, g.D, rows)
+	gramUpperLd(dst, (g.D+3)&^3, g.data, g.stride, g.D, rows)
 }
 
 // upper adds Σ_{i∈rows} x_i x_iᵀ to the upper triangle of acc.

@@ -203,8 +203,8 @@ func (as Assembler) classGrams(raw blas64.Symmetric, g *gramKernel, p *pattern) 
 		// 2^(b-1)·b times instead of 4^(b-1). With diag, S at the end, the
 		// sum of all classes (cj, ck), ck = 0 included, gives Q_jj' for the
 		// pairs j ≤ j' in cj in the same way.
-		D4, ld := (D+3)&^3, g.ld()
-		part := w.partial(b*D4*D4 + D4*ld)
+		D4 := (D + 3) &^ 3
+		part := w.partial((b + 1) * D4 * D4)
 		run := part[b*D4*D4:]
 		first := 1
 		if diag {
@@ -227,9 +227,9 @@ func (as Assembler) classGrams(raw blas64.Symmetric, g *gramKernel, p *pattern) 
 					for m := open ^ ck; m != 0; m &= m - 1 {
 						t := bits.TrailingZeros(uint(m))
 						if ck>>t&1 == 1 {
-							f64.SubUpper(part[t*D4*D4:], D4, run, ld, D)
+							f64.SubUpper(part[t*D4*D4:], D4, run, D4, D)
 						} else {
-							f64.AddUpper(part[t*D4*D4:], D4, run, ld, D)
+							f64.AddUpper(part[t*D4*D4:], D4, run, D4, D)
 						}
 					}
 					open = ck
@@ -240,7 +240,7 @@ func (as Assembler) classGrams(raw blas64.Symmetric, g *gramKernel, p *pattern) 
 				continue
 			}
 			for m := open; m != 0; m &= m - 1 {
-				f64.AddUpper(part[bits.TrailingZeros(uint(m))*D4*D4:], D4, run, ld, D)
+				f64.AddUpper(part[bits.TrailingZeros(uint(m))*D4*D4:], D4, run, D4, D)
 			}
 			for mj := cj; mj != 0; mj &= mj - 1 {
 				j := J*b + bits.TrailingZeros(uint(mj))
@@ -249,7 +249,7 @@ func (as Assembler) classGrams(raw blas64.Symmetric, g *gramKernel, p *pattern) 
 				}
 				if diag {
 					for mk := mj; mk != 0; mk &= mk - 1 {
-						f64.AddUpper(block(j, J*b+bits.TrailingZeros(uint(mk))), raw.Stride, run, ld, D)
+						f64.AddUpper(block(j, J*b+bits.TrailingZeros(uint(mk))), raw.Stride, run, D4, D)
 					}
 				}
 			}
