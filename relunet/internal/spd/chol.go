@@ -32,37 +32,100 @@ func cholBlock(n int) int {
 // (256 KiB at most) stays in the second-level cache.
 const cholCols = 256
 
-// tiledCholeskyMin is the smallest order for which the tiled factorisation
-// is used. Above it, even where one block covers the matrix, it is 2 to 3
-// times as fast as gonum's Cholesky, which always estimates the condition
-// (measured for orders 64 to 248).
-const tiledCholeskyMin = 32
+// ownCholeskyMin is the smallest order that Solve factors with factor
+// rather than gonum's Cholesky. Above it, even where one block covers the
+// matrix, the tiled factorisation is 2 to 3 times as fast as gonum's
+// Cholesky, which always estimates the condition (measured for orders 64
+// to 248).
+const ownCholeskyMin = 32
 
-// tiledCholesky is the upper Cholesky factor U (A = UᵀU) of an n×n matrix,
-// stored row-major with row stride ld in n4 rows, n4 = n rounded up to 4.
-// The padding holds the identity, whose factor is itself.
-type tiledCholesky struct {
+// cholesky is the upper Cholesky factor U (A = UᵀU) of an n×n matrix,
+// stored row-major with row stride ld. The tiled factorisation keeps n4
+// rows, n4 = n rounded up to 4, whose padding holds the identity, whose
+// factor is itself.
+type cholesky struct {
 	u     []float64
 	n, ld int
 }
 
-// useTiledCholesky reports whether solveSPD factors with factorTiled: on
-// machines with the tile kernels, for all but the smallest orders. It is
-// also faster than OpenBLAS's factorisation here (2 cores), because its
-// parallel strips need no BLAS threads.
-func useTiledCholesky(n int) bool {
-	return f64.HasTiles() && n >= tiledCholeskyMin
+// useOwnCholesky reports whether Solve factors with factor: for all but the
+// smallest orders.
+func useOwnCholesky(n int) bool { return n >= ownCholeskyMin }
+
+// factor factors a, checking the pool's context between blocks, so that
+// a large factorisation stops soon after the context ends (gonum's
+// Cholesky of order 2460 takes a second on one core and cannot be
+// stopped). Where the machine has the tile kernels it runs factorBlocks,
+// which is also faster than OpenBLAS's factorisation here (2 cores)
+// because its parallel strips need no BLAS threads; elsewhere
+// factorLAPACK. It reports false when a is not numerically positive
+// definite or the context ended. With inPlace, and a's storage padded
+// (NewPadded), the factor overwrites a; otherwise it is formed in new
+// storage and a is left as it was.
+func factor(pool parallel.Pool, a *mat.SymDense, inPlace bool) (*cholesky, bool) {
+	if f64.HasTiles() {
+		return factorBlocks(pool, a, inPlace, cholBlock(a.SymmetricDim()))
+	}
+	return factorLAPACK(pool, a, inPlace && padded(a))
 }
 
-// factorTiled factors a by a right-looking blocked algorithm whose trailing
-// updates, n³/6 of the n³/6 + O(n²·block) multiply-adds, run on the
-// tile kernels in parallel strips of four rows. Each entry is updated by one
-// goroutine in block order, so the result does not depend on scheduling.
-// It reports false when a is not numerically positive definite. With
-// inPlace, and a's storage padded (NewPadded), the factor overwrites a;
-// otherwise it is formed in new storage and a is left as it was.
-func factorTiled(pool parallel.Pool, a *mat.SymDense, inPlace bool) (*tiledCholesky, bool) {
-	return factorBlocks(pool, a, inPlace, cholBlock(a.SymmetricDim()))
+// lapackBlock and lapackStrip are factorLAPACK's block size, LAPACK's own
+// for Potrf, and the width of the column strips of its panel updates, a
+// multiple of it: a strip of an order 20,000 matrix is about 0.1 s on one
+// core.
+const (
+	lapackBlock = 64
+	lapackStrip = 256
+)
+
+// factorLAPACK factors a as LAPACK's blocked Potrf does, by rows of blocks
+// U_jj = chol(A_jj - U_0jᵀU_0j), U_jk = U_jj⁻ᵀ(A_jk - U_0jᵀU_0k), on the
+// BLAS that gonum routes to (its own, or OpenBLAS with the openblas tag),
+// but with the context checked between blocks and the panel U_jk formed
+// in column strips on the pool's goroutines, each strip written by one
+// goroutine, so that the result does not depend on scheduling. It is the
+// factorisation of machines without the tile kernels. With inPlace the
+// factor overwrites a's upper triangle.
+func factorLAPACK(pool parallel.Pool, a *mat.SymDense, inPlace bool) (*cholesky, bool) {
+	n := a.SymmetricDim()
+	raw := a.RawSymmetric()
+	u, ld := raw.Data, raw.Stride
+	if !inPlace {
+		u, ld = make([]float64, n*n), n
+		for i := range n {
+			copy(u[i*ld+i:i*ld+n], raw.Data[i*raw.Stride+i:i*raw.Stride+n])
+		}
+	}
+	block := func(r, c, rows, cols int) blas64.General {
+		return blas64.General{Rows: rows, Cols: cols, Stride: ld, Data: u[r*ld+c:]}
+	}
+	for j := 0; j < n; j += lapackBlock {
+		if pool.Err() != nil {
+			return nil, false // the caller finds why in pool.Err
+		}
+		b := min(lapackBlock, n-j)
+		diag := blas64.Symmetric{Uplo: blas.Upper, N: b, Stride: ld, Data: u[j*ld+j:]}
+		if j > 0 {
+			blas64.Syrk(blas.Trans, -1, block(0, j, j, b), 1, diag)
+		}
+		if _, ok := lapack64.Potrf(diag); !ok {
+			return nil, false
+		}
+		m := n - j - b
+		ujj := blas64.Triangular{Uplo: blas.Upper, Diag: blas.NonUnit, N: b, Stride: ld, Data: u[j*ld+j:]}
+		pool.For((m+lapackStrip-1)/lapackStrip, func(s, _ int) {
+			c0 := j + b + s*lapackStrip
+			panel := block(j, c0, b, min(lapackStrip, n-c0))
+			if j > 0 {
+				blas64.Gemm(blas.Trans, blas.NoTrans, -1, block(0, j, j, b), block(0, c0, j, panel.Cols), 1, panel)
+			}
+			blas64.Trsm(blas.Left, blas.Trans, 1, ujj, panel)
+		})
+	}
+	if pool.Err() != nil {
+		return nil, false
+	}
+	return &cholesky{u: u, n: n, ld: ld}, true
 }
 
 // NewPadded returns a zero n×n symmetric matrix whose storage has room for
@@ -82,8 +145,12 @@ func padded(a *mat.SymDense) bool {
 	return raw.Stride >= n4 && len(raw.Data) >= (n4-1)*raw.Stride+n4
 }
 
-// factorBlocks is factorTiled with blocks of nb, a multiple of 4.
-func factorBlocks(pool parallel.Pool, a *mat.SymDense, inPlace bool, nb int) (*tiledCholesky, bool) {
+// factorBlocks factors a by a right-looking blocked algorithm, blocks of
+// nb, a multiple of 4, whose trailing updates, n³/6 of the n³/6 +
+// O(n²·nb) multiply-adds, run on the tile kernels in parallel strips of
+// four rows. Each entry is updated by one goroutine in block order, so the
+// result does not depend on scheduling.
+func factorBlocks(pool parallel.Pool, a *mat.SymDense, inPlace bool, nb int) (*cholesky, bool) {
 	n := a.SymmetricDim()
 	n4 := (n + 3) &^ 3
 	raw := a.RawSymmetric()
@@ -191,7 +258,7 @@ func factorBlocks(pool parallel.Pool, a *mat.SymDense, inPlace bool, nb int) (*t
 			}
 		})
 	}
-	return &tiledCholesky{u: u, n: n, ld: ld}, true
+	return &cholesky{u: u, n: n, ld: ld}, true
 }
 
 // invUpper overwrites the upper triangle of the b×b matrix u (row stride ld),
@@ -219,7 +286,7 @@ func invUpper(u []float64, ld, b int) {
 
 // cond estimates the 1-norm condition number of A, whose 1-norm is anorm.
 // It returns +Inf when a solve overflows.
-func (c *tiledCholesky) cond(anorm float64) float64 {
+func (c *cholesky) cond(anorm float64) float64 {
 	return condition(c.invNorm1(), anorm)
 }
 
@@ -236,7 +303,7 @@ func condition(est, anorm float64) float64 {
 // Pocon does, but with triangular solves that run along the rows of U:
 // Pocon's go down its columns, which for large n costs more than the
 // factorisation's share of a core. It returns +Inf when a solve overflows.
-func (c *tiledCholesky) invNorm1() float64 {
+func (c *cholesky) invNorm1() float64 {
 	n := c.n
 	v, x, isgn := make([]float64, n), make([]float64, n), make([]int, n)
 	var (
@@ -257,7 +324,7 @@ func (c *tiledCholesky) invNorm1() float64 {
 }
 
 // solveVec overwrites b with A⁻¹b = U⁻¹U⁻ᵀb.
-func (c *tiledCholesky) solveVec(b []float64) {
+func (c *cholesky) solveVec(b []float64) {
 	n, ld := c.n, c.ld
 	// Uᵀy = b: y_k is final once rows above k have been subtracted.
 	for k := 0; k < n; k++ {
@@ -285,7 +352,7 @@ func finite(x []float64) bool {
 }
 
 // solve returns A⁻¹b.
-func (c *tiledCholesky) solve(b *mat.Dense) *mat.Dense {
+func (c *cholesky) solve(b *mat.Dense) *mat.Dense {
 	r, m := b.Dims()
 	x := mat.NewDense(r, m, nil)
 	col := make([]float64, r)

@@ -1,9 +1,11 @@
 package spd
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 	"testing"
 
 	"gonum.org/v1/gonum/lapack"
@@ -13,10 +15,10 @@ import (
 	"github.com/relunet/relunet/relunet/internal/parallel"
 )
 
-// The tiled Cholesky factorisation solves like gonum's, for orders that are
-// and are not multiples of the tile and block sizes, and refuses a matrix
-// that is not positive definite.
-func TestFactorTiled(t *testing.T) {
+// Both factorisations, tiled and LAPACK's blocks, solve like gonum's
+// Cholesky, for orders that are and are not multiples of the tile, block and
+// strip sizes, and refuse a matrix that is not positive definite.
+func TestFactor(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, n := range []int{5, 64, 130, 257, 391} {
 		// A = GᵀG/n + I is well conditioned and positive definite.
@@ -36,9 +38,15 @@ func TestFactorTiled(t *testing.T) {
 			b.Set(i, 0, rng.NormFloat64())
 			b.Set(i, 1, rng.NormFloat64())
 		}
-		for _, run := range []struct{ workers, block int }{{1, 64}, {3, 64}, {2, 128}} {
+		for _, run := range []struct {
+			workers, block int // block 0: factorLAPACK
+		}{{1, 64}, {3, 64}, {2, 128}, {1, 0}, {3, 0}} {
 			workers := run.workers
-			f, ok := factorBlocks(parallel.Pool{Workers: workers}, a, false, run.block)
+			pool := parallel.Pool{Workers: workers}
+			f, ok := factorLAPACK(pool, a, false)
+			if run.block > 0 {
+				f, ok = factorBlocks(pool, a, false, run.block)
+			}
 			if !ok {
 				t.Fatalf("n = %d: positive definite matrix refused", n)
 			}
@@ -52,7 +60,7 @@ func TestFactorTiled(t *testing.T) {
 			}
 			got := f.solve(b)
 			if !mat.EqualApprox(got, &want, 1e-10) {
-				t.Errorf("n = %d, %d workers, blocks of %d: tiled solve differs from gonum's", n, workers, run.block)
+				t.Errorf("n = %d, %d workers, blocks of %d: solve differs from gonum's", n, workers, run.block)
 			}
 			if c, w := f.cond(symNorm1(a)), chol.Cond(); c < w/2 || c > 2*w {
 				t.Errorf("n = %d: condition estimate %v, gonum's %v", n, c, w)
@@ -60,10 +68,64 @@ func TestFactorTiled(t *testing.T) {
 		}
 		// A negative diagonal entry makes A indefinite.
 		a.SetSym(n/2, n/2, -1)
-		if _, ok := factorTiled(parallel.Pool{}, a, false); ok {
+		if _, ok := factorBlocks(parallel.Pool{}, a, false, 64); ok {
 			t.Errorf("n = %d: indefinite matrix accepted", n)
 		}
+		if _, ok := factorLAPACK(parallel.Pool{}, a, false); ok {
+			t.Errorf("n = %d: indefinite matrix accepted by factorLAPACK", n)
+		}
 	}
+}
+
+// A factorisation checks the pool's context between blocks: when the context
+// ends after its k-th look, both factorisations give up (the caller finds
+// why in the pool's error), and the first look comes before any work.
+func TestFactorStops(t *testing.T) {
+	n := 300 // five blocks of factorLAPACK, three of factorBlocks
+	a := mat.NewSymDense(n, nil)
+	for i := range n {
+		a.SetSym(i, i, 1)
+	}
+	for _, looks := range []int{0, 1, 2} {
+		for name, f := range map[string]func(parallel.Pool) bool{
+			"factorBlocks": func(p parallel.Pool) bool { _, ok := factorBlocks(p, a, false, 128); return ok },
+			"factorLAPACK": func(p parallel.Pool) bool { _, ok := factorLAPACK(p, a, false); return ok },
+		} {
+			ctx := &endsAfter{Context: context.Background(), looks: looks, done: make(chan struct{})}
+			if f(parallel.Pool{Workers: 2, Ctx: ctx}) {
+				t.Errorf("%s: factored after the context ended at its look %d", name, looks+1)
+			}
+			if f(parallel.Pool{Workers: 2}) != true {
+				t.Errorf("%s: the identity refused", name)
+			}
+		}
+	}
+}
+
+// endsAfter is a context whose Err reports context.Canceled, and whose Done
+// channel is closed, from its (looks+1)-th call of Err on.
+type endsAfter struct {
+	context.Context
+	looks int
+	done  chan struct{}
+	mu    sync.Mutex
+}
+
+func (c *endsAfter) Done() <-chan struct{} { return c.done }
+
+func (c *endsAfter) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.looks == 0 {
+		select {
+		case <-c.done:
+		default:
+			close(c.done)
+		}
+		return context.Canceled
+	}
+	c.looks--
+	return nil
 }
 
 // On an ill-conditioned matrix (condition about 1e12) the tiled
@@ -95,7 +157,7 @@ func TestFactorTiledIllConditioned(t *testing.T) {
 		if err := chol.SolveTo(&want, b); err != nil {
 			t.Fatal(err)
 		}
-		f, ok := factorTiled(parallel.Pool{Workers: 2}, a, false)
+		f, ok := factor(parallel.Pool{Workers: 2}, a, false)
 		if !ok {
 			t.Fatalf("n = %d: refused", n)
 		}
@@ -135,38 +197,44 @@ func TestSymNorm1(t *testing.T) {
 	}
 }
 
-// BenchmarkFactor times the tiled Cholesky factorisation of normal matrices
-// of the sizes of relunet's hidden-step benchmarks (hD = 1550 and 5824),
-// in multiply-adds, n³/6 per factorisation, per second.
+// BenchmarkFactor times the factorisations, tiled and LAPACK's blocks, of
+// normal matrices of the sizes of relunet's hidden-step benchmarks (hD =
+// 1550 and 5824), in multiply-adds, n³/6 per factorisation, per second.
 func BenchmarkFactor(b *testing.B) {
 	for _, n := range []int{1550, 5824} {
-		b.Run(fmt.Sprintf("hD=%d", n), func(b *testing.B) {
-			if !useTiledCholesky(n) {
-				b.Skip("no tile kernels here")
+		// A = GᵀG/k + λI with G k×n, k = n + 100: a Gram matrix like the
+		// hidden step's.
+		rng := rand.New(rand.NewPCG(1, 2))
+		g := mat.NewDense(n+100, n, nil)
+		for i := range n + 100 {
+			for j := range n {
+				g.Set(i, j, rng.NormFloat64())
 			}
-			// A = GᵀG/k + λI with G k×n, k = n + 100: a Gram matrix like the
-			// hidden step's.
-			rng := rand.New(rand.NewPCG(1, 2))
-			g := mat.NewDense(n+100, n, nil)
-			for i := range n + 100 {
-				for j := range n {
-					g.Set(i, j, rng.NormFloat64())
+		}
+		a := mat.NewSymDense(n, nil)
+		a.SymOuterK(1/float64(n+100), g.T())
+		for i := range n {
+			a.SetSym(i, i, a.At(i, i)+1e-3)
+		}
+		for _, run := range []struct {
+			name string
+			f    func(parallel.Pool, *mat.SymDense, bool) (*cholesky, bool)
+		}{
+			{"tiled", func(p parallel.Pool, a *mat.SymDense, inPlace bool) (*cholesky, bool) {
+				return factorBlocks(p, a, inPlace, cholBlock(n))
+			}},
+			{"lapack", factorLAPACK},
+		} {
+			b.Run(fmt.Sprintf("hD=%d/%s", n, run.name), func(b *testing.B) {
+				for b.Loop() {
+					if _, ok := run.f(parallel.Pool{}, a, false); !ok {
+						b.Fatal("not positive definite")
+					}
 				}
-			}
-			a := mat.NewSymDense(n, nil)
-			a.SymOuterK(1/float64(n+100), g.T())
-			for i := range n {
-				a.SetSym(i, i, a.At(i, i)+1e-3)
-			}
-			b.ResetTimer()
-			for b.Loop() {
-				if _, ok := factorTiled(parallel.Pool{}, a, false); !ok {
-					b.Fatal("not positive definite")
-				}
-			}
-			x := float64(n)
-			b.ReportMetric(x*x*x/6*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFMA/s")
-		})
+				x := float64(n)
+				b.ReportMetric(x*x*x/6*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFMA/s")
+			})
+		}
 	}
 }
 
@@ -214,13 +282,13 @@ func TestFactorInPlace(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if eigen != singular || eigen2 != singular || (rebuilt == 1) != (singular && useTiledCholesky(n)) {
+			if eigen != singular || eigen2 != singular || (rebuilt == 1) != (singular && useOwnCholesky(n)) {
 				t.Errorf("n %d, singular %v: eigen %v %v, rebuilt %d times", n, singular, eigen, eigen2, rebuilt)
 			}
 			if !mat.EqualApprox(x, y, 1e-8) {
 				t.Errorf("n %d, singular %v: in place and copied solves differ", n, singular)
 			}
-			if useTiledCholesky(n) && !singular && mat.Equal(a, want) {
+			if useOwnCholesky(n) && !singular && mat.Equal(a, want) {
 				t.Errorf("n %d: the factor did not overwrite the padded matrix", n)
 			}
 		}

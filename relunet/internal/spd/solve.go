@@ -36,11 +36,11 @@ const MaxCond = 1e14
 // returned instead. Once the pool's context is done, Solve returns its
 // error without the fallback.
 func Solve(pool parallel.Pool, a *mat.SymDense, b *mat.Dense, floor float64, rebuild func(*mat.SymDense), fallback func() error) (*mat.Dense, bool, error) {
-	if n := a.SymmetricDim(); useTiledCholesky(n) {
+	if n := a.SymmetricDim(); useOwnCholesky(n) {
 		// The 1-norm is taken before the factorisation, which may overwrite a.
 		anorm := symNorm1(a)
 		inPlace := rebuild != nil && padded(a)
-		f, ok := factorTiled(pool, a, inPlace)
+		f, ok := factor(pool, a, inPlace)
 		if ok {
 			x := f.solve(b)
 			// κ₁(A) ≤ ‖A‖₁·√n·‖A⁻¹‖₂ ≤ ‖A‖₁·√n/floor.
@@ -63,7 +63,7 @@ func Solve(pool parallel.Pool, a *mat.SymDense, b *mat.Dense, floor float64, reb
 			return nil, true, err
 		}
 	}
-	if rebuild != nil && padded(a) && useTiledCholesky(a.SymmetricDim()) {
+	if rebuild != nil && padded(a) && useOwnCholesky(a.SymmetricDim()) {
 		rebuild(a) // the factorisation overwrote a
 		if err := pool.Err(); err != nil {
 			return nil, true, err
