@@ -176,3 +176,79 @@ func TestCascadeSamples(t *testing.T) {
 		}
 	}
 }
+
+// With validation the first arm also races with a ridge λ of each of
+// ridgeScales times the fitting rows, where the strategy races and where
+// the rows are many for the unknowns (then against the first arm alone);
+// the λ reaches the arm's solvers, and the kept network is the one of
+// lowest validation MSE of all the arms.
+func TestAutoRidgeArms(t *testing.T) {
+	for _, c := range []struct {
+		sp     *Split
+		hidden int
+		racing bool
+	}{
+		{smallSplit(t), 8, true},
+		{teacherSplitOf(t, 2000, 3, 6, 0.1, 2), 4, false},
+	} {
+		cfg := Config{Hidden: c.hidden, Auto: true, Budget: 600 * time.Millisecond, Validate: DefaultValidate}
+		r := mustRun(t, c.sp, cfg)
+		nFit := len(c.sp.TrainRows) - int(math.Round(DefaultValidate*float64(len(c.sp.TrainRows))))
+		base := autoArms()
+		if len(r.Arms) != len(base)+len(ridgeScales) {
+			t.Fatalf("%d arms reported, want %d", len(r.Arms), len(base)+len(ridgeScales))
+		}
+		_, d := c.sp.XTrain.Dims()
+		hD := c.hidden * (d + 1)
+		i0 := firstArm(nFit, 1, hD)
+		if ratio(nFit, 1, hD) < raceBelow != c.racing {
+			t.Fatalf("racing %v: %v equations per unknown", c.racing, ratio(nFit, 1, hD))
+		}
+		for i, a := range r.Arms {
+			raced := c.racing || i == i0 || i >= len(base)
+			if raced != (a.Starts > 0) {
+				t.Errorf("racing %v: arm %s made %d starts", c.racing, a.Name, a.Starts)
+			}
+			if a.Best < r.Validation*(1-1e-12) {
+				t.Errorf("arm %s scored %v, below the kept network's validation MSE %v", a.Name, a.Best, r.Validation)
+			}
+		}
+		for j, ra := range ridgeArms(base[i0], nFit) {
+			if r.Arms[len(base)+j].Name != ra.name {
+				t.Errorf("ridge arm %d named %q, want %q", j, r.Arms[len(base)+j].Name, ra.name)
+			}
+		}
+	}
+}
+
+// A ridge arm is its arm with λ = scale × rows in every stage; the arm it
+// is made from keeps its own λ, and a start's solver gets the configured λ
+// from an arm without one.
+func TestRidgeArmOptions(t *testing.T) {
+	explore := autoArms()[4]
+	ras := ridgeArms(explore, 5000)
+	if len(ras) != len(ridgeScales) {
+		t.Fatalf("%d ridge arms", len(ras))
+	}
+	for j, ra := range ras {
+		want := ridgeScales[j] * 5000
+		if len(ra.stages) != len(explore.stages) {
+			t.Fatalf("%s: %d stages, want %d", ra.name, len(ra.stages), len(explore.stages))
+		}
+		for i, st := range ra.stages {
+			if st.opts.Ridge != want || st.opts.Safeguard != explore.stages[i].opts.Safeguard {
+				t.Errorf("%s, stage %d: %+v, want λ %v", ra.name, i, st.opts, want)
+			}
+		}
+	}
+	if explore.stages[0].opts.Ridge != 0 || explore.stages[1].opts.Ridge != 0 {
+		t.Error("the arm itself changed")
+	}
+	a := &autoRun{run: &run{cfg: Config{Ridge: 0.25}}}
+	if got := a.options(ras[1].stages[0].opts, 0, 1, 0, nil).Ridge; got != 5 {
+		t.Errorf("a ridge arm's solver has λ %v, want 5", got)
+	}
+	if got := a.options(explore.stages[0].opts, 0, 1, 0, nil).Ridge; got != 0.25 {
+		t.Errorf("a plain arm's solver has λ %v, want the configured 0.25", got)
+	}
+}

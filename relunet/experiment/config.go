@@ -81,7 +81,9 @@ type Config struct {
 	// Validate, for any method, holds out this share of the training rows
 	// (drawn with the seed) as validation rows, which the solvers never fit,
 	// and chooses what the run keeps by the validation MSE: the iterate
-	// (early stopping), the start, and with Auto the arm. 0 means none: the
+	// (early stopping), the start, and with Auto the arm, among them the
+	// ridge arms that Auto adds with it (a λ of 10⁻⁴ to 10⁻² times the
+	// rows fitted, which it then chooses too). 0 means none: the
 	// lowest training MSE is kept (by the analytic method; the gradient
 	// methods return their last iterate). The metrics stay those of all
 	// training rows and of the test rows.
