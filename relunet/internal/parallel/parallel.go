@@ -45,8 +45,9 @@ func (p Pool) Err() error {
 	return context.Cause(p.Ctx)
 }
 
-// done returns the channel closed when the pool is cancelled, or nil.
-func (p Pool) done() <-chan struct{} {
+// Done returns the channel closed when the pool is cancelled, or nil (a
+// channel that is never ready) when it has no context.
+func (p Pool) Done() <-chan struct{} {
 	if p.Ctx == nil {
 		return nil
 	}
@@ -70,7 +71,7 @@ func (p Pool) Size(jobs int) int {
 // again in the caller's goroutine, once every goroutine has stopped, so
 // that a caller can recover it.
 func (p Pool) For(jobs int, f func(job, worker int)) {
-	done := p.done()
+	done := p.Done()
 	stopped := func() bool {
 		select {
 		case <-done:
@@ -141,7 +142,7 @@ func (p Pool) SumRows(n int, dst []float64, part func(lane, lo, hi int, acc []fl
 	chunks := (n + ChunkRows - 1) / ChunkRows
 	lanes := min(chunks, Lanes)
 	accs := make([]float64, lanes*k)
-	done := p.done()
+	done := p.Done()
 	p.For(lanes, func(l, _ int) {
 		for c := l; c < chunks; c += lanes {
 			select {

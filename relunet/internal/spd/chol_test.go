@@ -2,11 +2,13 @@ package spd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"sync"
 	"testing"
+	"time"
 
 	"gonum.org/v1/gonum/lapack"
 	"gonum.org/v1/gonum/lapack/lapack64"
@@ -292,5 +294,41 @@ func TestFactorInPlace(t *testing.T) {
 				t.Errorf("n %d: the factor did not overwrite the padded matrix", n)
 			}
 		}
+	}
+}
+
+// The eigen fallback cannot be stopped once begun, but Solve does not wait
+// for it once the pool's context ends: it returns the context's error well
+// before the eigendecomposition could have finished.
+func TestSolveStopsInTheEigenFallback(t *testing.T) {
+	const n = 500
+	rng := rand.New(rand.NewPCG(31, 32))
+	a := mat.NewSymDense(n, nil)
+	for i := range n {
+		for j := i; j < n; j++ {
+			a.SetSym(i, j, rng.NormFloat64()) // indefinite: the fallback runs
+		}
+	}
+	b := mat.NewDense(n, 1, nil)
+	for i := range n {
+		b.Set(i, 0, rng.NormFloat64())
+	}
+	start := time.Now()
+	if _, eigen, err := Solve(parallel.Pool{}, a, b, 0, nil, nil); err != nil || !eigen {
+		t.Fatalf("without a context: eigen fallback %v, error %v", eigen, err)
+	}
+	whole := time.Since(start)
+	ctx, cancel := context.WithCancel(context.Background())
+	stop := time.AfterFunc(whole/10, cancel)
+	defer stop.Stop()
+	start = time.Now()
+	_, _, err := Solve(parallel.Pool{Ctx: ctx}, a, b, 0, nil, nil)
+	took := time.Since(start)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("error %v, want the context's", err)
+	}
+	t.Logf("the fallback takes %v; Solve returned %v after it began, the context ending at %v", whole, took, whole/10)
+	if took > whole/2 {
+		t.Errorf("Solve returned %v after it began, the whole fallback takes %v", took, whole)
 	}
 }

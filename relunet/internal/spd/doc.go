@@ -11,7 +11,8 @@
 // second. The solution is trusted while the condition number is below
 // MaxCond; past it, or when the factorisation fails, a truncated
 // eigen-decomposition gives the minimum-norm solution on the numerically
-// nonzero eigenspace (gonum's, which cannot be stopped once begun). The
+// nonzero eigenspace (LAPACK's, which cannot be stopped once begun: it runs
+// in a goroutine of its own, which an interrupt leaves behind). The
 // condition estimate, a chain of triangular solves that costs more than the
 // solve, is skipped when a lower bound on the smallest eigenvalue (Floor)
 // already proves the condition.
