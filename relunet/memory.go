@@ -98,8 +98,10 @@ func directBytes(n, h, D int) int64 {
 	return b.Total()
 }
 
-// fallbackBytes returns what the eigen fallback of a direct solve of k
-// unknowns adds: the decomposition's copy of the matrix and its vectors.
+// fallbackBytes returns the room of two k×k matrices: what the Hessian's
+// eigendecomposition adds (its copy of the matrix and its vectors), and a
+// bound on what the eigen fallback of a direct solve of k unknowns adds
+// (one copy, which becomes the vectors, and the solution's products).
 func fallbackBytes(k int) int64 {
 	var b size.Bytes
 	b.Add(16, k, k)

@@ -34,9 +34,9 @@ const MaxCond = 1e14
 // it was.
 //
 // fallback, when not nil, is asked before the eigen fallback, which needs
-// two more matrices of a's size: its error (not enough memory, say) is
-// returned instead. Once the pool's context is done, Solve returns its
-// error without the fallback, or at once from within it (see eigen).
+// one more matrix of a's size (see eigen): its error (not enough memory,
+// say) is returned instead. Once the pool's context is done, Solve returns
+// its error without the fallback, or at once from within it (see eigen).
 func Solve(pool parallel.Pool, a *mat.SymDense, b *mat.Dense, floor float64, rebuild func(*mat.SymDense), fallback func() error) (*mat.Dense, bool, error) {
 	if n := a.SymmetricDim(); useOwnCholesky(n) {
 		// The 1-norm is taken before the factorisation, which may overwrite a.
