@@ -82,7 +82,7 @@ type Config struct {
 	// (drawn with the seed) as validation rows, which the solvers never fit,
 	// and chooses what the run keeps by the validation MSE: the iterate
 	// (early stopping), the start, and with Auto the arm, among them the
-	// ridge arms that Auto adds with it (a λ of 10⁻⁴ to 10⁻² times the
+	// ridge arms that Auto adds with it (a λ of 10⁻⁴ to 10⁻¹ times the
 	// rows fitted, which it then chooses too). 0 means none: the
 	// lowest training MSE is kept (by the analytic method; the gradient
 	// methods return their last iterate). The metrics stay those of all

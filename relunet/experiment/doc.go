@@ -23,7 +23,7 @@
 // (see its comment and auto.go). "+validate" holds out a share of the
 // training rows, for any method, and keeps the network with the lowest
 // MSE on them; with "+auto" it also chooses the ridge λ, racing the first
-// variant at larger λ.
+// variant at four larger λ.
 //
 // Errors and predictions are in the data's own units. A metric that is not
 // defined (R² of a constant target, test errors without test rows) is NaN,
