@@ -66,8 +66,8 @@ import (
 //     choose. The grid's last decade was added because its end, 10⁻²n,
 //     was the best on five sets; with it the test MSE was lower than in
 //     two runs with three decades on 8 and 11 of the 16 sets, higher on
-//     6 and 4 (docs/results.md): a small gain, within what two runs of
-//     one grid differ by.
+//     6 and 4 (docs/results.md): a small gain, not clearly beyond the
+//     noise of a rerun.
 //
 // Nothing in it is set for one data set: the regime rules compare the
 // rows with the unknowns, the race's size compares a step's time with the
