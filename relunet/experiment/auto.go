@@ -175,9 +175,11 @@ func (r *run) auto(ctx context.Context) (*Result, error) {
 	// The arms that race: all of them, or with many rows for the unknowns
 	// the first alone, and with validation the first's ridge arms too.
 	racers := []int{i0}
-	for i := range arms {
-		if i != i0 && ratio(n, m, hD) < raceBelow {
-			racers = append(racers, i)
+	if ratio(n, m, hD) < raceBelow {
+		for i := range arms {
+			if i != i0 {
+				racers = append(racers, i)
+			}
 		}
 	}
 	if r.validating() {
