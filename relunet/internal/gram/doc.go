@@ -19,12 +19,15 @@
 // once and reaches every pair of neurons active in it, so a row costs one
 // outer product per pair of groups instead of one per pair of active
 // neurons. The classes that share the code of the first group are summed
-// into one running sum, in the order of the second group's code, and the
-// sum over the codes with a given neuron active is a difference of that
-// running sum at the ends of runs of codes: a class costs its rows and about
-// two additions of a D×D sum, so groups can be as large as the rows allow
-// (up to 7 neurons). For D ≤ 8 a class's sum is just the rows' D(D+1)/2
-// products, and each row is added to its class in one pass. Every term is symmetric, so
+// into one running sum, in the Gray-code order of the second group's code,
+// and the sum over the codes with a given neuron active is a difference of
+// that running sum at the ends of runs of codes: consecutive Gray codes
+// differ in one neuron, so a class costs its rows and one addition of a D×D
+// sum, and groups can be as large as the rows allow (up to 7 neurons). The
+// rows of a class are scattered through the data; they are copied together,
+// with prefetches ahead of the copy, before the tile kernels sum them. For
+// D ≤ 8 a class's sum is just the rows' D(D+1)/2 products, and each row is
+// added to its class in one pass. Every term is symmetric, so
 // only upper triangles are summed, and only blocks with j ≤ k are formed.
 //
 // Work is split into units fixed by the problem and summed in a fixed order

@@ -187,27 +187,32 @@ func TestNormalMatchesDefinition(t *testing.T) {
 			}
 			want := p.naiveNormal(tc.alpha, 1e-3)
 			wantRHS := p.naiveRHS(tc.alpha)
-			for _, portable := range []bool{false, true} {
+			// The kernels' reference loops, the kernels reading scattered
+			// rows in place, and the kernels reading copies of them.
+			for _, v := range []struct{ portable, copies bool }{{true, false}, {false, false}, {false, true}} {
 				var first *mat.SymDense
 				for _, workers := range []int{1, 2, 8} {
-					as := Assembler{Pool: parallel.Pool{Workers: workers}, Portable: portable}
+					as := Assembler{Pool: parallel.Pool{Workers: workers}, Portable: v.portable}
+					if v.copies {
+						as.copyAbove = 1
+					}
 					got := mat.NewSymDense(tc.h*D, nil)
 					as.Normal(got, p.x, p.act, tc.alpha, p.beta, 1e-3)
 					if first == nil {
 						first = got
 					} else if !mat.Equal(first, got) {
-						t.Errorf("portable %t, workers %d: not bit-identical to one worker", portable, workers)
+						t.Errorf("%+v, workers %d: not bit-identical to one worker", v, workers)
 					}
 					var diff mat.Dense
 					diff.Sub(got, want)
 					if r := mat.Norm(&diff, math.Inf(1)) / mat.Norm(want, math.Inf(1)); r > 1e-10 {
-						t.Errorf("portable %t, workers %d: relative difference %g", portable, workers, r)
+						t.Errorf("%+v, workers %d: relative difference %g", v, workers, r)
 					}
 					rhs := as.RHS(p.x, p.y, p.act, tc.alpha, p.beta, p.beta0)
 					diff.Reset()
 					diff.Sub(rhs, wantRHS)
 					if r := mat.Norm(&diff, 2) / mat.Norm(wantRHS, 2); r > 1e-12 {
-						t.Errorf("portable %t, workers %d: right-hand side: relative difference %g", portable, workers, r)
+						t.Errorf("%+v, workers %d: right-hand side: relative difference %g", v, workers, r)
 					}
 				}
 			}

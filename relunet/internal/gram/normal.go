@@ -17,6 +17,9 @@ type Assembler struct {
 	// Portable runs the kernels' reference loops even where the assembly
 	// runs, so that tests can compare the two.
 	Portable bool
+	// copyAbove, when positive, replaces gatherFloats, so that tests reach
+	// the copies of scattered rows with small data.
+	copyAbove int
 }
 
 // pattern is the activity of h neurons on n rows: act[i*h+j] reports
@@ -138,9 +141,20 @@ func (as Assembler) classGrams(raw blas64.Symmetric, g *gramKernel, p *pattern) 
 	as.each(len(units), D, n, func(u int, w *worker) {
 		J, K := units[u].J, units[u].K
 		diag := K == J+1 // also the pairs within J
-		shift := b       // class = code_J | code_K<<b, or code_J alone when J = K
+		// The key of a class orders the classes as they are summed below,
+		// so that the rows of the next class are those that follow: code_J
+		// when J = K, and otherwise code_J·2^b plus the place of code_K in
+		// Gray-code order.
+		shift := b
+		var place [256]uint8
+		for r := range 1 << b {
+			place[r^r>>1] = uint8(r)
+		}
 		if J == K {
 			shift = 0
+			for r := range 1 << b {
+				place[r] = uint8(r)
+			}
 		}
 		classes := 1 << (b + shift)
 		w.counts = parallel.Grow(w.counts, classes+1)
@@ -149,7 +163,7 @@ func (as Assembler) classGrams(raw blas64.Symmetric, g *gramKernel, p *pattern) 
 		// A counting sort of all rows by class, without branches: the
 		// classes with no active neuron in J or K are never read.
 		for i := 0; i < n; i++ {
-			start[int(codes[i*groups+J])|int(codes[i*groups+K])<<shift+1]++
+			start[int(codes[i*groups+J])<<shift|int(place[codes[i*groups+K]])+1]++
 		}
 		for c := 1; c <= classes; c++ {
 			start[c] += start[c-1]
@@ -158,7 +172,7 @@ func (as Assembler) classGrams(raw blas64.Symmetric, g *gramKernel, p *pattern) 
 		next := w.next(classes)
 		copy(next, start[:classes])
 		for i := 0; i < n; i++ {
-			c := int(codes[i*groups+J]) | int(codes[i*groups+K])<<shift
+			c := int(codes[i*groups+J])<<shift | int(place[codes[i*groups+K]])
 			sorted[next[c]] = int32(i)
 			next[c]++
 		}
@@ -180,7 +194,7 @@ func (as Assembler) classGrams(raw blas64.Symmetric, g *gramKernel, p *pattern) 
 				if len(rows) == 0 {
 					continue
 				}
-				q, ld := g.gram(rows, w)
+				q, ld := g.gram(rows, sorted[start[c+1]:], w)
 				for mj := c; mj != 0; mj &= mj - 1 {
 					j := J*b + bits.TrailingZeros(uint(mj))
 					for mk := mj; mk != 0; mk &= mk - 1 {
@@ -192,13 +206,15 @@ func (as Assembler) classGrams(raw blas64.Symmetric, g *gramKernel, p *pattern) 
 		}
 		// For J ≠ K, Q_jk is the sum over the codes cj of group J with j in
 		// them of R_k(cj), the sum of the classes (cj, ck) with k in ck. For
-		// one cj the classes are summed in the order of ck into one running
-		// sum S. The codes ck with bit t set come in runs of consecutive
-		// codes, so R_t(cj) is the sum over those runs of S at the run's end
-		// less S at its start: a class costs its rows and about two
-		// additions of S whatever b is, where adding each class's sum to the
-		// partial sums of its neurons cost b/2 of them and a cleared sum per
-		// class. Runs are opened and closed only at classes that have rows.
+		// one cj the classes are summed in the Gray-code order of ck into
+		// one running sum S. The codes ck with bit t set come in runs of
+		// consecutive codes in that order, so R_t(cj) is the sum over those
+		// runs of S at the run's end less S at its start. Consecutive Gray
+		// codes differ in one bit, so a class costs its rows and one
+		// addition of S whatever b is (counting in binary costs two on
+		// average, adding each class's sum to the partial sums of its
+		// neurons b/2 and a cleared sum). Runs are opened and closed only at
+		// classes that have rows.
 		// Each block of the normal matrix is then added to once per code:
 		// 2^(b-1)·b times instead of 4^(b-1). With diag, S at the end, the
 		// sum of all classes (cj, ck), ck = 0 included, gives Q_jj' for the
@@ -214,8 +230,9 @@ func (as Assembler) classGrams(raw blas64.Symmetric, g *gramKernel, p *pattern) 
 			clear(part)
 			found := false
 			var open int // bit t set: R_t holds -S from the start of a run
-			for ck := first; ck < 1<<b; ck++ {
-				c := cj | ck<<b
+			for r := first; r < 1<<b; r++ {
+				ck := r ^ r>>1 // the r-th Gray code
+				c := cj<<b | r
 				rows := sorted[start[c]:start[c+1]]
 				if len(rows) == 0 {
 					continue
@@ -234,7 +251,7 @@ func (as Assembler) classGrams(raw blas64.Symmetric, g *gramKernel, p *pattern) 
 					}
 					open = ck
 				}
-				g.add(run, rows, w)
+				g.add(run, rows, sorted[start[c+1]:], w)
 			}
 			if !found {
 				continue

@@ -1,8 +1,8 @@
 // Package f64 holds the float64 kernels under relunet's Gram sums,
 // normal-matrix assembly and Cholesky factorisation: small dense tiles of
 // sums of outer products, the addition of upper triangles, the scatter of
-// rows into activity classes and the row-by-matrix products of the forward
-// pass.
+// rows into activity classes, the row-by-matrix products of the forward
+// pass, and a prefetch of rows about to be gathered.
 //
 // On amd64 with AVX2 and FMA each kernel is Go assembly; where the CPU also
 // has AVX-512F the 4×32 tiles are one kernel with sixteen ZMM accumulators

@@ -201,6 +201,16 @@ func ClassAdd(sums, packed []float64, cj, ck []uint8, step, shift, mask, n, t4 i
 	classAddAsm(&sums[0], &packed[0], &cj[0], &ck[0], step, shift, mask, n, t4)
 }
 
+// Prefetch asks for the cache lines that hold x[0:n], without waiting
+// for them; it has no other effect. Its reference loop is empty.
+func Prefetch(x []float64, n int) {
+	if n <= 0 {
+		return
+	}
+	_ = x[n-1]
+	prefetchLines(&x[0], (n+7)/8+1) // x[0] need not start a line
+}
+
 // RowsTimes sets each row of u to the row of x times the d×h matrix wt:
 //
 //	for i := 0; i < n; i++ {
@@ -257,3 +267,6 @@ func tile4x8(c *float64, ldc int, a *float64, lda int, b *float64, ldb, k int)
 
 //go:noescape
 func tile4x4(c *float64, ldc int, a *float64, lda int, b *float64, ldb, k int)
+
+//go:noescape
+func prefetchLines(p *float64, lines int)

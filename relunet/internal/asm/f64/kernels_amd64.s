@@ -590,3 +590,18 @@ wistore:
 	STORE32(ADDZ)
 	VZEROUPPER
 	RET
+
+// func prefetchLines(p *float64, lines int)
+//
+// Prefetches the lines cache lines of 64 bytes from p on into every level
+// of the cache.
+TEXT ·prefetchLines(SB), NOSPLIT, $0-16
+	MOVQ p+0(FP), SI
+	MOVQ lines+8(FP), CX
+
+ploop:
+	PREFETCHT0 (SI)
+	ADDQ       $64, SI
+	DECQ       CX
+	JNE        ploop
+	RET

@@ -61,3 +61,6 @@ func ClassAdd(sums, packed []float64, cj, ck []uint8, step, shift, mask, n, t4 i
 func RowsTimes(u []float64, ldu int, x []float64, ldx int, wt []float64, n, d, h int) {
 	rowsTimesRef(u, ldu, x, ldx, wt, n, d, h)
 }
+
+// Prefetch asks for the cache lines of x[0:n]; here it does nothing.
+func Prefetch(x []float64, n int) {}
