@@ -24,8 +24,9 @@
 // that running sum at the ends of runs of codes: consecutive Gray codes
 // differ in one neuron, so a class costs its rows and one addition of a D×D
 // sum, and groups can be as large as the rows allow (up to 7 neurons). The
-// rows of a class are scattered through the data; they are copied together,
-// with prefetches ahead of the copy, before the tile kernels sum them. For
+// rows of a class are scattered through the data: the tile kernels read them
+// in place through their indices while the data are small enough to stay in
+// cache, and otherwise from a copy made with prefetches ahead of it. For
 // D ≤ 8 a class's sum is just the rows' D(D+1)/2 products, and each row is
 // added to its class in one pass. Every term is symmetric, so
 // only upper triangles are summed, and only blocks with j ≤ k are formed.

@@ -262,7 +262,7 @@ func gramTiles(data []float64, stride, D int, rows, ahead []int32, indexed bool,
 // the kernels' own reads. On the year set's shape (463,715 rows of 728
 // bytes, every one of them gathered once per pair of neuron groups) the
 // indexed kernels made the assembly 1.25 to 1.4 times slower; on abalone's
-// and bike's shapes (under 2 MiB) the copy made it 1.2 to 1.6 times slower.
+// and bike's shapes (under 2 MiB) the copy made it 1.1 to 1.6 times slower.
 func addGramTiles(sq, data []float64, stride, D int, rows, ahead []int32, indexed bool, w *worker) {
 	D4 := (D + 3) &^ 3
 	if len(w.buf) != tileRows*D4 {
@@ -323,7 +323,7 @@ func addGramTiles(sq, data []float64, stride, D int, rows, ahead []int32, indexe
 
 // gatherFloats bounds the data, in floats, whose scattered rows the tile
 // kernels read in place: 16 MiB, more than a core's second-level cache and
-// less than most last-level ones. (At n = 50,000 and D = 91, 36 MiB, the
+// less than most last-level ones. (At n = 50,000 and D = 91, 35 MiB, the
 // two ways took the same time within the noise.)
 const gatherFloats = 16 << 20 / 8
 
