@@ -300,7 +300,6 @@ func (a *autoRun) start(arm, workers int, mem int64, prelude []stage) (*runner, 
 	a.mu.Lock()
 	k := a.next
 	a.next++
-	a.reports[arm].Starts++
 	a.mu.Unlock()
 	rn := &runner{arm: arm, k: k, best: math.Inf(1)}
 	stages := append(slices.Clone(prelude), a.arms[arm].stages...)
@@ -337,8 +336,11 @@ func (a *autoRun) start(arm, workers int, mem int64, prelude []stage) (*runner, 
 	if err != nil {
 		return nil, err
 	}
+	// A start counts once its solver is made, for its arm and the run
+	// alike: one the budget's end cuts short before that is no start.
 	a.mu.Lock()
 	a.res.Starts++
+	a.reports[arm].Starts++
 	a.mu.Unlock()
 	rn.s, rn.rest = s, stages[1:]
 	a.note(rn, false)
