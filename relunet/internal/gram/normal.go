@@ -146,14 +146,15 @@ func (as Assembler) classGrams(raw blas64.Symmetric, g *gramKernel, p *pattern) 
 		// when J = K, and otherwise code_J·2^b plus the place of code_K in
 		// Gray-code order.
 		shift := b
-		var place [256]uint8
-		for r := range 1 << b {
-			place[r^r>>1] = uint8(r)
-		}
 		if J == K {
 			shift = 0
-			for r := range 1 << b {
+		}
+		var place [256]uint8
+		for r := range 1 << b {
+			if J == K {
 				place[r] = uint8(r)
+			} else {
+				place[r^r>>1] = uint8(r)
 			}
 		}
 		classes := 1 << (b + shift)
