@@ -86,7 +86,8 @@ func (g *gramKernel) rows(acc []float64, rows []int32, w *worker) {
 
 // gram returns Σ_{i∈rows} x_i x_iᵀ with row stride ld, for addUpper: its
 // upper triangle, and below it zeros or the symmetric entries. The storage
-// is the worker's, reused by the next call.
+// is the worker's, reused by the next call. ahead are the rows the caller
+// sums next, which the gather of scattered rows prefetches.
 func (g *gramKernel) gram(rows, ahead []int32, w *worker) (q []float64, ld int) {
 	if g.tiles {
 		return gramTiles(g.data, g.stride, g.D, rows, ahead, g.indexed, w), (g.D + 3) &^ 3
@@ -98,7 +99,7 @@ func (g *gramKernel) gram(rows, ahead []int32, w *worker) (q []float64, ld int) 
 
 // add adds Σ_{i∈rows} x_i x_iᵀ to dst, D4×D4 for D4 = D rounded up to 4:
 // to its upper triangle, and below it, in the diagonal's 4×4 blocks, zeros
-// or the symmetric entries, as AddUpper reads.
+// or the symmetric entries, as AddUpper reads. ahead is as for gram.
 func (g *gramKernel) add(dst []float64, rows, ahead []int32, w *worker) {
 	if g.tiles {
 		addGramTiles(dst, g.data, g.stride, g.D, rows, ahead, g.indexed, w)
