@@ -52,6 +52,21 @@ import (
 //     at most an eighth of the time left, each only if its rows are many
 //     for the unknowns too), whose alternations cost a fraction of a full
 //     one; their network starts the full data's stage.
+//   - Where it races, every start begins with a warm-up: the damped step
+//     at 0.01, the arm lowest at first on most sets, until it stalls
+//     (warmUp); then the arm's own stages. The first start's warm-up is
+//     shared: the other arms' first starts begin from its network. Run
+//     alone on the development sets (one core each, 5 seeds), an arm with
+//     the warm-up had a lower mean training MSE than without on 6 to 13
+//     of the 13 sets, by arm, and a geometric mean of its ratios to the
+//     best arm lower by a factor of 1.5 to 2.5. But a race of arms that
+//     each warm up on their own, replayed on those runs' recorded curves,
+//     did worse than the race without warm-ups: its first rungs compared
+//     the arms while they were all still warming up. From a shared
+//     warm-up the race compares what each arm does from the same network,
+//     which is what it does after any warm-up. The warm-up is not used
+//     where the rows are many for the unknowns (no race), the regime of
+//     the large sets, where the first arm's starts stay as they were.
 //   - In the race the starts run at once, one core each, so that small
 //     starts keep every core busy.
 //   - With Validate the race has four more arms: the first arm with a
@@ -144,13 +159,29 @@ func ridgeArms(a arm, n int) []arm {
 	var arms []arm
 	for _, c := range ridgeScales {
 		lambda := c * float64(n)
-		r := arm{name: a.name + "+ridge=" + strconv.FormatFloat(lambda, 'g', 3, 64), stages: slices.Clone(a.stages)}
+		r := arm{name: a.name + "+ridge=" + strconv.FormatFloat(lambda, 'g', 3, 64), stages: slices.Clone(a.stages), warm: a.warm}
 		for i := range r.stages {
 			r.stages[i].opts.Ridge = lambda
 		}
 		arms = append(arms, r)
 	}
 	return arms
+}
+
+// warmUp is the stage that begins every start where the strategy races:
+// the damped step at 0.01 from hyperplanes through the data (the arm of
+// lowest training MSE at a thirtieth of the budget on 8 of the 13
+// development sets, damping 0.001 on the others), until it stalls
+// (its best loss improved by less than 0.1 % in 5 alternations, or a
+// fixed point to that tolerance). The arms' own steps then go on from a
+// network that fits, where the slower starters (explore, the smaller
+// dampings, whose early steps overshoot from a random start) no longer
+// lose their first seconds.
+var warmUp = stage{opts: relunet.AnalyticOptions{Damping: 0.01, DataInit: true, Tol: 1e-3, Patience: 5}}
+
+// warmed returns arm a with the warm-up before its stages.
+func warmed(a arm) arm {
+	return arm{name: a.name, stages: append([]stage{warmUp}, a.stages...), warm: true}
 }
 
 // runner is a start under way in the race: the solver of its current
@@ -175,8 +206,10 @@ func (r *run) auto(ctx context.Context) (*Result, error) {
 	// The arms that race: all of them, or with many rows for the unknowns
 	// the first alone, and with validation the first's ridge arms too.
 	racers := []int{i0}
+	prelude := cascade(n, m, hD, arms[i0].stages[0].opts)
 	if ratio(n, m, hD) < raceBelow {
 		for i := range arms {
+			arms[i] = warmed(arms[i])
 			if i != i0 {
 				racers = append(racers, i)
 			}
@@ -206,7 +239,7 @@ func (r *run) auto(ctx context.Context) (*Result, error) {
 	// The first start of the first arm, with all the cores, its first step
 	// on the full data timed.
 	begin := time.Now()
-	first, err := a.start(i0, r.cfg.Workers, r.cfg.MemoryLimit, cascade(n, m, hD, arms[i0].stages[0].opts))
+	first, err := a.start(i0, r.cfg.Workers, r.cfg.MemoryLimit, prelude, nil)
 	if err != nil {
 		return a.end(ctx, err)
 	}
@@ -221,7 +254,7 @@ func (r *run) auto(ctx context.Context) (*Result, error) {
 		for !first.failed() && dctx.Err() == nil {
 			t := time.Now()
 			if first.done {
-				if first, err = a.start(i0, r.cfg.Workers, r.cfg.MemoryLimit, nil); err != nil {
+				if first, err = a.start(i0, r.cfg.Workers, r.cfg.MemoryLimit, nil, nil); err != nil {
 					return a.end(ctx, err)
 				}
 			}
@@ -229,6 +262,22 @@ func (r *run) auto(ctx context.Context) (*Result, error) {
 			reports[i0].Seconds += time.Since(t).Seconds()
 		}
 		return a.finish(ctx, first)
+	}
+
+	// The shared warm-up: the first start goes on until its warm-up ends,
+	// for at most an eighth of the time left, and the other arms' first
+	// starts begin from its network, so that the race compares what each
+	// arm does from there.
+	var w0 *relunet.Net
+	if arms[i0].warm {
+		end := time.Now().Add(left / 8)
+		for n := len(first.rest); len(first.rest) == n && !first.done && time.Now().Before(end) && dctx.Err() == nil; {
+			a.advance(first, 0, 1)
+		}
+		if !first.failed() {
+			w0 = first.s.Best().Net
+		}
+		left = time.Until(dl)
 	}
 	reports[i0].Seconds += time.Since(begin).Seconds()
 
@@ -239,7 +288,7 @@ func (r *run) auto(ctx context.Context) (*Result, error) {
 	mem := r.memoryShare(procs())
 	runners := []*runner{first}
 	for _, i := range racers[1:] {
-		rn, err := a.start(i, 1, mem, nil)
+		rn, err := a.start(i, 1, mem, nil, w0)
 		if err != nil {
 			return a.end(ctx, err)
 		}
@@ -271,7 +320,7 @@ func (r *run) auto(ctx context.Context) (*Result, error) {
 	win := alive[0]
 	rs := []*runner{win}
 	for i := 1; i < procs() && dctx.Err() == nil; i++ {
-		rn, err := a.start(win.arm, 1, mem, nil)
+		rn, err := a.start(win.arm, 1, mem, nil, nil)
 		if err != nil {
 			return a.end(ctx, err)
 		}
@@ -295,15 +344,19 @@ type autoRun struct {
 func (rn *runner) failed() bool { return rn.s != nil && rn.s.Status() == relunet.Failure }
 
 // start makes a start of arm a, with workers goroutines and the memory
-// limit mem, after the stages on row samples of prelude.
-func (a *autoRun) start(arm, workers int, mem int64, prelude []stage) (*runner, error) {
+// limit mem: the stages on row samples of prelude, then the arm's. With
+// init not nil it starts from init instead, without the arm's warm-up.
+func (a *autoRun) start(arm, workers int, mem int64, prelude []stage, init *relunet.Net) (*runner, error) {
 	a.mu.Lock()
 	k := a.next
 	a.next++
 	a.mu.Unlock()
 	rn := &runner{arm: arm, k: k, best: math.Inf(1)}
-	stages := append(slices.Clone(prelude), a.arms[arm].stages...)
-	var init *relunet.Net
+	own := a.arms[arm].stages
+	if init != nil && a.arms[arm].warm {
+		own = own[1:]
+	}
+	stages := append(slices.Clone(prelude), own...)
 	for len(stages) > 0 && stages[0].frac > 1 {
 		st := stages[0]
 		stages = stages[1:]
@@ -446,7 +499,7 @@ func (a *autoRun) parallel(rs []*runner, d time.Duration, mem int64) {
 						break
 					}
 					if rn.done {
-						next, err := a.start(rn.arm, 1, mem, nil)
+						next, err := a.start(rn.arm, 1, mem, nil, nil)
 						if err != nil {
 							a.mu.Lock()
 							if a.ctx.Err() == nil && a.err == nil {

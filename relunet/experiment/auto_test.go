@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"gonum.org/v1/gonum/mat"
+
 	"github.com/relunet/relunet/relunet"
 )
 
@@ -250,5 +252,65 @@ func TestRidgeArmOptions(t *testing.T) {
 	}
 	if got := a.options(explore.stages[0].opts, 0, 1, 0, nil).Ridge; got != 0.25 {
 		t.Errorf("a plain arm's solver has λ %v, want the configured 0.25", got)
+	}
+}
+
+// Where the strategy races, a start of an arm begins with the warm-up and
+// goes on with the arm's own stages; a start from the warm-up's network
+// (the race's first starts) begins with the arm's first stage, from that
+// network. A ridge arm of a warmed arm warms up with its own λ.
+func TestWarmUpStarts(t *testing.T) {
+	sp := smallSplit(t)
+	cfg := Config{Hidden: 8, Auto: true, Budget: time.Minute}
+	r := &run{sp: sp, cfg: cfg, t0: time.Now(), total: cfg.total(), keepScore: math.Inf(1)}
+	r.res = &Result{}
+	if err := r.splitValidation(); err != nil {
+		t.Fatal(err)
+	}
+	base := autoArms()
+	arms := make([]arm, len(base))
+	for i := range base {
+		arms[i] = warmed(base[i])
+	}
+	a := &autoRun{run: r, ctx: bg, arms: arms, reports: make([]ArmReport, len(arms))}
+	_, d := sp.XTrain.Dims()
+	w0, err := relunet.NewNet(8, d, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for j := range 8 {
+		for k := range d + 1 {
+			w0.W.Set(j, k, math.Sin(float64(7*j+k+1)))
+		}
+	}
+	for i, ar := range arms {
+		if len(ar.stages) != len(base[i].stages)+1 || ar.stages[0] != warmUp || !ar.warm {
+			t.Fatalf("arm %s: stages %+v, want the warm-up, then %+v", ar.name, ar.stages, base[i].stages)
+		}
+		cold, err := a.start(i, 1, 0, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := cold.s.(*relunet.Analytic).Options()
+		if o.Damping != 0.01 || o.Tol != 1e-3 || o.Patience != 5 || len(cold.rest) != len(base[i].stages) {
+			t.Errorf("arm %s: a new start has damping %v, tol %v, patience %v and %d stages after it, want the warm-up's and %d",
+				ar.name, o.Damping, o.Tol, o.Patience, len(cold.rest), len(base[i].stages))
+		}
+		from, err := a.start(i, 1, 0, nil, w0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o = from.s.(*relunet.Analytic).Options()
+		want := base[i].stages[0].opts
+		if o.Damping != want.Damping || o.Safeguard != want.Safeguard || o.DataInit || !mat.Equal(o.Init.W, w0.W) ||
+			len(from.rest) != len(base[i].stages)-1 {
+			t.Errorf("arm %s: a start from the warm-up's network has %+v and %d stages after it, want the arm's first stage from it",
+				ar.name, o, len(from.rest))
+		}
+	}
+	for _, ra := range ridgeArms(arms[0], 1000) {
+		if !ra.warm || ra.stages[0].opts.Ridge != ra.stages[1].opts.Ridge || ra.stages[0].opts.Damping != warmUp.opts.Damping {
+			t.Errorf("ridge arm %s: %+v", ra.name, ra.stages)
+		}
 	}
 }

@@ -131,14 +131,15 @@ func (p Polish) method() relunet.Method {
 
 // BudgetLabel is the analytic configuration for a budget: the adaptive
 // strategy (Config.Auto), which races the analytic variants within the
-// budget where the rows are few for the unknowns, and otherwise runs the
-// safeguarded alternation from hyperplanes through the data, restarted
-// while time is left (SafeguardLabel). On the thirteen development sets of
-// docs/results.md (h = 32) it had a lower training MSE than SafeguardLabel
-// on the twelve where it races, and is SafeguardLabel on the thirteenth; it
-// was lower than every gradient method on twelve; it was within 2 % of
-// the best fixed analytic variant on five of them, within a third on all
-// but one. Its networks fit the training rows closely: on the small sets
+// budget where the rows are few for the unknowns (each start after a
+// shared warm-up), and otherwise runs the safeguarded alternation from
+// hyperplanes through the data, restarted while time is left
+// (SafeguardLabel). On the thirteen development sets of docs/results.md
+// (h = 32) it had a lower training MSE than SafeguardLabel on the twelve
+// where it races, and is SafeguardLabel on the thirteenth; it was lower
+// than every gradient method on all thirteen; it was within 2 % of the
+// best fixed analytic variant (or below it) on seven, and 6 to 54 % above
+// it on six. Its networks fit the training rows closely: on the small sets
 // their test MSE is often higher than SafeguardLabel's, and "+validate"
 // chooses by held-out rows instead.
 const BudgetLabel = "analytic+auto"

@@ -273,6 +273,7 @@ func (c Config) lmFits(sp *Split) error {
 type arm struct {
 	name   string
 	stages []stage
+	warm   bool // its first stage is the adaptive strategy's warm-up
 }
 
 // stage is one solver of a start: its options, and for a stage on a
