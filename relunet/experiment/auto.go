@@ -52,21 +52,23 @@ import (
 //     at most an eighth of the time left, each only if its rows are many
 //     for the unknowns too), whose alternations cost a fraction of a full
 //     one; their network starts the full data's stage.
-//   - Where it races, every start begins with a warm-up: the damped step
-//     at 0.01, the arm lowest at first on most sets, until it stalls
-//     (warmUp); then the arm's own stages. The first start's warm-up is
-//     shared: the other arms' first starts begin from its network. Run
-//     alone on the development sets (one core each, 5 seeds), an arm with
-//     the warm-up had a lower mean training MSE than without on 6 to 13
-//     of the 13 sets, by arm, and a geometric mean of its ratios to the
-//     best arm lower by a factor of 1.5 to 2.5. But a race of arms that
-//     each warm up on their own, replayed on those runs' recorded curves,
-//     did worse than the race without warm-ups: its first rungs compared
-//     the arms while they were all still warming up. From a shared
-//     warm-up the race compares what each arm does from the same network,
-//     which is what it does after any warm-up. The warm-up is not used
-//     where the rows are many for the unknowns (no race), the regime of
-//     the large sets, where the first arm's starts stay as they were.
+//   - Where the rows are few for the unknowns (where it races, and also
+//     where a step is too long to race and the first arm runs alone), every
+//     start begins with a warm-up: the damped step at 0.01, the arm lowest
+//     at first on most sets, until it stalls (warmUp); then the arm's own
+//     stages. The first start's warm-up is shared: the other arms' first
+//     starts begin from its network. Run alone on the development sets (one
+//     core each, 5 seeds), an arm with the warm-up had a lower mean training
+//     MSE than without on 6 to 13 of the 13 sets, by arm, and a geometric
+//     mean of its ratios to the best arm lower by a factor of 1.5 to 2.5.
+//     But a race of arms that each warm up on their own, replayed on those
+//     runs' recorded curves, did worse than the race without warm-ups: its
+//     first rungs compared the arms while they were all still warming up.
+//     From a shared warm-up the race compares what each arm does from the
+//     same network, which is what it does after any warm-up. The warm-up is
+//     not used where the rows are many for the unknowns (no race), the
+//     regime of the large sets, where the first arm's starts stay as they
+//     were.
 //   - In the race the starts run at once, one core each, so that small
 //     starts keep every core busy.
 //   - With Validate the race has four more arms: the first arm with a
@@ -168,15 +170,15 @@ func ridgeArms(a arm, n int) []arm {
 	return arms
 }
 
-// warmUp is the stage that begins every start where the strategy races:
-// the damped step at 0.01 from hyperplanes through the data (the arm of
-// lowest training MSE at a thirtieth of the budget on 8 of the 13
-// development sets, damping 0.001 on the others), until it stalls
-// (its best loss improved by less than 0.1 % in 5 alternations, or a
-// fixed point to that tolerance). The arms' own steps then go on from a
-// network that fits, where the slower starters (explore, the smaller
-// dampings, whose early steps overshoot from a random start) no longer
-// lose their first seconds.
+// warmUp is the stage that begins every start where the rows are few for the
+// unknowns (the regime where the strategy races): the damped step at 0.01
+// from hyperplanes through the data (the arm of lowest training MSE at a
+// thirtieth of the budget on 8 of the 13 development sets, damping 0.001 on
+// the others), until it stalls (its best loss improved by less than 0.1 % in
+// 5 alternations, or a fixed point to that tolerance). The arms' own steps
+// then go on from a network that fits, where the slower starters (explore,
+// the smaller dampings, whose early steps overshoot from a random start) are
+// no longer judged by how they climb out of a random start.
 var warmUp = stage{opts: relunet.AnalyticOptions{Damping: 0.01, DataInit: true, Tol: 1e-3, Patience: 5}}
 
 // warmed returns arm a with the warm-up before its stages.
