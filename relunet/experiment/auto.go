@@ -205,8 +205,9 @@ func (r *run) auto(ctx context.Context) (*Result, error) {
 	_, m := r.yFit.Dims()
 	hD := r.cfg.Hidden * (d + 1)
 	i0 := firstArm(n, m, hD)
-	// The arms that race: all of them, or with many rows for the unknowns
-	// the first alone, and with validation the first's ridge arms too.
+	// The arms that race: all of them, each start after the warm-up, or
+	// with many rows for the unknowns the first alone, and with validation
+	// the first's ridge arms too.
 	racers := []int{i0}
 	prelude := cascade(n, m, hD, arms[i0].stages[0].opts)
 	if ratio(n, m, hD) < raceBelow {
@@ -273,7 +274,7 @@ func (r *run) auto(ctx context.Context) (*Result, error) {
 	var w0 *relunet.Net
 	if arms[i0].warm {
 		end := time.Now().Add(left / 8)
-		for n := len(first.rest); len(first.rest) == n && !first.done && time.Now().Before(end) && dctx.Err() == nil; {
+		for rest := len(first.rest); len(first.rest) == rest && !first.done && time.Now().Before(end) && dctx.Err() == nil; {
 			a.advance(first, 0, 1)
 		}
 		if !first.failed() {
