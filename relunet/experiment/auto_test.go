@@ -79,8 +79,8 @@ func TestValidationEarlyStopping(t *testing.T) {
 	cfg := Config{Method: relunet.MethodLBFGS, Hidden: 6, Seed: 3, Iterations: 40, Validate: 0.25}
 	r := mustRun(t, sp, cfg)
 	// The same rows, drawn as Run draws them.
-	rr := &run{sp: sp, cfg: cfg}
-	if err := rr.splitValidation(); err != nil {
+	rr, err := newRun(sp, cfg)
+	if err != nil {
 		t.Fatal(err)
 	}
 	nFit, _ := rr.xFit.Dims()
@@ -262,9 +262,8 @@ func TestRidgeArmOptions(t *testing.T) {
 func TestWarmUpStarts(t *testing.T) {
 	sp := smallSplit(t)
 	cfg := Config{Hidden: 8, Auto: true, Budget: time.Minute}
-	r := &run{sp: sp, cfg: cfg, t0: time.Now(), total: cfg.total(), keepScore: math.Inf(1)}
-	r.res = &Result{}
-	if err := r.splitValidation(); err != nil {
+	r, err := newRun(sp, cfg)
+	if err != nil {
 		t.Fatal(err)
 	}
 	base := autoArms()

@@ -88,10 +88,8 @@ func Run(ctx context.Context, sp *Split, cfg Config) (*Result, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	r := &run{sp: sp, cfg: cfg, t0: time.Now(), total: cfg.total(), keepScore: math.Inf(1)}
-	r.res = &Result{Dataset: sp.Name, Config: cfg, NTrain: len(sp.TrainRows), NTest: len(sp.TestRows), Validation: math.NaN(),
-		Metrics: Metrics{TrainMSE: math.NaN(), TestMSE: math.NaN(), TrainR2: math.NaN(), TestR2: math.NaN()}}
-	if err := r.splitValidation(); err != nil {
+	r, err := newRun(sp, cfg)
+	if err != nil {
 		return nil, err
 	}
 	res, err := r.run(ctx)
@@ -125,6 +123,18 @@ type run struct {
 	keepScore float64
 	keepStart int
 	keepTrain float64 // its training MSE on all training rows, for the curve
+}
+
+// newRun returns the state of a Run of cfg on sp, before any start: its
+// result empty, its rows split into fitting and validation rows.
+func newRun(sp *Split, cfg Config) (*run, error) {
+	r := &run{sp: sp, cfg: cfg, t0: time.Now(), total: cfg.total(), keepScore: math.Inf(1)}
+	r.res = &Result{Dataset: sp.Name, Config: cfg, NTrain: len(sp.TrainRows), NTest: len(sp.TestRows), Validation: math.NaN(),
+		Metrics: Metrics{TrainMSE: math.NaN(), TestMSE: math.NaN(), TrainR2: math.NaN(), TestR2: math.NaN()}}
+	if err := r.splitValidation(); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // splitValidation sets the rows the solvers fit and validate on.
