@@ -41,42 +41,56 @@ import (
 //     wrong one could cost a factor of ten), and explore, all from
 //     hyperplanes through the data.
 //   - Where one step is long for the budget (a race would leave each arm
-//     less than a few steps), or the rows are many for the unknowns (eight
-//     equations per unknown or more: raceBelow), there is no race: the
-//     first arm runs alone, with all the cores, restarted as it stops. The
-//     first arm is the damped one (0.01) when the rows times the outputs
-//     are fewer than twice the unknowns, and the safeguarded one otherwise
-//     (firstArm).
-//   - When the rows are many for the unknowns, the first start begins
-//     with a cascade of row samples (a sixteenth, then a quarter, each for
-//     at most an eighth of the time left, each only if its rows are many
-//     for the unknowns too), whose alternations cost a fraction of a full
-//     one; their network starts the full data's stage.
-//   - Where the rows are few for the unknowns (where it races, and also
-//     where a step is too long to race and the first arm runs alone), every
-//     start begins with a warm-up: the damped step at 0.01, the arm lowest
-//     at first on most sets, until it stalls (warmUp); then the arm's own
-//     stages. The first start's warm-up is shared: the other arms' first
-//     starts begin from its network. Run alone on the development sets (one
-//     core each, 5 seeds), an arm with the warm-up had a lower mean training
-//     MSE than without on 6 to 13 of the 13 sets, by arm, and a geometric
-//     mean of its ratios to the best arm lower by a factor of 1.5 to 2.5.
+//     less than a few steps), there is no race: the first arm runs alone,
+//     with all the cores, restarted as it stops. The first arm is the
+//     damped one (0.01) when the rows times the outputs are fewer than
+//     twice the unknowns, and the safeguarded one otherwise (firstArm).
+//   - When the rows are many for the unknowns (manyRows), the first start
+//     begins with a cascade of row samples (a sixteenth, then a quarter,
+//     each for at most an eighth of the time left, each only if its rows
+//     are many for the unknowns too), whose alternations cost a fraction
+//     of a full one; their network starts the full data's stage.
+//   - Where the arms race, and where the rows are few for the unknowns
+//     (also when a step is too long to race and the first arm runs
+//     alone), every start begins with a warm-up: the damped step at 0.01,
+//     the arm lowest at first on most sets, until it stalls (warmUp); then
+//     the arm's own stages. The first start's warm-up is shared: the other
+//     arms' first starts begin from its network. Run alone on the
+//     development sets (one core each, 5 seeds), an arm with the warm-up
+//     had a lower mean training MSE than without on 6 to 13 of the 13
+//     sets, by arm, and a geometric mean of its ratios to the best arm
+//     lower by a factor of 1.5 to 2.5.
 //     But a race of arms that each warm up on their own, replayed on those
 //     runs' recorded curves, did worse than the race without warm-ups: its
 //     first rungs compared the arms while they were all still warming up.
 //     From a shared warm-up the race compares what each arm does from the
-//     same network, which is what it does after any warm-up. The warm-up is
-//     not used where the rows are many for the unknowns (no race), the
-//     regime of the large sets, where the first arm's starts stay as they
-//     were.
+//     same network, which is what it does after any warm-up. Where the
+//     rows are many and a step too long to race (the year set's and the
+//     patches' sizes), the first arm runs alone without it, as before the
+//     warm-up: there it would take several of the few full alternations
+//     the budget holds.
+//   - The strategy races where the rows are many for the unknowns too.
+//     It did not before the shared warm-up: from cold starts the race
+//     judged the arms by how they climbed out of a start, and the
+//     safeguarded arm alone was lower. From the shared warm-up, racing had
+//     a lower mean training MSE than the safeguarded arm alone on 14 of the
+//     15 pairs of set and size measured there, significantly on 10
+//     (abalone by 7 %, teacher and sinx2 by 2 and 3 %, the development
+//     sets by 4 to 40 %), the same on the 15th; above 32 equations per
+//     unknown (pol at h = 8, shape-sdf, the SDF) lower, not significantly.
+//     Where a lower training MSE fits noise the test MSE rose (abalone's
+//     by 14 to 15 %); validation is the remedy.
 //   - In the race the starts run at once, one core each, so that small
 //     starts keep every core busy.
 //   - With Validate the race has four more arms: the first arm with a
 //     ridge λ of 10⁻⁴, 10⁻³, 10⁻² and 10⁻¹ times the fitting rows
-//     (ridgeScales), raced by validation MSE beside the others, also where
-//     the rows are many for the unknowns (then against the first arm
-//     alone). On 16 sets (the development family, abalone, teacher and
-//     sinx2), with every arm at one λ of 10⁻⁴n, 10⁻³n or 10⁻²n, the λ of
+//     (ridgeScales), raced by validation MSE beside the others. Where the
+//     rows are many for the unknowns they race against the first arm alone,
+//     from cold starts, as before the warm-up: racing every arm there was
+//     higher in test MSE on teacher (on 5 of 5 seeds) and sinx2 (4 of 5),
+//     where the arms differ in training MSE by less than the choice of λ
+//     moves the test MSE. On 16 sets (the development family, abalone,
+//     teacher and sinx2), with every arm at one λ of 10⁻⁴n, 10⁻³n or 10⁻²n, the λ of
 //     the lowest test MSE was any of them, or the configured 0.001 (on one
 //     set); the largest cut one set's test MSE 26-fold and raised
 //     another's by 75 %: no fixed λ suits every set, and held-out rows can
@@ -114,15 +128,11 @@ func firstArm(n, m, hD int) int {
 	return 0
 }
 
-// raceBelow is the ratio of equations to unknowns from which the strategy
-// does not race: with that many rows for the unknowns the undamped hidden
-// step is well determined, and the damped arms have little to add. The
-// safeguarded arm alone is then the configuration SafeguardLabel names, which
-// had the lowest training MSE on eight of the project's nine sets (all of
-// them above this ratio but sin), where a race would spend half the budget
-// on arms that rarely win. Its known cost: on pol, the one development set
-// above the ratio, the explore arm was lower by a fifth (docs/results.md).
-const raceBelow = 8
+// manyRows is the ratio of equations to unknowns from which the rows are
+// many for the unknowns: the undamped hidden step is then well determined.
+// From it a row sample can start the full data (cascade), and with
+// validation only the first arm's ridge arms race beside it.
+const manyRows = 8
 
 // ratio returns the equations per unknown of the hidden step: n·m/(hD).
 func ratio(n, m, hD int) float64 { return float64(n) * float64(m) / float64(hD) }
@@ -134,7 +144,7 @@ const stepsPerArm = 4
 // cascade returns the stages on row samples that the first start runs
 // before its own, for n rows of m outputs and hD unknowns: one row in 16,
 // then one in 4, those of them whose rows are still many for the unknowns
-// (raceBelow), each for at most an eighth of the time left. A sample with
+// (manyRows), each for at most an eighth of the time left. A sample with
 // fewer rows is in the regime where the undamped step overshoots, and its
 // network can start the full data's stage worse than a new start: on pol
 // (15,000 rows), a quarter sample at 3.5 equations per unknown left the
@@ -142,7 +152,7 @@ const stepsPerArm = 4
 func cascade(n, m, hD int, first relunet.AnalyticOptions) []stage {
 	var st []stage
 	for _, frac := range []int{16, 4} {
-		if ratio(n/frac, m, hD) >= raceBelow {
+		if ratio(n/frac, m, hD) >= manyRows {
 			st = append(st, stage{opts: first, frac: frac, share: 1.0 / 8})
 		}
 	}
@@ -170,8 +180,8 @@ func ridgeArms(a arm, n int) []arm {
 	return arms
 }
 
-// warmUp is the stage that begins every start where the rows are few for the
-// unknowns (the regime where the strategy races): the damped step at 0.01
+// warmUp is the stage that begins every start where the strategy races, or
+// where the rows are few for the unknowns: the damped step at 0.01
 // from hyperplanes through the data (the arm of lowest training MSE at a
 // thirtieth of the budget on 8 of the 13 development sets, damping 0.001 on
 // the others), until it stalls (its best loss improved by less than 0.1 % in
@@ -205,19 +215,23 @@ func (r *run) auto(ctx context.Context) (*Result, error) {
 	_, m := r.yFit.Dims()
 	hD := r.cfg.Hidden * (d + 1)
 	i0 := firstArm(n, m, hD)
-	// The arms that race: all of them, each start after the warm-up, or
-	// with many rows for the unknowns the first alone, and with validation
-	// the first's ridge arms too.
+	// The arms that race: all of them, or with validation and many rows
+	// for the unknowns the first alone; with validation the first's ridge
+	// arms too. Where the rows are few every start warms up; where they
+	// are many, only once a race is on (below).
+	few := ratio(n, m, hD) < manyRows
 	racers := []int{i0}
-	prelude := cascade(n, m, hD, arms[i0].stages[0].opts)
-	if ratio(n, m, hD) < raceBelow {
+	if few || !r.validating() {
 		for i := range arms {
-			arms[i] = warmed(arms[i])
+			if few {
+				arms[i] = warmed(arms[i])
+			}
 			if i != i0 {
 				racers = append(racers, i)
 			}
 		}
 	}
+	prelude := cascade(n, m, hD, arms[i0].stages[0].opts)
 	if r.validating() {
 		for _, ra := range ridgeArms(arms[i0], n) {
 			racers = append(racers, len(arms))
@@ -270,8 +284,17 @@ func (r *run) auto(ctx context.Context) (*Result, error) {
 	// The shared warm-up: the first start goes on until its warm-up ends,
 	// for at most an eighth of the time left, and the other arms' first
 	// starts begin from its network, so that the race compares what each
-	// arm does from there.
+	// arm does from there. Where the rows are many the first start warms up
+	// from where its first step left it, and so do the arms' later starts.
 	var w0 *relunet.Net
+	if !few && !r.validating() {
+		for i := range arms {
+			arms[i] = warmed(arms[i])
+		}
+		if err := a.rewarm(first); err != nil {
+			return a.end(ctx, err)
+		}
+	}
 	if arms[i0].warm {
 		end := time.Now().Add(left / 8)
 		for rest := len(first.rest); len(first.rest) == rest && !first.done && time.Now().Before(end) && dctx.Err() == nil; {
@@ -401,6 +424,18 @@ func (a *autoRun) start(arm, workers int, mem int64, prelude []stage, init *relu
 	rn.s, rn.rest = s, stages[1:]
 	a.note(rn, false)
 	return rn, nil
+}
+
+// rewarm sends the runner of an arm that a.arms now has warmed back to the
+// warm-up, from its best network, and then on to the arm's own stages.
+func (a *autoRun) rewarm(rn *runner) error {
+	s, err := relunet.NewAnalytic(a.ctx, a.xFit, a.yFit, a.options(warmUp.opts, rn.k, a.workersOf(rn), a.memOf(rn), rn.s.Best().Net))
+	if err != nil {
+		return err
+	}
+	rn.s, rn.rest = s, a.arms[rn.arm].stages[1:]
+	a.note(rn, false)
+	return nil
 }
 
 // options returns the solver options of a stage of start k.

@@ -15,14 +15,29 @@ import (
 // unknowns of 8 hidden units: the strategy races.
 func smallSplit(t *testing.T) *Split { return teacherSplitOf(t, 300, 3, 6, 0.1, 2) }
 
-// The strategy's bookkeeping: every arm is raced, the starts and the time
-// given to the arms add up to the run's, and the kept network is the one
-// with the lowest training MSE of every start: its training MSE is the
-// lowest of the arms' scores.
+// The strategy's bookkeeping, with few rows for the unknowns and with many
+// (then after a cascade): every arm is raced, the starts and the time given
+// to the arms add up to the run's, and the kept network is the one with the
+// lowest training MSE of every start: its training MSE is the lowest of the
+// arms' scores.
 func TestAutoBookkeeping(t *testing.T) {
-	sp := smallSplit(t)
+	many := teacherSplitOf(t, 2000, 3, 6, 0.1, 2)
+	n, d := many.XTrain.Dims()
+	if hD := 4 * (d + 1); len(cascade(n, 1, hD, relunet.AnalyticOptions{})) == 0 {
+		t.Fatalf("the split has %v equations per unknown: no cascade", ratio(n, 1, hD))
+	}
+	for _, c := range []struct {
+		sp     *Split
+		hidden int
+	}{{smallSplit(t), 8}, {many, 4}} {
+		autoBookkeeping(t, c.sp, c.hidden)
+	}
+}
+
+func autoBookkeeping(t *testing.T, sp *Split, hidden int) {
+	t.Helper()
 	budget := 600 * time.Millisecond
-	r := mustRun(t, sp, Config{Hidden: 8, Auto: true, Budget: budget})
+	r := mustRun(t, sp, Config{Hidden: hidden, Auto: true, Budget: budget})
 	if len(r.Arms) != len(autoArms()) {
 		t.Fatalf("%d arms reported, want %d", len(r.Arms), len(autoArms()))
 	}
@@ -135,36 +150,20 @@ func TestAutoValidation(t *testing.T) {
 	}
 }
 
-// With many rows for the unknowns (raceBelow) there is no race: the
-// safeguarded arm alone makes every start.
-func TestAutoNoRaceOnManyRows(t *testing.T) {
-	sp := teacherSplitOf(t, 2000, 3, 6, 0.1, 2)
-	n, d := sp.XTrain.Dims()
-	if ratio(n, 1, 4*(d+1)) < raceBelow {
-		t.Fatalf("the split has %v equations per unknown, below %v", ratio(n, 1, 4*(d+1)), raceBelow)
-	}
-	r := mustRun(t, sp, Config{Hidden: 4, Auto: true, Budget: 300 * time.Millisecond})
-	for i, a := range r.Arms {
-		if (i == firstArm(n, 1, 4*(d+1))) != (a.Starts > 0) {
-			t.Errorf("arm %s made %d starts", a.Name, a.Starts)
-		}
-	}
-}
-
 // A row sample of the cascade runs only where its rows are many for the
-// unknowns too: one in 16 from 16·raceBelow·hD rows, one in 4 from
-// 4·raceBelow·hD, none below.
+// unknowns too: one in 16 from 16·manyRows·hD rows, one in 4 from
+// 4·manyRows·hD, none below.
 func TestCascadeSamples(t *testing.T) {
 	const hD = 40
 	for _, c := range []struct {
 		n, m  int
 		fracs []int
 	}{
-		{16 * raceBelow * hD, 1, []int{16, 4}},
-		{16*raceBelow*hD - 16, 1, []int{4}},
-		{4 * raceBelow * hD, 1, []int{4}},
-		{4*raceBelow*hD - 4, 1, nil},
-		{raceBelow * hD, 4, []int{4}}, // outputs count as equations
+		{16 * manyRows * hD, 1, []int{16, 4}},
+		{16*manyRows*hD - 16, 1, []int{4}},
+		{4 * manyRows * hD, 1, []int{4}},
+		{4*manyRows*hD - 4, 1, nil},
+		{manyRows * hD, 4, []int{4}}, // outputs count as equations
 	} {
 		var got []int
 		for _, s := range cascade(c.n, c.m, hD, relunet.AnalyticOptions{Safeguard: true}) {
@@ -203,7 +202,7 @@ func TestAutoRidgeArms(t *testing.T) {
 		_, d := c.sp.XTrain.Dims()
 		hD := c.hidden * (d + 1)
 		i0 := firstArm(nFit, 1, hD)
-		if ratio(nFit, 1, hD) < raceBelow != c.racing {
+		if ratio(nFit, 1, hD) < manyRows != c.racing {
 			t.Fatalf("racing %v: %v equations per unknown", c.racing, ratio(nFit, 1, hD))
 		}
 		for i, a := range r.Arms {
@@ -306,6 +305,25 @@ func TestWarmUpStarts(t *testing.T) {
 			t.Errorf("arm %s: a start from the warm-up's network has %+v and %d stages after it, want the arm's first stage from it",
 				ar.name, o, len(from.rest))
 		}
+	}
+	// Where the rows are many the arms are warmed once a race is on, and
+	// the first start, cold until then, goes back to the warm-up from its
+	// best network, then on to its arm's stages.
+	a.arms = base
+	rn, err := a.start(0, 1, 0, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.advance(rn, 0, 1)
+	best := rn.s.Best().Net
+	a.arms = arms
+	if err := a.rewarm(rn); err != nil {
+		t.Fatal(err)
+	}
+	if o := rn.s.(*relunet.Analytic).Options(); o.Damping != 0.01 || o.Tol != 1e-3 || o.Patience != 5 || o.DataInit ||
+		o.Init == nil || !mat.Equal(o.Init.W, best.W) || !mat.Equal(o.Init.Beta, best.Beta) || !slices.Equal(rn.rest, base[0].stages) {
+		t.Errorf("a start sent back to the warm-up has %+v and stages %+v after it, want the warm-up's from its best network, then %+v",
+			o, rn.rest, base[0].stages)
 	}
 	for _, ra := range ridgeArms(arms[0], 1000) {
 		if !ra.warm || ra.stages[0].opts.Ridge != ra.stages[1].opts.Ridge || ra.stages[0].opts.Damping != warmUp.opts.Damping {

@@ -131,23 +131,23 @@ func (p Polish) method() relunet.Method {
 
 // BudgetLabel is the analytic configuration for a budget: the adaptive
 // strategy (Config.Auto), which races the analytic variants within the
-// budget where the rows are few for the unknowns (each start after a
-// shared warm-up), and otherwise runs the safeguarded alternation from
-// hyperplanes through the data, restarted while time is left
-// (SafeguardLabel). On the thirteen development sets of docs/results.md
-// (h = 32) it had a lower training MSE than SafeguardLabel on the twelve
-// where it races, and is SafeguardLabel on the thirteenth; it was lower
-// than every gradient method on all thirteen; it was within 2 % of the
-// best fixed analytic variant (or below it) on seven, and 6 to 54 % above
-// it on six. Its networks fit the training rows closely: on the small sets
-// their test MSE is often higher than SafeguardLabel's, and "+validate"
-// chooses by held-out rows instead.
+// budget (each start after a shared warm-up), and where one step is too
+// long for a race runs the variant that suits the rows alone, restarted
+// while time is left (with many rows the safeguarded alternation from
+// hyperplanes through the data: SafeguardLabel). On the thirteen
+// development sets of docs/results.md (h = 32) it had a lower training MSE
+// than SafeguardLabel on all thirteen, and than every gradient method; it
+// was within 2 % of the best fixed analytic variant (or below it) on seven,
+// and 6 to 54 % above it on six. Its networks fit the training rows
+// closely: on the small sets their test MSE is often higher than
+// SafeguardLabel's, and "+validate" chooses by held-out rows instead.
 const BudgetLabel = "analytic+auto"
 
-// SafeguardLabel was BudgetLabel before the adaptive strategy, and is its
-// only variant where the rows are many for the unknowns: the safeguarded
-// alternation from hidden hyperplanes through training rows, run until it
-// stops, and restarted while time is left. It was chosen from measurements
+// SafeguardLabel was BudgetLabel before the adaptive strategy, and is what
+// that runs, after its row-sample stages, where the rows are many and a
+// step is too long to race: the safeguarded alternation from hidden
+// hyperplanes through training rows, run until it stops, and restarted
+// while time is left. It was chosen from measurements
 // at equal budgets on nine data sets (abalone, bike, SDF and patches; sin,
 // sinx2, teacher, shape-sdf and yearlike; 2 to 3 seeds each): of the four
 // best variants (with or without datainit, with the safeguard or explore,
