@@ -429,11 +429,17 @@ func (a *autoRun) start(arm, workers int, mem int64, prelude []stage, init *relu
 // rewarm sends the runner of an arm that a.arms now has warmed back to the
 // warm-up, from its best network, and then on to the arm's own stages.
 func (a *autoRun) rewarm(rn *runner) error {
-	s, err := relunet.NewAnalytic(a.ctx, a.xFit, a.yFit, a.options(warmUp.opts, rn.k, a.workersOf(rn), a.memOf(rn), rn.s.Best().Net))
+	return a.enter(rn, warmUp.opts, a.arms[rn.arm].stages[1:])
+}
+
+// enter moves the runner on to a stage with the options o, from its best
+// network, with the stages rest after it.
+func (a *autoRun) enter(rn *runner, o relunet.AnalyticOptions, rest []stage) error {
+	s, err := relunet.NewAnalytic(a.ctx, a.xFit, a.yFit, a.options(o, rn.k, a.workersOf(rn), a.memOf(rn), rn.s.Best().Net))
 	if err != nil {
 		return err
 	}
-	rn.s, rn.rest = s, a.arms[rn.arm].stages[1:]
+	rn.s, rn.rest = s, rest
 	a.note(rn, false)
 	return nil
 }
@@ -486,8 +492,7 @@ func (a *autoRun) advance(rn *runner, d time.Duration, steps int) {
 			}
 			return
 		}
-		s, err := relunet.NewAnalytic(a.ctx, a.xFit, a.yFit, a.options(rn.rest[0].opts, rn.k, a.workersOf(rn), a.memOf(rn), rn.s.Best().Net))
-		if err != nil {
+		if err := a.enter(rn, rn.rest[0].opts, rn.rest[1:]); err != nil {
 			rn.done = true
 			a.mu.Lock()
 			if a.ctx.Err() == nil && a.err == nil {
@@ -496,8 +501,6 @@ func (a *autoRun) advance(rn *runner, d time.Duration, steps int) {
 			a.mu.Unlock()
 			return
 		}
-		rn.s, rn.rest = s, rn.rest[1:]
-		a.note(rn, false)
 	}
 }
 
