@@ -50,9 +50,10 @@ import (
 //     each for at most an eighth of the time left, each only if its rows
 //     are many for the unknowns too), whose alternations cost a fraction
 //     of a full one; their network starts the full data's stage.
-//   - Where the arms race, and where the rows are few for the unknowns
-//     (also when a step is too long to race and the first arm runs
-//     alone), every start begins with a warm-up: the damped step at 0.01,
+//   - Where the arms race (but for validation's race where the rows are
+//     many, below), and where the rows are few for the unknowns (also
+//     when a step is too long to race and the first arm runs alone),
+//     every start begins with a warm-up: the damped step at 0.01,
 //     the arm lowest at first on most sets, until it stalls (warmUp); then
 //     the arm's own stages. The first start's warm-up is shared: the other
 //     arms' first starts begin from its network. Run alone on the
@@ -69,8 +70,10 @@ import (
 //     patches' sizes), the first arm runs alone without it, as before the
 //     warm-up: there it would take several of the few full alternations
 //     the budget holds.
-//   - The strategy races where the rows are many for the unknowns too.
-//     It did not before the shared warm-up: from cold starts the race
+//   - The strategy races where the rows are many for the unknowns too;
+//     there the first start runs its cascade and one step on the full
+//     rows, timed, before it goes to the warm-up. It did not race there
+//     before the shared warm-up: from cold starts the race
 //     judged the arms by how they climbed out of a start, and the
 //     safeguarded arm alone was lower. From the shared warm-up, racing had
 //     a lower mean training MSE than the safeguarded arm alone on 14 of the
@@ -180,8 +183,9 @@ func ridgeArms(a arm, n int) []arm {
 	return arms
 }
 
-// warmUp is the stage that begins every start where the strategy races, or
-// where the rows are few for the unknowns: the damped step at 0.01
+// warmUp is the stage that begins every start where the rows are few for
+// the unknowns, and where they are many and the strategy races without
+// validation: the damped step at 0.01
 // from hyperplanes through the data (the arm of lowest training MSE at a
 // thirtieth of the budget on 8 of the 13 development sets, damping 0.001 on
 // the others), until it stalls (its best loss improved by less than 0.1 % in
@@ -218,7 +222,8 @@ func (r *run) auto(ctx context.Context) (*Result, error) {
 	// The arms that race: all of them, or with validation and many rows
 	// for the unknowns the first alone; with validation the first's ridge
 	// arms too. Where the rows are few every start warms up; where they
-	// are many, only once a race is on (below).
+	// are many, without validation, once a race is on (below), and with
+	// validation none.
 	few := ratio(n, m, hD) < manyRows
 	racers := []int{i0}
 	if few || !r.validating() {
