@@ -73,9 +73,9 @@ import (
 //   - The strategy races where the rows are many for the unknowns too;
 //     there the first start runs its cascade and one step on the full
 //     rows, timed, before it goes to the warm-up. It did not race there
-//     before the shared warm-up: from cold starts the race
-//     judged the arms by how they climbed out of a start, and the
-//     safeguarded arm alone was lower. From the shared warm-up, racing had
+//     before the shared warm-up: from cold starts the race judged the arms
+//     by how they climbed out of a start, and the safeguarded arm alone was
+//     lower. From the shared warm-up, racing had
 //     a lower mean training MSE than the safeguarded arm alone on 14 of the
 //     15 pairs of set and size measured there, significantly on 10
 //     (abalone by 7 %, teacher and sinx2 by 2 and 3 %, the development
@@ -93,11 +93,11 @@ import (
 //     higher in test MSE on teacher (on 5 of 5 seeds) and sinx2 (4 of 5),
 //     where the arms differ in training MSE by less than the choice of λ
 //     moves the test MSE. On 16 sets (the development family, abalone,
-//     teacher and sinx2), with every arm at one λ of 10⁻⁴n, 10⁻³n or 10⁻²n, the λ of
-//     the lowest test MSE was any of them, or the configured 0.001 (on one
-//     set); the largest cut one set's test MSE 26-fold and raised
-//     another's by 75 %: no fixed λ suits every set, and held-out rows can
-//     choose. The grid's last decade was added because its end, 10⁻²n,
+//     teacher and sinx2), with every arm at one λ of 10⁻⁴n, 10⁻³n or
+//     10⁻²n, the λ of the lowest test MSE was any of them, or the
+//     configured 0.001 (on one set); the largest cut one set's test MSE
+//     26-fold and raised another's by 75 %: no fixed λ suits every set, and
+//     held-out rows can choose. The grid's last decade was added because its end, 10⁻²n,
 //     was the best on five sets; with it the test MSE was lower than in
 //     two runs with three decades on 8 and 11 of the 16 sets, higher on
 //     6 and 4 (docs/results.md): a small gain, not clearly beyond the
@@ -185,14 +185,14 @@ func ridgeArms(a arm, n int) []arm {
 
 // warmUp is the stage that begins every start where the rows are few for
 // the unknowns, and where they are many and the strategy races without
-// validation: the damped step at 0.01
-// from hyperplanes through the data (the arm of lowest training MSE at a
-// thirtieth of the budget on 8 of the 13 development sets, damping 0.001 on
-// the others), until it stalls (its best loss improved by less than 0.1 % in
-// 5 alternations, or a fixed point to that tolerance). The arms' own steps
-// then go on from a network that fits, where the slower starters (explore,
-// the smaller dampings, whose early steps overshoot from a random start) are
-// no longer judged by how they climb out of a random start.
+// validation: the damped step at 0.01 from hyperplanes through the data (the
+// arm of lowest training MSE at a thirtieth of the budget on 8 of the 13
+// development sets, damping 0.001 on the others), until it stalls (its best
+// loss improved by less than 0.1 % in 5 alternations, or a fixed point to
+// that tolerance). The arms' own steps then go on from a network that fits,
+// where the slower starters (explore, the smaller dampings, whose early
+// steps overshoot from a random start) are no longer judged by how they
+// climb out of a random start.
 var warmUp = stage{opts: relunet.AnalyticOptions{Damping: 0.01, DataInit: true, Tol: 1e-3, Patience: 5}}
 
 // warmed returns arm a with the warm-up before its stages.
@@ -225,12 +225,14 @@ func (r *run) auto(ctx context.Context) (*Result, error) {
 	// are many, without validation, once a race is on (below), and with
 	// validation none.
 	few := ratio(n, m, hD) < manyRows
+	if few {
+		for i := range arms {
+			arms[i] = warmed(arms[i])
+		}
+	}
 	racers := []int{i0}
 	if few || !r.validating() {
 		for i := range arms {
-			if few {
-				arms[i] = warmed(arms[i])
-			}
 			if i != i0 {
 				racers = append(racers, i)
 			}
