@@ -24,8 +24,17 @@ const (
 )
 
 // frontEndWait is how long Explore waits for a notebook front end to
-// answer before it takes the run for a headless one.
+// answer, in each of frontEndTries attempts, before it takes the run for a
+// headless one.
 const frontEndWait = 5 * time.Second
+
+// frontEndTries is the number of attempts to reach the front end. GoNB's
+// JavaScript gives the kernel half a second to acknowledge its connection
+// and closes it when the answer comes later, as it can on a busy machine
+// (it happened once in the project's live-UI check). A second attempt
+// installs the connection again: GoNB finds the old one dead when its
+// heartbeat goes unanswered.
+const frontEndTries = 2
 
 // Explore shows the interactive explorer of notebook 6 in the cell and
 // runs until the cell is interrupted: controls for the data set, hidden
@@ -36,13 +45,17 @@ const frontEndWait = 5 * time.Second
 //
 // Widgets need a notebook front end that runs their JavaScript; a headless
 // run (jupyter nbconvert --execute) has none. Explore asks the front end
-// first, and when none answers within a few seconds it shows one static
+// first, and when none answers within twice five seconds it shows one static
 // state, after one alternation, and says that the controls need a live
 // kernel, rather than wait forever.
 func Explore() {
 	ctx := Context()
 	e := Must(NewExplorer(ctx, DefaultSettings()))
-	if !gonbui.IsNotebook || !frontEnd(frontEndWait) {
+	live := false
+	for try := 0; try < frontEndTries && gonbui.IsNotebook && !live; try++ {
+		live = frontEnd(frontEndWait)
+	}
+	if !live {
 		Check(e.Do(ctx, ActAlternation, nil))
 		fmt.Println("No notebook front end answered, so the controls cannot work here (they need a live kernel in Jupyter).")
 		fmt.Println("The explorer's state after one alternation with its first settings:")
