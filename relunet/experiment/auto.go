@@ -37,7 +37,10 @@ import (
 //     race's slice is sized as if its arms ran one after another in half
 //     the time left after the warm-up; they run one per core, so that on
 //     two cores a race of five arms takes about 37 % of that time (11 of
-//     the 30 slices the sizing counts), and less on more cores.
+//     the 30 slices the sizing counts), and less on more cores. Slices
+//     sized by the rounds the cores run, so that the race took half the
+//     time, were higher on 58 of 130 seeds of the development family and
+//     lower on 28 (docs/results.md): the winner's time is worth more.
 //   - The arms: the safeguarded alternation, the damped one at three
 //     dampings a decade apart (0.01, 0.001, 0.0001: the best damping
 //     varied by more than a decade across the development sets, and a
