@@ -34,13 +34,14 @@ import (
 //     twice the slice, until one is left; a start that stops within its
 //     slice is followed by a new start of its arm. The winner then runs
 //     until the budget ends, its starts restarted as they stop. The
-//     race's slice is sized as if its arms ran one after another in half
-//     the time left after the warm-up; they run one per core, so that on
-//     two cores a race of five arms takes about 37 % of that time (11 of
-//     the 30 slices the sizing counts), and less on more cores. Slices
-//     sized by the rounds the cores run, so that the race took half the
-//     time, were higher on 58 of 130 seeds of the development family and
-//     lower on 28 (docs/results.md): the winner's time is worth more.
+//     race's slice is the time left after the warm-up divided by twice
+//     the rungs times the arms (by 30 for five arms), meant to give the
+//     race half of it; the arms run one per core, so that on two cores a
+//     race of five arms takes 11 slices, about 37 % of that time, and less
+//     on more cores. Slices sized by the rounds the cores run, so that the
+//     race took half the time, were higher on 58 of 130 seeds of the
+//     development family and lower on 28 (docs/results.md): the winner's
+//     time seems worth more than longer slices.
 //   - The arms: the safeguarded alternation, the damped one at three
 //     dampings a decade apart (0.01, 0.001, 0.0001: the best damping
 //     varied by more than a decade across the development sets, and a
@@ -321,9 +322,9 @@ func (r *run) auto(ctx context.Context) (*Result, error) {
 	reports[i0].Seconds += time.Since(begin).Seconds()
 
 	// The race: the racing arms run at once, one core each, by successive
-	// halving; the slice is sized as if the arms ran one after another in
-	// half the time left (rungs of len(racers)·slice, twice the slice for
-	// half the arms each), so that on several cores the race takes less.
+	// halving; the slice is sized for half the time left as if each rung
+	// took len(racers)·slice (twice the slice for half the arms); as the
+	// arms run one per core, the race takes less.
 	mem := r.memoryShare(procs())
 	runners := []*runner{first}
 	for _, i := range racers[1:] {
