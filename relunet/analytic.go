@@ -136,7 +136,9 @@ func (o AnalyticOptions) check() error {
 		return fmt.Errorf("relunet: analytic: Tol must be finite, have %v", o.Tol)
 	case math.IsNaN(o.CGTol) || math.IsInf(o.CGTol, 0) || o.CGTol >= 1:
 		return fmt.Errorf("relunet: analytic: CGTol must be below 1, have %v", o.CGTol)
-	case o.HiddenSolve < SolveAuto || o.HiddenSolve > SolveCG:
+	case o.HiddenSolve == SolveCGOrPrimal && o.CGTol < 0:
+		return fmt.Errorf("relunet: analytic: HiddenSolve SolveCGOrPrimal needs CGTol ≥ 0 (0 means 1e-10), have %v", o.CGTol)
+	case o.HiddenSolve < SolveAuto || o.HiddenSolve > SolveCGOrPrimal:
 		return fmt.Errorf("relunet: analytic: unknown HiddenSolve %d", o.HiddenSolve)
 	case o.Workers < 0:
 		return fmt.Errorf("relunet: analytic: Workers must not be negative, have %d", o.Workers)
@@ -197,7 +199,9 @@ type HiddenResult struct {
 	Dead      int         // neurons left unchanged: no active row or zero output weight
 	// Conjugate gradients only: the iterations, the relative residual
 	// reached, and whether it is within CGTol. A solve stopped at the
-	// iteration cap still lowers the surrogate from the previous W.
+	// iteration cap still lowers the surrogate from the previous W. Under
+	// SolveCGOrPrimal, Solve is SolveCG when they reached CGTol, and
+	// SolvePrimal when they stopped at the cap and the primal solve gave W.
 	CGIters     int
 	CGResid     float64
 	CGConverged bool
@@ -249,6 +253,11 @@ type Analytic struct {
 
 	as  gram.Assembler
 	sys *mat.SymDense // storage of the hidden step's normal matrix and its factor, kept for the next step
+	// cgCap caps the iterations of SolveCGOrPrimal's conjugate gradients,
+	// set by plan from the problem's size; cgOff is set once they have
+	// stopped at it, and the primal solve then runs alone.
+	cgCap int
+	cgOff bool
 	// used is the memory of the data, the buffers and the hidden step's
 	// system, which the plan was checked against.
 	used int64
@@ -663,6 +672,7 @@ type analyticState struct {
 	History historyState
 	Cycle   Steps
 	Next    Status
+	CGOff   bool // SolveCGOrPrimal: the primal solve runs alone from now on
 }
 
 // Save writes the solver's state (options, weights, pattern, records, best
@@ -672,7 +682,7 @@ func (a *Analytic) Save(w io.Writer) error {
 	o.Init, o.Workers, o.MemoryLimit = nil, a.given.Workers, a.given.MemoryLimit
 	return writeState(w, MethodAnalytic, a.pr, analyticState{
 		Opts: o, Start: saveNet(a.opts.Init), Net: saveNet(a.net), Act: a.pat.act, RNG: pcgState(a.rng),
-		History: saveHistory(&a.history), Cycle: a.cycle, Next: a.next,
+		History: saveHistory(&a.history), Cycle: a.cycle, Next: a.next, CGOff: a.cgOff,
 	})
 }
 
@@ -719,6 +729,7 @@ func loadAnalytic(ctx context.Context, env envelope, pr *problem, used int64) (*
 	a.opts.Init = start
 	a.net.copyFrom(net)
 	a.rng, a.history, a.cycle, a.next = rng, hist, st.Cycle, st.Next
+	a.cgOff = st.CGOff
 	a.history.ctx = ctx
 	copy(a.pat.act, st.Act)
 	return a, nil

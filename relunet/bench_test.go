@@ -176,7 +176,7 @@ func peakHeap(f func()) (peak, before uint64) {
 func benchAlternations(b *testing.B, X, Y *mat.Dense, h int) {
 	opts := relunet.AnalyticOptions{Hidden: h}
 	opts.Iterations, opts.Tol, opts.Patience = -1, -1, -1 // step for as long as the benchmark asks
-	var hidden, assemble float64
+	var hidden, assemble, iters float64
 	var solve relunet.HiddenSolve
 	peak, before := peakHeap(func() {
 		for b.Loop() {
@@ -193,11 +193,15 @@ func benchAlternations(b *testing.B, X, Y *mat.Dense, h int) {
 			r := a.Last().Analytic.Hidden
 			hidden += r.AssembleSeconds + r.SolveSeconds
 			assemble += r.AssembleSeconds
+			iters += float64(r.CGIters)
 			solve = r.Solve
 		}
 	})
 	b.ReportMetric(hidden/float64(b.N), "hidden-s/op")
 	b.ReportMetric(assemble/float64(b.N), "assemble-s/op")
+	if iters > 0 {
+		b.ReportMetric(iters/float64(b.N), "cg-iters/op")
+	}
 	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
 	b.ReportMetric(float64(before)/(1<<20), "data-MiB")
 	b.Logf("hidden step solved by %s", solve)

@@ -129,3 +129,18 @@ func gradProblem(what string, net *Net, X, Y mat.Matrix, extra int64) (*problem,
 	}
 	return pr, nil
 }
+
+// normalMul sets out (h×D) to N v without forming N: v ↦ X̃ᵀ(G ⊙ ((G ⊙ X̃vᵀ)ββᵀ)) + λv.
+// Each product costs O(n·h·(D+m)). It is built from gonum products, apart
+// from gram.NormalMul, which the hidden step's conjugate gradients use, so
+// that the check does not rest on the code it checks.
+func normalMul(out, v, x *mat.Dense, p *pattern, alpha float64, beta *mat.Dense, lambda float64, u, t *mat.Dense) {
+	u.Mul(x, v.T())
+	p.scale(alpha, u)
+	var f mat.Dense
+	f.Mul(u, beta)
+	t.Mul(&f, beta.T())
+	p.scale(alpha, t)
+	out.Mul(t.T(), x)
+	axpyDense(lambda, v, out)
+}

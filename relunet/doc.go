@@ -107,6 +107,8 @@
 // one run, many runs and their summary); package plots draws the figures
 // and package display shows them in a GoNB notebook. The hidden step's
 // normal matrix is formed by internal/gram on the kernels of
-// internal/asm/f64, and solved by internal/spd: results are the same bits
-// for any number of goroutines.
+// internal/asm/f64, and solved by internal/spd; where forming it costs far
+// more than a product with it (the patches), conjugate gradients solve the
+// step without it (see HiddenSolve). Results are the same bits for any
+// number of goroutines.
 package relunet

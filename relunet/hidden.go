@@ -28,7 +28,7 @@ import (
 func (a *Analytic) hidden() (HiddenResult, error) {
 	res := HiddenResult{Solve: a.opts.HiddenSolve}
 	start := time.Now()
-	h, D := a.net.W.Dims()
+	h, _ := a.net.W.Dims()
 	rhs := a.as.RHS(a.pr.x, a.pr.y, a.pat.act, a.net.Alpha, a.net.Beta, a.net.Beta0)
 	if err := a.as.Pool.Err(); err != nil {
 		return res, err
@@ -43,39 +43,31 @@ func (a *Analytic) hidden() (HiddenResult, error) {
 		res.AssembleSeconds = since(start)
 	case SolveCG:
 		res.AssembleSeconds = since(start)
-		w, res.CGIters, res.CGResid, err = a.cg(rhs)
+		w, res.CGIters, res.CGResid, err = a.cg(rhs, a.opts.CGMaxIter)
 		res.CGConverged = a.opts.CGTol > 0 && res.CGResid <= a.opts.CGTol
-	default:
-		if a.sys == nil {
-			a.sys = spd.NewPadded(h * D)
-		}
-		dead := a.deadNeurons(alive)
-		damped := false
-		assemble := func(dst *mat.SymDense) {
-			a.assemble(dst)
-			isolate(dst, dead, D)
-			if a.opts.Damping > 0 {
-				a.damp(dst, rhs, alive, D, !damped)
-				damped = true
-			}
-		}
-		assemble(a.sys)
+	case SolveCGOrPrimal:
 		res.AssembleSeconds = since(start)
-		if err = a.as.Pool.Err(); err != nil {
-			break
+		res.Solve = SolveCG
+		if !a.cgOff {
+			w, res.CGIters, res.CGResid, err = a.cg(rhs, a.cgCap)
+			res.CGConverged = res.CGResid <= a.opts.CGTol
 		}
-		// A dead neuron's block row is zero but for λI: isolated, with the
-		// identity on its diagonal block and its weights on the right,
-		// it keeps them exactly, and the others solve as without it.
-		for _, j := range dead {
-			rhs.SetRow(j, a.net.W.RawRowView(j))
+		if a.cgOff || err == nil && !res.CGConverged {
+			// Past the cap the direct solve costs less than going on, and
+			// from then on it runs alone: where the iterations reached the
+			// cap once they stayed near it (on samples of the patches they
+			// rose over a run as the network fitted the rows).
+			a.cgOff = true
+			res.Solve = SolvePrimal
+			var took float64
+			w, res.Fallback, took, err = a.solvePrimal(rhs, alive)
+			res.AssembleSeconds += took
 		}
-		var sol *mat.Dense
-		sol, res.Fallback, err = spd.Solve(a.as.Pool, a.sys, mat.NewDense(h*D, 1, rhs.RawMatrix().Data), a.hiddenFloor(len(dead) > 0), assemble,
-			a.fallbackFits(h*D))
-		if err == nil {
-			w = mat.NewDense(h, D, sol.RawMatrix().Data)
-		}
+	default:
+		res.AssembleSeconds = since(start)
+		var took float64
+		w, res.Fallback, took, err = a.solvePrimal(rhs, alive)
+		res.AssembleSeconds += took
 	}
 	if cerr := a.as.Pool.Err(); cerr != nil {
 		return res, cerr
@@ -90,6 +82,45 @@ func (a *Analytic) hidden() (HiddenResult, error) {
 	a.preValid = false
 	res.Surrogate, err = a.surrogate()
 	return res, err
+}
+
+// solvePrimal assembles the hidden step's normal matrix, with the damping
+// and the dead neurons isolated, and solves it with the right-hand side
+// rhs, which it changes. It returns the new W, whether the eigen fallback
+// ran, and the seconds the assembly took.
+func (a *Analytic) solvePrimal(rhs *mat.Dense, alive []int) (*mat.Dense, bool, float64, error) {
+	start := time.Now()
+	h, D := a.net.W.Dims()
+	if a.sys == nil {
+		a.sys = spd.NewPadded(h * D)
+	}
+	dead := a.deadNeurons(alive)
+	damped := false
+	assemble := func(dst *mat.SymDense) {
+		a.assemble(dst)
+		isolate(dst, dead, D)
+		if a.opts.Damping > 0 {
+			a.damp(dst, rhs, alive, D, !damped)
+			damped = true
+		}
+	}
+	assemble(a.sys)
+	took := since(start)
+	if err := a.as.Pool.Err(); err != nil {
+		return nil, false, took, err
+	}
+	// A dead neuron's block row is zero but for λI: isolated, with the
+	// identity on its diagonal block and its weights on the right,
+	// it keeps them exactly, and the others solve as without it.
+	for _, j := range dead {
+		rhs.SetRow(j, a.net.W.RawRowView(j))
+	}
+	sol, fallback, err := spd.Solve(a.as.Pool, a.sys, mat.NewDense(h*D, 1, rhs.RawMatrix().Data), a.hiddenFloor(len(dead) > 0), assemble,
+		a.fallbackFits(h*D))
+	if err != nil {
+		return nil, fallback, took, err
+	}
+	return mat.NewDense(h, D, sol.RawMatrix().Data), fallback, took, nil
 }
 
 // fallbackFits returns the check that the eigen fallback of a direct
@@ -302,46 +333,39 @@ func (a *Analytic) surrogate() (float64, error) {
 	return loss, a.as.Pool.Err()
 }
 
-// cg solves the hidden step's normal equations by Jacobi-preconditioned
-// conjugate gradients from the current W.
-func (a *Analytic) cg(rhs *mat.Dense) (*mat.Dense, int, float64, error) {
+// cg solves the hidden step's normal equations N vec(W) = b by conjugate
+// gradients from the current W, stopped when the relative residual
+// ‖b - N w‖/‖b‖ is within CGTol or after maxIter iterations. N is never
+// formed: a product with it costs two passes of h(2D+h) multiply-adds per
+// row (gram.NormalMul). The preconditioner is block Jacobi, the inverse of
+// N's diagonal blocks N_jj = c_jj Σ_i G_ij² x̃_i x̃_iᵀ + λI, one D×D block
+// per neuron: they hold what couples a neuron's own weights, and each
+// costs a Cholesky factorisation of D³/6. On the patches (D = 226, h = 32)
+// they took the residual to 1e-10 in 38 to 91 iterations in the first four
+// alternations of a run, where the diagonal alone (Jacobi) took 461 to 768.
+func (a *Analytic) cg(rhs *mat.Dense, maxIter int) (*mat.Dense, int, float64, error) {
 	h, D := a.net.W.Dims()
-	x, p, alpha, beta, lambda := a.pr.x, a.pat, a.net.Alpha, a.net.Beta, a.opts.lambda()
-	tol, maxIter := max(a.opts.CGTol, 0), a.opts.CGMaxIter
-	// Jacobi preconditioner: diag N_(j,a) = c_jj Σ_i G_ij² x_ia² + λ.
-	g2 := p.dense(alpha)
-	g2.MulElem(g2, g2)
-	var x2, diag mat.Dense
-	x2.MulElem(x, x)
-	diag.Mul(g2.T(), &x2)
-	var trace float64
-	for j := 0; j < h; j++ {
-		cjj := mat.Dot(beta.RowView(j), beta.RowView(j))
-		for _, v := range diag.RawRowView(j) {
-			trace += v * cjj
-		}
-	}
+	x, act, alpha, beta, lambda := a.pr.x, a.pat.act, a.net.Alpha, a.net.Beta, a.opts.lambda()
+	tol := max(a.opts.CGTol, 0)
+	blocks := a.as.BlockDiag(x, act, alpha, beta)
 	// The damping μ‖W - W_old‖² adds μ to the diagonal and μ·W_old to the
 	// right: the ridge becomes λ + μ.
+	var trace float64
+	for j := range h {
+		for r := range D {
+			trace += blocks[(j*D+r)*D+r]
+		}
+	}
 	mu := a.opts.Damping * trace / float64(max(len(a.aliveNeurons())*D, 1))
 	if mu > 0 {
 		rhs = mat.DenseCopyOf(rhs)
 		axpyDense(mu, a.net.W, rhs)
 		lambda += mu
 	}
-	for j := 0; j < h; j++ {
-		cjj := mat.Dot(beta.RowView(j), beta.RowView(j))
-		row := diag.RawRowView(j)
-		for k := range row {
-			row[k] = row[k]*cjj + lambda
-			if row[k] <= 0 {
-				row[k] = 1
-			}
-		}
-	}
-	precond := func(z, r *mat.Dense) { z.DivElem(r, &diag) }
-	u, t := mat.NewDense(a.pr.n, h, nil), mat.NewDense(a.pr.n, h, nil)
-	mul := func(out, v *mat.Dense) { normalMul(out, v, x, p, alpha, beta, lambda, u, t) }
+	precond := a.blockJacobi(blocks, lambda)
+	var c mat.Dense
+	c.Mul(beta, beta.T())
+	mul := func(out, v *mat.Dense) { a.as.NormalMul(out, v, x, act, alpha, &c, lambda) }
 
 	w := mat.DenseCopyOf(a.net.W)
 	r, z, dir, q := mat.NewDense(h, D, nil), mat.NewDense(h, D, nil), mat.NewDense(h, D, nil), mat.NewDense(h, D, nil)
@@ -375,10 +399,61 @@ func (a *Analytic) cg(rhs *mat.Dense) (*mat.Dense, int, float64, error) {
 		dir.Add(dir, z)
 		rz = rzNew
 	}
+	if err := a.as.Pool.Err(); err != nil {
+		return nil, it, resid, err
+	}
 	if !spd.AllFinite(w) {
 		return nil, it, resid, errors.New("hidden step: conjugate gradients produced non-finite values")
 	}
 	return w, it, resid, nil
+}
+
+// blockJacobi returns the preconditioner z_j = (B_j + λI)⁻¹ r_j for the
+// diagonal blocks B_j (D×D at blocks[j*D*D:], upper triangles). The
+// inverses are formed once, so that an application costs h products of a
+// D×D matrix with a vector, about a hundredth of a product with N on the
+// patches. A block that is not numerically positive definite (λ = 0 and a
+// neuron without rows) is replaced by its diagonal, or 1 where that is not
+// positive.
+func (a *Analytic) blockJacobi(blocks []float64, lambda float64) func(z, r *mat.Dense) {
+	h, D := a.net.W.Dims()
+	inv := make([]*mat.Dense, h)
+	diag := make([][]float64, h)
+	a.as.Pool.For(h, func(j, _ int) {
+		b := mat.NewSymDense(D, blocks[j*D*D:(j+1)*D*D])
+		for r := range D {
+			b.SetSym(r, r, b.At(r, r)+lambda)
+		}
+		var ch mat.Cholesky
+		var bi mat.SymDense
+		// InverseTo fails only for a singular factor, and its condition
+		// warning leaves an inverse that still serves as a preconditioner.
+		if ch.Factorize(b) {
+			if err := ch.InverseTo(&bi); err == nil || spd.AllFinite(mat.DenseCopyOf(&bi)) {
+				inv[j] = mat.DenseCopyOf(&bi)
+				return
+			}
+		}
+		diag[j] = make([]float64, D)
+		for r := range D {
+			if diag[j][r] = b.At(r, r); !(diag[j][r] > 0) {
+				diag[j][r] = 1
+			}
+		}
+	})
+	return func(z, r *mat.Dense) {
+		a.as.Pool.For(h, func(j, _ int) {
+			zj, rj := z.RawRowView(j), r.RawRowView(j)
+			if inv[j] == nil {
+				for k, v := range rj {
+					zj[k] = v / diag[j][k]
+				}
+				return
+			}
+			// The inverse is symmetric: z_jᵀ = r_jᵀ B⁻¹.
+			f64.RowsTimes(zj, D, rj, D, inv[j].RawMatrix().Data, 1, D, D)
+		})
+	}
 }
 
 // vec views the entries of a contiguous matrix as a vector.
@@ -390,19 +465,6 @@ func vec(a *mat.Dense) *mat.VecDense {
 // axpyDense adds alpha·x to y, both contiguous of the same size.
 func axpyDense(alpha float64, x, y *mat.Dense) {
 	f64.Axpy(alpha, x.RawMatrix().Data, y.RawMatrix().Data)
-}
-
-// normalMul sets out (h×D) to N v without forming N: v ↦ X̃ᵀ(G ⊙ ((G ⊙ X̃vᵀ)ββᵀ)) + λv.
-// Each product costs O(n·h·(D+m)).
-func normalMul(out, v, x *mat.Dense, p *pattern, alpha float64, beta *mat.Dense, lambda float64, u, t *mat.Dense) {
-	u.Mul(x, v.T())
-	p.scale(alpha, u)
-	var f mat.Dense
-	f.Mul(u, beta)
-	t.Mul(&f, beta.T())
-	p.scale(alpha, t)
-	out.Mul(t.T(), x)
-	axpyDense(lambda, v, out)
 }
 
 // damp adds the proximal term μ‖W - W_old‖² to the hidden step's problem

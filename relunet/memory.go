@@ -2,6 +2,7 @@ package relunet
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/relunet/relunet/relunet/internal/size"
 )
@@ -32,7 +33,9 @@ type HiddenSolve int
 const (
 	// SolveAuto, in AnalyticOptions, lets the constructor choose by memory
 	// and cost: the primal solve where it fits and is cheaper, which is
-	// almost always. Options and HiddenResult show the solve it chose.
+	// almost always, through SolveCGOrPrimal where products with the
+	// normal matrix cost far less than forming it. Options and
+	// HiddenResult show the solve it chose.
 	SolveAuto HiddenSolve = iota
 	// SolvePrimal assembles the (hD)×(hD) normal matrix and factorises it
 	// (Cholesky, or an eigen-decomposition when it is not numerically
@@ -41,12 +44,24 @@ const (
 	// SolveDual solves the dual system ΦΦᵀ + λI of n·m unknowns: the same
 	// solution, for few rows and many unknowns.
 	SolveDual
-	// SolveCG runs preconditioned conjugate gradients on the normal
-	// equations without forming them, warm-started from the current W.
+	// SolveCG runs conjugate gradients on the normal equations without
+	// forming them, warm-started from the current W and preconditioned by
+	// the inverses of the h diagonal D×D blocks (block Jacobi). Alone, it
+	// is SolveAuto's choice only when neither direct solve fits.
 	SolveCG
+	// SolveCGOrPrimal runs the conjugate gradients of SolveCG to CGTol
+	// within a cap on the iterations at which they would have cost half
+	// the primal solve, and the primal solve when they do not reach CGTol,
+	// and then in every later step of the solver:
+	// the same solution as the primal solve (within CGTol), for less work
+	// where a product with the normal matrix costs far less than forming
+	// and factoring it: where h·D² is large beside the rows, as on the
+	// patches (D = 226, h = 32), not for a few dozen inputs. CGMaxIter does
+	// not apply, and CGTol must not be negative.
+	SolveCGOrPrimal
 )
 
-var solveNames = [...]string{"auto", "primal", "dual", "cg"}
+var solveNames = [...]string{"auto", "primal", "dual", "cg", "cg-or-primal"}
 
 func (s HiddenSolve) String() string {
 	if s >= 0 && int(s) < len(solveNames) {
@@ -125,12 +140,41 @@ func dualBytes(n, h, D, m int) int64 {
 	return b.Total()
 }
 
-// cgBytes returns the memory of the conjugate-gradient solve.
+// cgBytes returns the memory of the conjugate-gradient solve: its vectors
+// and the preconditioner's h blocks of D×D. (Its products with the normal
+// matrix take O(h+D) per goroutine.)
 func cgBytes(n, h, D, m int) int64 {
 	var b size.Bytes
 	b.Add(8, n, 3*h+D+m)
 	b.Add(8*6, h, D)
+	b.Add(2*8*h, D, D) // the preconditioner's blocks and their inverses
 	return b.Total()
+}
+
+// cgExpected is the number of iterations within which SolveAuto expects the
+// conjugate gradients of SolveCGOrPrimal to reach CGTol: on the patches
+// they took 89 in the first alternation of a run and 25 to 60 in the 29
+// after it (warm-started from W, each alternation moves it less). They are
+// chosen only where the cap, the iterations at which they would cost half
+// the primal solve, is at least that many, so that a step that needs more
+// costs at most about 1.5 primal solves by the cost model.
+const cgExpected = 100
+
+// cgCap returns the iterations at which the conjugate gradients for n rows,
+// h neurons and D inputs with the bias would have cost half of pCost, the
+// primal solve in plan's units (multiply-adds, the assembly's per-row pairs
+// counted at the 1/32 that its grouping costs): two passes of h(2D+h) per
+// row per iteration, besides the preconditioner, a pass over the rows of
+// D²/2 per group of up to 8 neurons and h factorisations of D³/6.
+func cgCap(n, h, D int, pCost float64) int {
+	fn, fh, fD := float64(n), float64(h), float64(D)
+	iter := fn * fh * (2*fD + fh)
+	setup := fn*fD*fD/2*math.Ceil(fh/8) + fh*fD*fD*fD/6 + 2*iter
+	k := (pCost/2 - setup) / iter
+	if !(k > 0) {
+		return 0
+	}
+	return int(min(k, 1<<30))
 }
 
 // plan returns the hidden step's solve for the requested one, and the
@@ -139,15 +183,24 @@ func (a *Analytic) plan(want HiddenSolve, used int64) (HiddenSolve, int64, error
 	n, h, m := a.pr.n, a.opts.Hidden, a.pr.m
 	D := a.pr.d + 1
 	need := map[HiddenSolve]int64{SolvePrimal: directBytes(n, h, D), SolveDual: dualBytes(n, h, D, m), SolveCG: cgBytes(n, h, D, m)}
+	var both size.Bytes
+	both.AddBytes(need[SolvePrimal])
+	both.AddBytes(need[SolveCG])
+	need[SolveCGOrPrimal] = both.Total()
 	what := func(s HiddenSolve) string {
 		switch s {
 		case SolveDual:
 			return fmt.Sprintf("the hidden step's dual solve, of %d×%d unknowns", n, m)
 		case SolveCG:
 			return fmt.Sprintf("the hidden step's conjugate gradients, for %d rows and %d×%d unknowns", n, h, D)
+		case SolveCGOrPrimal:
+			return fmt.Sprintf("the hidden step's conjugate gradients and direct solve, for %d rows and %d×%d unknowns", n, h, D)
 		}
 		return fmt.Sprintf("the hidden step's direct solve, of %d×%d unknowns", h, D)
 	}
+	hD, nm := float64(h)*float64(D), float64(n)*float64(m)
+	pCost := float64(n)*hD*hD/32 + hD*hD*hD/6
+	a.cgCap = cgCap(n, h, D, pCost)
 	if want != SolveAuto {
 		if err := a.mem.check(what(want), need[want], used); err != nil {
 			if want == SolvePrimal {
@@ -158,11 +211,12 @@ func (a *Analytic) plan(want HiddenSolve, used int64) (HiddenSolve, int64, error
 		return want, need[want], nil
 	}
 	fits := func(s HiddenSolve) bool { return a.mem.check("", need[s], used) == nil }
-	hD, nm := float64(h)*float64(D), float64(n)*float64(m)
-	pCost := float64(n)*hD*hD/32 + hD*hD*hD/6
 	dCost := nm*nm*(float64(D)+float64(h)*float64(m))/2 + nm*nm*nm/6
 	switch {
 	case fits(SolvePrimal) && (pCost <= dCost || !fits(SolveDual)):
+		if a.cgCap >= cgExpected && nm >= hD && a.opts.CGTol > 0 && fits(SolveCGOrPrimal) {
+			return SolveCGOrPrimal, need[SolveCGOrPrimal], nil
+		}
 		return SolvePrimal, need[SolvePrimal], nil
 	case fits(SolveDual):
 		return SolveDual, need[SolveDual], nil

@@ -1,6 +1,7 @@
 package relunet
 
 import (
+	"bytes"
 	"math"
 	"runtime"
 	"slices"
@@ -237,6 +238,107 @@ func TestCGMatchesDirect(t *testing.T) {
 		if r := mat.Norm(&diff, 2) / mat.Norm(direct.net.W, 2); r > 1e-7 || res.Solve != SolveCG || res0.Solve != SolvePrimal {
 			t.Errorf("alpha %v: CG differs from the direct solve by %g (%d iterations, %v)", alpha, r, res.CGIters, res.Solve)
 		}
+	}
+}
+
+// SolveCGOrPrimal gives W by conjugate gradients when they reach CGTol
+// within the cap, and otherwise by the primal solve, the same bits as the
+// primal solve alone, which then runs alone, also after Save and Load; the
+// result reports which.
+func TestCGOrPrimal(t *testing.T) {
+	for _, tc := range []struct {
+		alpha, damping float64
+	}{{0, 0}, {0.1, 0}, {0, 1e-3}} {
+		X, Y := randomProblem(6, 400, 4, 2)
+		opts := AnalyticOptions{Hidden: 6, Alpha: tc.alpha, Damping: tc.damping, CGTol: 1e-12}
+		direct, res0 := hiddenStep(t, X, Y, opts)
+		opts.HiddenSolve = SolveCGOrPrimal
+		for _, cap := range []int{1000, 2} {
+			a := mustAnalytic(t, X, Y, opts)
+			a.cgCap = cap // the plan's cap for this small problem would be 0
+			res, err := a.HiddenStep()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var diff mat.Dense
+			diff.Sub(direct.net.W, a.net.W)
+			r := mat.Norm(&diff, 2) / mat.Norm(direct.net.W, 2)
+			switch {
+			case res0.Solve != SolvePrimal:
+				t.Fatalf("the reference step ran %v", res0.Solve)
+			case cap == 1000 && (res.Solve != SolveCG || !res.CGConverged || res.CGIters == 0 || res.CGIters > cap || r > 1e-7):
+				t.Errorf("%+v, cap %d: %v after %d iterations (converged %t), W differs from the primal solve's by %g",
+					tc, cap, res.Solve, res.CGIters, res.CGConverged, r)
+			case cap == 2 && (res.Solve != SolvePrimal || res.CGConverged || res.CGIters != 2 || !mat.Equal(a.net.W, direct.net.W)):
+				t.Errorf("%+v, cap %d: %v after %d iterations (converged %t), W differs from the primal solve's by %g",
+					tc, cap, res.Solve, res.CGIters, res.CGConverged, r)
+			}
+			if cap != 2 {
+				continue
+			}
+			// From then on the primal solve runs alone, also in a solver
+			// loaded from a saved one.
+			var buf bytes.Buffer
+			if err := a.Save(&buf); err != nil {
+				t.Fatal(err)
+			}
+			loaded, err := Load(bg, &buf, X, Y)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range []*Analytic{a, loaded.(*Analytic)} {
+				s.cgCap = 1000
+				if _, err := s.OutputStep(); err != nil {
+					t.Fatal(err)
+				}
+				res, err := s.HiddenStep()
+				if err != nil || res.Solve != SolvePrimal || res.CGIters != 0 {
+					t.Errorf("%+v: the step after the fallback ran %v with %d iterations (%v)", tc, res.Solve, res.CGIters, err)
+				}
+			}
+			if _, err := direct.OutputStep(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := direct.HiddenStep(); err != nil {
+				t.Fatal(err)
+			}
+			if !mat.Equal(a.net.W, direct.net.W) {
+				t.Errorf("%+v: the second step differs from the primal solver's", tc)
+			}
+		}
+	}
+}
+
+// SolveAuto takes SolveCGOrPrimal where the cost model's cap leaves room
+// for the iterations it expects, the normal equations are determined (nm ≥
+// hD) and CGTol is positive: on the patches' shape (on a sample of them
+// also with h = 16: the factorisation does not shrink with the rows), not
+// on abalone's or the year set's.
+func TestPlanCGOrPrimal(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		n, d, m   int
+		h         int
+		cgTol     float64
+		want      HiddenSolve
+		wantAbove int // the cap's floor
+	}{
+		{"patches", 22045, 225, 225, 32, 1e-10, SolveCGOrPrimal, cgExpected},
+		{"patches, no tolerance", 22045, 225, 225, 32, -1, SolvePrimal, cgExpected},
+		{"patches, h = 16", 22045, 225, 225, 16, 1e-10, SolvePrimal, 0},
+		{"a tenth of the patches, h = 16", 2205, 225, 225, 16, 1e-10, SolveCGOrPrimal, cgExpected},
+		{"abalone", 3341, 8, 1, 32, 1e-10, SolvePrimal, 0},
+		{"year", 463715, 90, 1, 64, 1e-10, SolvePrimal, 0},
+		{"underdetermined", 2052, 128, 1, 32, 1e-10, SolveDual, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := &Analytic{pr: &problem{n: tc.n, d: tc.d, m: tc.m}, mem: memory{limit: math.MaxInt64},
+				opts: AnalyticOptions{Hidden: tc.h, CGTol: tc.cgTol}}
+			got, _, err := a.plan(SolveAuto, 0)
+			if err != nil || got != tc.want || a.cgCap < tc.wantAbove {
+				t.Errorf("plan: %v (cap %d, %v), want %v", got, a.cgCap, err, tc.want)
+			}
+		})
 	}
 }
 

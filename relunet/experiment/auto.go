@@ -73,8 +73,9 @@ import (
 //     first rungs compared the arms while they were all still warming up.
 //     From a shared warm-up the race compares what each arm does from the
 //     same network, which is what it does after any warm-up. Where the
-//     rows are many and a step too long to race (the year set's and the
-//     patches' sizes), the first arm runs alone without it, as before the
+//     rows are many and a step too long to race (the year set's size, and
+//     the patches' on some runs since their hidden step's conjugate
+//     gradients), the first arm runs alone without it, as before the
 //     warm-up: there it would take several of the few full alternations
 //     the budget holds.
 //   - The strategy races where the rows are many for the unknowns too;

@@ -1,6 +1,8 @@
 // Package gram forms the sums of outer products under relunet's two linear
 // solves: the hidden step's normal matrix and right-hand side, and the Gram
-// matrix of the output step.
+// matrix of the output step; and, for the hidden step's conjugate
+// gradients, products with the normal matrix without forming it
+// (NormalMul) and its diagonal blocks (BlockDiag).
 //
 // The hidden step's normal matrix N has the D×D block
 //

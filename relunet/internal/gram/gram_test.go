@@ -3,6 +3,7 @@ package gram
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -187,10 +188,22 @@ func TestNormalMatchesDefinition(t *testing.T) {
 			}
 			want := p.naiveNormal(tc.alpha, 1e-3)
 			wantRHS := p.naiveRHS(tc.alpha)
+			rng := rand.New(rand.NewPCG(7, 8))
+			vin := mat.NewDense(tc.h, D, nil)
+			for j := range tc.h {
+				for a := range D {
+					vin.Set(j, a, rng.NormFloat64())
+				}
+			}
+			var prod mat.Dense
+			prod.Mul(want, mat.NewDense(tc.h*D, 1, vin.RawMatrix().Data))
+			wantMul := mat.NewDense(tc.h, D, prod.RawMatrix().Data)
 			// The kernels' reference loops, the kernels reading scattered
 			// rows in place, and the kernels reading copies of them.
 			for _, v := range []struct{ portable, copies bool }{{true, false}, {false, false}, {false, true}} {
 				var first *mat.SymDense
+				var firstMul *mat.Dense
+				var firstDiag []float64
 				for _, workers := range []int{1, 2, 8} {
 					as := Assembler{Pool: parallel.Pool{Workers: workers}, Portable: v.portable}
 					if v.copies {
@@ -214,10 +227,45 @@ func TestNormalMatchesDefinition(t *testing.T) {
 					if r := mat.Norm(&diff, 2) / mat.Norm(wantRHS, 2); r > 1e-12 {
 						t.Errorf("%+v, workers %d: right-hand side: relative difference %g", v, workers, r)
 					}
+					mul, diag := matFree(as, p, tc.alpha, vin)
+					if firstMul == nil {
+						firstMul, firstDiag = mul, diag
+					} else if !mat.Equal(firstMul, mul) || !slices.Equal(firstDiag, diag) {
+						t.Errorf("%+v, workers %d: NormalMul or BlockDiag not bit-identical to one worker", v, workers)
+					}
+					diff.Reset()
+					diff.Sub(mul, wantMul)
+					if r := mat.Norm(&diff, 2) / mat.Norm(wantMul, 2); r > 1e-12 {
+						t.Errorf("%+v, workers %d: NormalMul: relative difference %g", v, workers, r)
+					}
+					for j := range tc.h {
+						for a := range D {
+							for b := a; b < D; b++ {
+								w := want.At(j*D+a, j*D+b)
+								if a == b {
+									w -= 1e-3
+								}
+								if g := diag[(j*D+a)*D+b]; math.Abs(g-w) > 1e-10*(1+math.Abs(w)) {
+									t.Fatalf("%+v, workers %d: BlockDiag: block %d entry (%d, %d) = %v, want %v", v, workers, j, a, b, g, w)
+								}
+							}
+						}
+					}
 				}
 			}
 		})
 	}
+}
+
+// matFree returns N v by NormalMul, with λ = 1e-3, and the diagonal blocks
+// of N without λ by BlockDiag.
+func matFree(as Assembler, p *problem, alpha float64, v *mat.Dense) (*mat.Dense, []float64) {
+	h, D := v.Dims()
+	var c mat.Dense
+	c.Mul(p.beta, p.beta.T())
+	out := mat.NewDense(h, D, nil)
+	as.NormalMul(out, v, p.x, p.act, alpha, &c, 1e-3)
+	return out, as.BlockDiag(p.x, p.act, alpha, p.beta)
 }
 
 // Sum is the Gram matrix of the rows.
@@ -251,4 +299,39 @@ func BenchmarkNormal(b *testing.B) {
 	}
 	hD := float64(h * (d + 1))
 	b.ReportMetric(n*hD*hD*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// BenchmarkMatFree times, at the patches' shape (n = 27556, D = 226,
+// h = 32), what the hidden step's conjugate gradients need: a product with
+// the normal matrix (NormalMul, once an iteration), the preconditioner's
+// diagonal blocks (BlockDiag, once a step) and, for scale, the right-hand
+// side (RHS, once a step, m = 1 here).
+func BenchmarkMatFree(b *testing.B) {
+	const n, d, h = 27556, 225, 32
+	p := newProblem(3, n, d, h, 1)
+	v := mat.NewDense(h, d+1, nil)
+	for j := range h {
+		for a := range d + 1 {
+			v.Set(j, a, float64(j-a)/100)
+		}
+	}
+	var c mat.Dense
+	c.Mul(p.beta, p.beta.T())
+	out := mat.NewDense(h, d+1, nil)
+	var as Assembler
+	b.Run("NormalMul", func(b *testing.B) {
+		for b.Loop() {
+			as.NormalMul(out, v, p.x, p.act, 0, &c, 1e-3)
+		}
+	})
+	b.Run("BlockDiag", func(b *testing.B) {
+		for b.Loop() {
+			as.BlockDiag(p.x, p.act, 0, p.beta)
+		}
+	})
+	b.Run("RHS", func(b *testing.B) {
+		for b.Loop() {
+			as.RHS(p.x, p.y, p.act, 0, p.beta, p.beta0)
+		}
+	})
 }

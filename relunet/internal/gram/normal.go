@@ -158,25 +158,8 @@ func (as Assembler) classGrams(raw blas64.Symmetric, g *gramKernel, p *pattern) 
 			}
 		}
 		classes := 1 << (b + shift)
-		w.counts = parallel.Grow(w.counts, classes+1)
-		start := w.counts
-		clear(start)
-		// A counting sort of all rows by class, without branches: the
-		// classes with no active neuron in J or K are never read.
-		for i := 0; i < n; i++ {
-			start[int(codes[i*groups+J])<<shift|int(place[codes[i*groups+K]])+1]++
-		}
-		for c := 1; c <= classes; c++ {
-			start[c] += start[c-1]
-		}
-		sorted := w.rows[:n]
-		next := w.next(classes)
-		copy(next, start[:classes])
-		for i := 0; i < n; i++ {
-			c := int(codes[i*groups+J])<<shift | int(place[codes[i*groups+K]])
-			sorted[next[c]] = int32(i)
-			next[c]++
-		}
+		// The classes with no active neuron in J or K are never read.
+		sorted, start := w.sortRows(codes, groups, J, K, shift, &place, classes)
 		for j := J * b; j < min(J*b+b, h); j++ {
 			k0 := max(j, K*b)
 			if diag {
@@ -273,6 +256,33 @@ func (as Assembler) classGrams(raw blas64.Symmetric, g *gramKernel, p *pattern) 
 			}
 		}
 	})
+}
+
+// sortRows sorts the rows by class with a counting sort, without
+// branches: row i's class is code_J<<shift | place[code_K], its codes in
+// groups J and K (codes and groups as groupCodes returns them). It returns
+// the rows grouped by class, in the worker's storage, and the offset of
+// each class's first row, classes+1 of them.
+func (w *worker) sortRows(codes []uint8, groups, J, K, shift int, place *[256]uint8, classes int) (sorted []int32, start []int) {
+	n := len(codes) / groups
+	w.counts = parallel.Grow(w.counts, classes+1)
+	start = w.counts
+	clear(start)
+	for i := 0; i < n; i++ {
+		start[int(codes[i*groups+J])<<shift|int(place[codes[i*groups+K]])+1]++
+	}
+	for c := 1; c <= classes; c++ {
+		start[c] += start[c-1]
+	}
+	sorted = w.rows[:n]
+	next := w.next(classes)
+	copy(next, start[:classes])
+	for i := 0; i < n; i++ {
+		c := int(codes[i*groups+J])<<shift | int(place[codes[i*groups+K]])
+		sorted[next[c]] = int32(i)
+		next[c]++
+	}
+	return sorted, start
 }
 
 // groupCodes returns the activity codes of the neurons taken in groups of b

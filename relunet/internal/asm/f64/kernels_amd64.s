@@ -185,18 +185,9 @@ DONE:
 	VPXORQ Z14, Z14, Z14 \
 	VPXORQ Z15, Z15, Z15
 
-// ROW32(A, B) adds the outer product of a[0:4] at A and the four groups
-// of b[0:8] at B, B+R12, B+2·R12 and B+R13 to Z0..Z15: row p of the tile
-// in Z(4p)..Z(4p+3).
-#define ROW32(A, B) \
-	VMOVUPD      (B), Z16 \
-	VMOVUPD      (B)(R12*1), Z17 \
-	VMOVUPD      (B)(R12*2), Z18 \
-	VMOVUPD      (B)(R13*1), Z19 \
-	VBROADCASTSD (A), Z20 \
-	VBROADCASTSD 8(A), Z21 \
-	VBROADCASTSD 16(A), Z22 \
-	VBROADCASTSD 24(A), Z23 \
+// OUTER16 adds the outer product of the four doubles broadcast in Z20..Z23
+// and the 32 in Z16..Z19 to Z0..Z15: row p in Z(4p)..Z(4p+3).
+#define OUTER16 \
 	VFMADD231PD  Z16, Z20, Z0 \
 	VFMADD231PD  Z17, Z20, Z1 \
 	VFMADD231PD  Z18, Z20, Z2 \
@@ -213,6 +204,20 @@ DONE:
 	VFMADD231PD  Z17, Z23, Z13 \
 	VFMADD231PD  Z18, Z23, Z14 \
 	VFMADD231PD  Z19, Z23, Z15
+
+// ROW32(A, B) adds the outer product of a[0:4] at A and the four groups
+// of b[0:8] at B, B+R12, B+2·R12 and B+R13 to Z0..Z15: row p of the tile
+// in Z(4p)..Z(4p+3).
+#define ROW32(A, B) \
+	VMOVUPD      (B), Z16 \
+	VMOVUPD      (B)(R12*1), Z17 \
+	VMOVUPD      (B)(R12*2), Z18 \
+	VMOVUPD      (B)(R13*1), Z19 \
+	VBROADCASTSD (A), Z20 \
+	VBROADCASTSD 8(A), Z21 \
+	VBROADCASTSD 16(A), Z22 \
+	VBROADCASTSD 24(A), Z23 \
+	OUTER16
 
 // ADDZ adds the ZMM register R to the eight doubles at DI+OFF; SUBZ
 // subtracts it: as ADDROW and SUBROW, so the sums round the same way.
@@ -266,6 +271,40 @@ LOOP: \
 DONE: \
 	STORE32(OP) \
 	VZEROUPPER \
+	RET
+
+// SETZ stores the ZMM register R to the eight doubles at DI+OFF.
+#define SETZ(R, OFF) \
+	VMOVUPD R, OFF(DI)
+
+// func rows4x32(c *float64, ldc int, a *float64, lda int, b *float64, ldb, k int)
+//
+// c[p*ldc+q] = Σ_{r<k} a[p*lda+r]·b[r*ldb+q] for p < 4, q < 32, k ≥ 1:
+// four rows of rowsTimesAsm at once (c = u, a = x, b = wt), each sum
+// formed in the same order with the same fused multiply-adds, in sixteen
+// ZMM accumulators (AVX-512F). A row of b is loaded once for the four rows
+// of a.
+TEXT ·rows4x32(SB), NOSPLIT, $0-56
+	SPLIT_ARGS
+	LEAQ (R9)(R9*2), R11
+	ZERO16
+
+r4x32:
+	VMOVUPD      (DX), Z16
+	VMOVUPD      64(DX), Z17
+	VMOVUPD      128(DX), Z18
+	VMOVUPD      192(DX), Z19
+	VBROADCASTSD (SI), Z20
+	VBROADCASTSD (SI)(R9*1), Z21
+	VBROADCASTSD (SI)(R9*2), Z22
+	VBROADCASTSD (SI)(R11*1), Z23
+	OUTER16
+	ADDQ         $8, SI
+	ADDQ         R10, DX
+	DECQ         CX
+	JNE          r4x32
+	STORE32(SETZ)
+	VZEROUPPER
 	RET
 
 // func tile4x8(c *float64, ldc int, a *float64, lda int, b *float64, ldb, k int)

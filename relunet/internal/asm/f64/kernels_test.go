@@ -155,16 +155,7 @@ func TestRowsTimes(t *testing.T) {
 	for _, d := range []int{1, 3, 9} {
 		for _, h := range []int{1, 3, 4, 7, 16, 21, 37} {
 			ldx, ldu := d+2, h+1
-			x := make([]float64, (n-1)*ldx+d)
-			wt := make([]float64, d*h)
-			for i := range x {
-				x[i] = rng.NormFloat64()
-			}
-			for i := range wt {
-				wt[i] = rng.NormFloat64()
-			}
-			got := make([]float64, (n-1)*ldu+h+1)
-			got[len(got)-1] = 42 // past the last row: must stay
+			x, wt, got := rowsTimesCase(rng, n, d, h, ldx, ldu)
 			want := make([]float64, len(got))
 			want[len(want)-1] = 42
 			RowsTimes(got, ldu, x, ldx, wt, n, d, h)
@@ -176,6 +167,23 @@ func TestRowsTimes(t *testing.T) {
 			}
 		}
 	}
+}
+
+// rowsTimesCase returns random operands of RowsTimes for n rows of d
+// inputs (x, row stride ldx) and h columns (wt, d×h), and its output u (row
+// stride ldu), zero but for a sentinel 42 past the last row.
+func rowsTimesCase(rng *rand.Rand, n, d, h, ldx, ldu int) (x, wt, u []float64) {
+	x = make([]float64, (n-1)*ldx+d)
+	wt = make([]float64, d*h)
+	for i := range x {
+		x[i] = rng.NormFloat64()
+	}
+	for i := range wt {
+		wt[i] = rng.NormFloat64()
+	}
+	u = make([]float64, (n-1)*ldu+h+1)
+	u[len(u)-1] = 42 // past the last row: must stay
+	return x, wt, u
 }
 
 // tileSub subtracts what its portable form does, with different operand
