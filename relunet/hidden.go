@@ -37,37 +37,35 @@ func (a *Analytic) hidden() (HiddenResult, error) {
 	res.Dead = h - len(alive)
 	var w *mat.Dense
 	var err error
+	rhsSeconds := since(start)
 	switch res.Solve {
 	case SolveDual:
 		w, res.Fallback, err = a.solveDual(alive)
 		res.AssembleSeconds = since(start)
 	case SolveCG:
-		res.AssembleSeconds = since(start)
-		w, res.CGIters, res.CGResid, err = a.cg(rhs, a.opts.CGMaxIter)
+		res.AssembleSeconds = rhsSeconds
+		w, res.CGIters, res.CGResid, err = a.cg(rhs, len(alive), a.opts.CGMaxIter)
 		res.CGConverged = a.opts.CGTol > 0 && res.CGResid <= a.opts.CGTol
 	case SolveCGOrPrimal:
-		res.AssembleSeconds = since(start)
-		res.Solve = SolveCG
 		if !a.cgOff {
-			w, res.CGIters, res.CGResid, err = a.cg(rhs, a.cgCap)
+			w, res.CGIters, res.CGResid, err = a.cg(rhs, len(alive), a.cgCap)
 			res.CGConverged = res.CGResid <= a.opts.CGTol
+			if err != nil || res.CGConverged {
+				res.AssembleSeconds, res.Solve = rhsSeconds, SolveCG
+				break
+			}
 		}
-		if a.cgOff || err == nil && !res.CGConverged {
-			// Past the cap the direct solve costs less than going on, and
-			// from then on it runs alone: where the iterations reached the
-			// cap once they stayed near it (on samples of the patches they
-			// rose over a run as the network fitted the rows).
-			a.cgOff = true
-			res.Solve = SolvePrimal
-			var took float64
-			w, res.Fallback, took, err = a.solvePrimal(rhs, alive)
-			res.AssembleSeconds += took
-		}
+		// Past the cap the direct solve costs less than going on, and from
+		// then on it runs alone: a run whose iterations have met the cap
+		// is likely to meet it again, at the cap's cost each time (on one
+		// of three seeds of a sample of the patches they rose over the run
+		// as the network fitted the rows, to the cap and near it).
+		a.cgOff, res.Solve = true, SolvePrimal
+		fallthrough
 	default:
-		res.AssembleSeconds = since(start)
 		var took float64
 		w, res.Fallback, took, err = a.solvePrimal(rhs, alive)
-		res.AssembleSeconds += took
+		res.AssembleSeconds = rhsSeconds + took // the right-hand side and the assembly
 	}
 	if cerr := a.as.Pool.Err(); cerr != nil {
 		return res, cerr
@@ -335,15 +333,16 @@ func (a *Analytic) surrogate() (float64, error) {
 
 // cg solves the hidden step's normal equations N vec(W) = b by conjugate
 // gradients from the current W, stopped when the relative residual
-// ‖b - N w‖/‖b‖ is within CGTol or after maxIter iterations. N is never
-// formed: a product with it costs two passes of h(2D+h) multiply-adds per
-// row (gram.NormalMul). The preconditioner is block Jacobi, the inverse of
+// ‖b - N w‖/‖b‖ is within CGTol or after maxIter iterations; alive is the
+// number of alive neurons, which scales the damping. N is never
+// formed: a product with it is one pass over the rows of h(2D+h)
+// multiply-adds each (gram.NormalMul). The preconditioner is block Jacobi, the inverse of
 // N's diagonal blocks N_jj = c_jj Σ_i G_ij² x̃_i x̃_iᵀ + λI, one D×D block
 // per neuron: they hold what couples a neuron's own weights, and each
 // costs a Cholesky factorisation of D³/6. On the patches (D = 226, h = 32)
 // they took the residual to 1e-10 in 38 to 91 iterations in the first four
 // alternations of a run, where the diagonal alone (Jacobi) took 461 to 768.
-func (a *Analytic) cg(rhs *mat.Dense, maxIter int) (*mat.Dense, int, float64, error) {
+func (a *Analytic) cg(rhs *mat.Dense, alive, maxIter int) (*mat.Dense, int, float64, error) {
 	h, D := a.net.W.Dims()
 	x, act, alpha, beta, lambda := a.pr.x, a.pat.act, a.net.Alpha, a.net.Beta, a.opts.lambda()
 	tol := max(a.opts.CGTol, 0)
@@ -356,7 +355,7 @@ func (a *Analytic) cg(rhs *mat.Dense, maxIter int) (*mat.Dense, int, float64, er
 			trace += blocks[(j*D+r)*D+r]
 		}
 	}
-	mu := a.opts.Damping * trace / float64(max(len(a.aliveNeurons())*D, 1))
+	mu := a.opts.Damping * trace / float64(max(alive*D, 1))
 	if mu > 0 {
 		rhs = mat.DenseCopyOf(rhs)
 		axpyDense(mu, a.net.W, rhs)
@@ -411,7 +410,7 @@ func (a *Analytic) cg(rhs *mat.Dense, maxIter int) (*mat.Dense, int, float64, er
 // blockJacobi returns the preconditioner z_j = (B_j + λI)⁻¹ r_j for the
 // diagonal blocks B_j (D×D at blocks[j*D*D:], upper triangles). The
 // inverses are formed once, so that an application costs h products of a
-// D×D matrix with a vector, about a hundredth of a product with N on the
+// D×D matrix with a vector, about 1/200 of a product with N on the
 // patches. A block that is not numerically positive definite (λ = 0 and a
 // neuron without rows) is replaced by its diagonal, or 1 where that is not
 // positive.

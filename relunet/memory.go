@@ -142,7 +142,8 @@ func dualBytes(n, h, D, m int) int64 {
 
 // cgBytes returns the memory of the conjugate-gradient solve: its vectors
 // and the preconditioner's h blocks of D×D. (Its products with the normal
-// matrix take O(h+D) per goroutine.)
+// matrix add an h×D sum per lane of package parallel, and rows of h+D per
+// goroutine.)
 func cgBytes(n, h, D, m int) int64 {
 	var b size.Bytes
 	b.Add(8, n, 3*h+D+m)
@@ -152,9 +153,10 @@ func cgBytes(n, h, D, m int) int64 {
 }
 
 // cgExpected is the number of iterations within which SolveAuto expects the
-// conjugate gradients of SolveCGOrPrimal to reach CGTol: on the patches
-// they took 89 in the first alternation of a run and 25 to 60 in the 29
-// after it (warm-started from W, each alternation moves it less). They are
+// conjugate gradients of SolveCGOrPrimal to reach CGTol: on the full
+// patches they took 89 to 97 in the first alternation of a run and 23 to
+// 73 in the later ones, four seeds (warm-started from W, each alternation
+// moves it less). They are
 // chosen only where the cap, the iterations at which they would cost half
 // the primal solve, is at least that many, so that a step that needs more
 // costs at most about 1.5 primal solves by the cost model.
@@ -163,8 +165,8 @@ const cgExpected = 100
 // cgCap returns the iterations at which the conjugate gradients for n rows,
 // h neurons and D inputs with the bias would have cost half of pCost, the
 // primal solve in plan's units (multiply-adds, the assembly's per-row pairs
-// counted at the 1/32 that its grouping costs): two passes of h(2D+h) per
-// row per iteration, besides the preconditioner, a pass over the rows of
+// counted at the 1/32 that its grouping costs): a pass over the rows of
+// h(2D+h) per row per iteration, besides the preconditioner, a pass over the rows of
 // D²/2 per group of up to 8 neurons and h factorisations of D³/6.
 func cgCap(n, h, D int, pCost float64) int {
 	fn, fh, fD := float64(n), float64(h), float64(D)

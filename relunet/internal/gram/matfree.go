@@ -18,9 +18,9 @@ import (
 //
 //	out_j = Σ_i G_ij (Σ_k c_jk G_ik v_kᵀx̃_i) x̃_i + λ v_j.
 //
-// A row costs two products with the h×D matrix v, h(2D+h) multiply-adds,
-// against the (hD)²/2 entries that forming N costs per row before the
-// grouping of Normal; each group of tileRows rows is copied once, as
+// A row costs h(2D+h) multiply-adds (x̃_iᵀ times vᵀ, the h×h c, and the
+// outer product of t_i with x̃_i), against the (hD)²/2 entries that
+// forming N costs per row before the grouping of Normal; each group of tileRows rows is copied once, as
 // [x̃_i | t_i], and its products run on the tile kernels in cache. The sums
 // are formed in the order of package parallel, so the bits do not depend
 // on the number of goroutines.
