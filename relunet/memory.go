@@ -142,8 +142,8 @@ func dualBytes(n, h, D, m int) int64 {
 
 // cgBytes returns the memory of the conjugate-gradient solve: its vectors
 // and the preconditioner's h blocks of D×D. (Its products with the normal
-// matrix add an h×D sum per lane of package parallel, and rows of h+D per
-// goroutine.)
+// matrix add an h×D sum per lane of package parallel, and a tile of 64
+// rows of about D+2h per call.)
 func cgBytes(n, h, D, m int) int64 {
 	var b size.Bytes
 	b.Add(8, n, 3*h+D+m)
@@ -155,7 +155,7 @@ func cgBytes(n, h, D, m int) int64 {
 // cgExpected is the number of iterations within which SolveAuto expects the
 // conjugate gradients of SolveCGOrPrimal to reach CGTol: on the full
 // patches they took 89 to 97 in the first alternation of a run and 23 to
-// 73 in the later ones, four seeds (warm-started from W, each alternation
+// 73 in the later ones, four runs (warm-started from W, each alternation
 // moves it less). They are
 // chosen only where the cap, the iterations at which they would cost half
 // the primal solve, is at least that many, so that a step that needs more
@@ -165,9 +165,11 @@ const cgExpected = 100
 // cgCap returns the iterations at which the conjugate gradients for n rows,
 // h neurons and D inputs with the bias would have cost half of pCost, the
 // primal solve in plan's units (multiply-adds, the assembly's per-row pairs
-// counted at the 1/32 that its grouping costs): a pass over the rows of
-// h(2D+h) per row per iteration, besides the preconditioner, a pass over the rows of
-// D²/2 per group of up to 8 neurons and h factorisations of D³/6.
+// counted at the 1/32 that its grouping costs): h(2D+h) a row for each
+// iteration's product with the matrix, and besides them the
+// preconditioner (D²/2 a row per group of up to 8 neurons, and h
+// factorisations of D³/6) and two more products (the right-hand side's and
+// the first residual's).
 func cgCap(n, h, D int, pCost float64) int {
 	fn, fh, fD := float64(n), float64(h), float64(D)
 	iter := fn * fh * (2*fD + fh)
