@@ -19,6 +19,12 @@ func TestContextStopsAStepUnderWay(t *testing.T) {
 		"analytic": func(ctx context.Context) (Solver, error) {
 			return NewAnalytic(ctx, X, Y, AnalyticOptions{Hidden: 60, Iterations: -1, Tol: -1, Patience: -1})
 		},
+		// The conjugate gradients' loop: no CGTol, so that each step runs
+		// its 200 iterations, each a product over all rows.
+		"analytic-cg": func(ctx context.Context) (Solver, error) {
+			return NewAnalytic(ctx, X, Y, AnalyticOptions{Hidden: 60, Iterations: -1, Tol: -1, Patience: -1,
+				HiddenSolve: SolveCG, CGTol: -1, CGMaxIter: 200})
+		},
 		"adam": func(ctx context.Context) (Solver, error) {
 			return NewDescent(ctx, X, Y, DescentOptions{Method: MethodAdam, Hidden: 60, Batch: 64, Epochs: -1})
 		},
