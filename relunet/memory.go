@@ -52,12 +52,12 @@ const (
 	// SolveCGOrPrimal runs the conjugate gradients of SolveCG to CGTol
 	// within a cap on the iterations at which they would have cost half
 	// the primal solve, and the primal solve when they do not reach CGTol,
-	// and then in every later step of the solver:
-	// the same solution as the primal solve (within CGTol), for less work
-	// where a product with the normal matrix costs far less than forming
-	// and factoring it: where h·D² is large beside the rows, as on the
-	// patches (D = 226, h = 32), not for a few dozen inputs. CGMaxIter does
-	// not apply, and CGTol must not be negative.
+	// and then in every later step of the solver: the same solution as the
+	// primal solve (within CGTol), for less work where a product with the
+	// normal matrix costs far less than forming and factoring it: where hD
+	// is large and (hD)² large beside the rows, as on the patches (D = 226,
+	// h = 32), not for a few dozen inputs. CGMaxIter does not apply, and
+	// CGTol must not be negative.
 	SolveCGOrPrimal
 )
 
@@ -156,10 +156,10 @@ func cgBytes(n, h, D, m int) int64 {
 // conjugate gradients of SolveCGOrPrimal to reach CGTol: on the full
 // patches they took 89 to 97 in the first alternation of a run and 23 to
 // 73 in the later ones, four runs (warm-started from W, each alternation
-// moves it less). They are
-// chosen only where the cap, the iterations at which they would cost half
-// the primal solve, is at least that many, so that a step that needs more
-// costs at most about 1.5 primal solves by the cost model.
+// moves it less). They are chosen only where the cap, the iterations at
+// which they would cost half the primal solve, is at least that many, so
+// that a step that needs more costs at most about 1.5 primal solves by the
+// cost model's count.
 const cgExpected = 100
 
 // cgCap returns the iterations at which the conjugate gradients for n rows,
