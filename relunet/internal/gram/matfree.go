@@ -20,8 +20,9 @@ import (
 //
 // A row costs h(2D+h) multiply-adds (x̃_iᵀ times vᵀ, the h×h c, and the
 // outer product of t_i with x̃_i), against the (hD)²/2 entries that
-// forming N costs per row before the grouping of Normal; each group of tileRows rows is copied once, as
-// [x̃_i | t_i], and its products run on the tile kernels in cache. The sums
+// forming N costs per row before the grouping of Normal. Each group of
+// tileRows rows is copied once, as [x̃_i | t_i], and its products run on
+// the tile kernels in cache. The sums
 // are formed in the order of package parallel, so the bits do not depend
 // on the number of goroutines.
 func (as Assembler) NormalMul(out, v, x *mat.Dense, act []bool, alpha float64, c *mat.Dense, lambda float64) {
@@ -46,17 +47,11 @@ func (as Assembler) NormalMul(out, v, x *mat.Dense, act []bool, alpha float64, c
 			// u = G ⊙ (X̃ vᵀ), then t = G ⊙ (u c) beside x̃ in buf.
 			f64.RowsTimes(u, h, buf, ld, vt, k, D, h)
 			for r := range k {
-				row, on := u[r*h:(r+1)*h], act[(s0+r)*h:(s0+r+1)*h]
-				for j := range row {
-					row[j] *= g[b2i(on[j])] // without branches: activity is unpredictable
-				}
+				scaleActive(u[r*h:(r+1)*h], act[(s0+r)*h:], g)
 			}
 			f64.RowsTimes(buf[D4:], ld, u, h, cr, k, h, h)
 			for r := range k {
-				row, on := buf[r*ld+D4:r*ld+D4+h], act[(s0+r)*h:(s0+r+1)*h]
-				for j := range row {
-					row[j] *= g[b2i(on[j])]
-				}
+				scaleActive(buf[r*ld+D4:r*ld+D4+h], act[(s0+r)*h:], g)
 			}
 			// acc += tᵀ x̃: panels of 32 columns of x̃, then groups of 4 or 8.
 			for j := 0; j < h4; j += 4 {

@@ -467,9 +467,7 @@ func (as Assembler) RHS(x, y *mat.Dense, act []bool, alpha float64, beta *mat.De
 						s[j] += res * b
 					}
 				}
-				for j, on := range act {
-					s[j] *= g[b2i(on)] // without branches: activity is unpredictable
-				}
+				scaleActive(s, act, g)
 			}
 			for a := 0; a < D4; a += 4 {
 				for q := 0; q < h4; q += 8 {
@@ -485,6 +483,15 @@ func (as Assembler) RHS(x, y *mat.Dense, act []bool, alpha float64, beta *mat.De
 		}
 	}
 	return rhs
+}
+
+// scaleActive multiplies row[j] by g[1] where on[j] and by g[0] elsewhere,
+// G_ij for g = {α, 1}, without branches: activity is unpredictable.
+func scaleActive(row []float64, on []bool, g [2]float64) {
+	on = on[:len(row)]
+	for j := range row {
+		row[j] *= g[b2i(on[j])]
+	}
 }
 
 // b2i is 1 for true and 0 for false; the compiler makes it a flag move.
