@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -442,7 +443,7 @@ func TestMemoryPlan(t *testing.T) {
 	X, Y := randomProblem(32, n, d, 1)
 	data := int64(8*n*(d+1) + 8*n)
 	base := data + baseBytes(n, h, d+1, 1)
-	direct, dualB, cg := directBytes(n, h, d+1), dualBytes(n, h, d+1, 1), cgBytes(n, h, d+1, 1)
+	direct, dualB, cg := directBytes(n, h, d+1, runtime.GOMAXPROCS(0)), dualBytes(n, h, d+1, 1), cgBytes(n, h, d+1, 1)
 	if !(cg < dualB && dualB < direct) {
 		t.Fatalf("the case needs CG < dual < direct in memory: %d, %d, %d", cg, dualB, direct)
 	}

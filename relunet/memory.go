@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/relunet/relunet/relunet/internal/gram"
 	"github.com/relunet/relunet/relunet/internal/size"
 )
 
@@ -95,10 +96,10 @@ func baseBytes(n, h, D, m int) int64 {
 }
 
 // directBytes returns the memory of the primal solve for n rows, h neurons
-// and D inputs with the bias: the padded normal matrix of k = hD unknowns,
-// factored in place, and for D ≤ 8 the rows' outer products that the
-// assembly precomputes.
-func directBytes(n, h, D int) int64 {
+// and D inputs with the bias, on workers goroutines: the padded normal
+// matrix of k = hD unknowns, factored in place, for D ≤ 8 the rows' outer
+// products that the assembly precomputes, and the assembly's scratch.
+func directBytes(n, h, D, workers int) int64 {
 	var b size.Bytes
 	k, ok := size.Mul(h, D)
 	if !ok {
@@ -110,6 +111,7 @@ func directBytes(n, h, D int) int64 {
 	if D <= 8 {
 		b.Add(8, n, (D*(D+1)/2+3)&^3)
 	}
+	b.AddBytes(gram.NormalScratch(n, h, D, workers))
 	return b.Total()
 }
 
@@ -186,7 +188,7 @@ func cgCap(n, h, D int, pCost float64) int {
 func (a *Analytic) plan(want HiddenSolve, used int64) (HiddenSolve, int64, error) {
 	n, h, m := a.pr.n, a.opts.Hidden, a.pr.m
 	D := a.pr.d + 1
-	need := map[HiddenSolve]int64{SolvePrimal: directBytes(n, h, D), SolveDual: dualBytes(n, h, D, m), SolveCG: cgBytes(n, h, D, m)}
+	need := map[HiddenSolve]int64{SolvePrimal: directBytes(n, h, D, a.opts.Workers), SolveDual: dualBytes(n, h, D, m), SolveCG: cgBytes(n, h, D, m)}
 	var both size.Bytes
 	both.AddBytes(need[SolvePrimal])
 	both.AddBytes(need[SolveCG])

@@ -18,6 +18,14 @@ type worker struct {
 	sq     []float64 // D4×D4 tile sums, for gramTiled
 	buf    []float64 // copied rows, tileRows×D4, for gramTiled
 	seq    []int32   // their indices 0, 1, ... in buf
+	// A segment of rows copied by classGrams, the kernel that reads it and
+	// its rows' places in it, and the split of the segment by class.
+	seg       []float64
+	segKernel gramKernel
+	places    []int32
+	sub       []int32
+	subClass  []uint8
+	subCounts []int
 }
 
 // packedMaxD is the largest D for which rows' outer products are
@@ -327,6 +335,10 @@ func addGramTiles(sq, data []float64, stride, D int, rows, ahead []int32, indexe
 // less than most last-level ones. (At n = 50,000 and D = 91, 35 MiB, the
 // two ways took the same time within the noise.)
 const gatherFloats = 16 << 20 / 8
+
+// segmentFloats bounds the segment of rows, in floats, that classGrams
+// copies for several pairs of groups to read: 8 MiB.
+const segmentFloats = 8 << 20 / 8
 
 // prefetchAhead is how many rows ahead of its copy addGramTiles prefetches
 // a row: far enough for the row to arrive, near enough for the prefetches

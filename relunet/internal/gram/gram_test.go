@@ -1,10 +1,12 @@
 package gram
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -200,7 +202,12 @@ func TestNormalMatchesDefinition(t *testing.T) {
 			wantMul := mat.NewDense(tc.h, D, prod.RawMatrix().Data)
 			// The kernels' reference loops, the kernels reading scattered
 			// rows in place, and the kernels reading copies of them.
-			for _, v := range []struct{ portable, copies bool }{{true, false}, {false, false}, {false, true}} {
+			// With small segments, classGrams copies some segments of rows
+			// and reads the others in place. The kernels sum every entry in
+			// the same order wherever they read the rows, so the last
+			// three give the same bits.
+			var tiles *mat.SymDense
+			for _, v := range []struct{ portable, copies, small bool }{{true, false, false}, {false, false, false}, {false, true, false}, {false, true, true}} {
 				var first *mat.SymDense
 				var firstMul *mat.Dense
 				var firstDiag []float64
@@ -209,12 +216,22 @@ func TestNormalMatchesDefinition(t *testing.T) {
 					if v.copies {
 						as.copyAbove = 1
 					}
+					if v.small {
+						as.segmentMax = tc.n >> classBits(tc.n, tc.h) * ((D + 3) &^ 3)
+					}
 					got := mat.NewSymDense(tc.h*D, nil)
 					as.Normal(got, p.x, p.act, tc.alpha, p.beta, 1e-3)
 					if first == nil {
 						first = got
 					} else if !mat.Equal(first, got) {
 						t.Errorf("%+v, workers %d: not bit-identical to one worker", v, workers)
+					}
+					if !v.portable {
+						if tiles == nil {
+							tiles = got
+						} else if !mat.Equal(tiles, got) {
+							t.Errorf("%+v, workers %d: not bit-identical to the kernels reading rows in place", v, workers)
+						}
 					}
 					var diff mat.Dense
 					diff.Sub(got, want)
@@ -334,4 +351,36 @@ func BenchmarkMatFree(b *testing.B) {
 			as.RHS(p.x, p.y, p.act, 0, p.beta, p.beta0)
 		}
 	})
+}
+
+// Normal stops soon after the pool's context ends, also within a job of
+// several pairs of groups: here one goroutine, three groups, and a first
+// job of two of the three pairs, two thirds of the work.
+func TestNormalStopsWithinAJob(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping: forms a normal matrix of 4068 unknowns from 70,000 rows, twice")
+	}
+	const n, d, h = 70000, 225, 18
+	if b := classBits(n, h); (h+b-1)/b != 3 {
+		t.Fatalf("classBits(%d, %d) = %d: the case needs three groups", n, h, b)
+	}
+	p := newProblem(9, n, d, h, 1)
+	dst := mat.NewSymDense(h*(d+1), nil)
+	as := Assembler{Pool: parallel.Pool{Workers: 1}, copyAbove: 1}
+	start := time.Now()
+	as.Normal(dst, p.x, p.act, 0, p.beta, 1e-3)
+	full := time.Since(start)
+	ctx, cancel := context.WithCancel(context.Background())
+	as.Pool.Ctx = ctx
+	ended := make(chan time.Time, 1)
+	time.AfterFunc(full/10, func() {
+		ended <- time.Now()
+		cancel()
+	})
+	as.Normal(dst, p.x, p.act, 0, p.beta, 1e-3)
+	took := time.Since(<-ended)
+	t.Logf("Normal takes %v; stopped %v after the context ended", full, took)
+	if took > full/5 {
+		t.Errorf("stopped %v after the context ended; Normal takes %v", took, full)
+	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/relunet/relunet/relunet/internal/asm/f64"
 	"github.com/relunet/relunet/relunet/internal/parallel"
+	"github.com/relunet/relunet/relunet/internal/size"
 )
 
 // Assembler forms Gram sums, normal matrices and right-hand sides. Its zero
@@ -20,6 +21,9 @@ type Assembler struct {
 	// copyAbove, when positive, replaces gatherFloats, so that tests reach
 	// the copies of scattered rows with small data.
 	copyAbove int
+	// segmentMax, when positive, replaces segmentFloats, so that tests
+	// reach segments too large to copy.
+	segmentMax int
 }
 
 // pattern is the activity of h neurons on n rows: act[i*h+j] reports
@@ -85,6 +89,30 @@ func (as Assembler) Normal(dst *mat.SymDense, x *mat.Dense, act []bool, alpha fl
 	}
 }
 
+// NormalScratch returns a bound on the bytes that Normal allocates besides
+// dst, for n rows, h neurons and D columns on workers goroutines: the
+// codes of the neurons' groups, a byte a neuron at most, and for each
+// goroutine the rows in class order and their splits (13 bytes a row), the
+// sums of classes (at most 10 D4×D4 sums and 512 KiB), the counts of
+// classes, and for D > 8 a segment of copied rows, of at most
+// segmentFloats.
+func NormalScratch(n, h, D, workers int) int64 {
+	D4 := (D + 3) &^ 3
+	var b size.Bytes
+	b.Add(n, h)
+	b.Add(13, n, workers)
+	b.Add(8, 10*D4*D4+D*D+tileRows*D4+64<<10, workers)
+	b.Add(16, 1<<16+1, workers)
+	if D > packedMaxD {
+		seg, ok := size.Mul(n, D4)
+		if !ok {
+			seg = segmentFloats
+		}
+		b.Add(8, min(seg, segmentFloats), workers)
+	}
+	return b.Total()
+}
+
 // blockRow returns row a of the D×D block (j, k) of the normal matrix's
 // storage.
 func blockRow(raw blas64.Symmetric, D, j, k, a int) []float64 {
@@ -126,54 +154,106 @@ func classBits(n, h int) int {
 // (j, k) active in that class. A row then costs one D×D outer product per
 // pair of groups rather than one per pair of active neurons: about b² times
 // less work for the ReLU, where a quarter of all pairs is active on a row.
+//
+// The rows are taken by their code in group J, the segment of rows of one
+// code cj at a time, and each segment is split by the codes of groups K > J.
+// Where the data do not stay in cache, a segment is first copied into the
+// worker's storage, where the pairs (J, K) of several K read it from the
+// cache: a job is then one J and a range of K (on two goroutines, all K),
+// and the data are read from memory once a job instead of once a pair. On
+// the year set's shape (ten groups: 45 pairs, and the last group alone)
+// that is 10 passes over its 322 MiB instead of 46. Every block is summed
+// by one job in the same order whatever the jobs are: cj, then the classes
+// of the segment, then the rows.
 func (as Assembler) classGrams(raw blas64.Symmetric, g *gramKernel, p *pattern) {
 	n, h, D := p.n, p.h, g.D
 	b := classBits(n, h)
 	codes, groups := as.groupCodes(p, b)
-	// The pairs within group J come with the pair (J, J+1), from the
-	// classes it sorts anyway; only the last group is a unit of its own.
-	var units []groupPair
-	for _, u := range groupPairs(groups) {
-		if u.J != u.K || u.J == groups-1 {
-			units = append(units, u)
+	// Jobs (J, [K0, K1)) of at most span groups K. The pairs within group
+	// J come with the pair (J, J+1), from the classes it sorts anyway; only
+	// the last group is a job of its own. Where segments are copied, a job
+	// takes as many K as leaves two jobs' worth of pairs to each goroutine
+	// (on two goroutines, all K of one J), so that the work is still
+	// shared evenly.
+	span := 1
+	if !g.indexed {
+		pairs := groups * (groups - 1) / 2
+		span = max(1, (pairs+2*as.Pool.Size(pairs)-1)/(2*as.Pool.Size(pairs)))
+	}
+	var jobs []classJob
+	for J := 0; J < groups-1; J++ {
+		m := groups - 1 - J
+		q := (m + span - 1) / span
+		for s := range q {
+			jobs = append(jobs, classJob{J, J + 1 + s*m/q, J + 1 + (s+1)*m/q})
 		}
 	}
-	as.each(len(units), D, n, func(u int, w *worker) {
-		J, K := units[u].J, units[u].K
-		diag := K == J+1 // also the pairs within J
-		// The key of a class orders the classes as they are summed below,
-		// so that the rows of the next class are those that follow: code_J
-		// when J = K, and otherwise code_J·2^b plus the place of code_K in
-		// Gray-code order.
-		shift := b
-		if J == K {
-			shift = 0
+	jobs = append(jobs, classJob{groups - 1, groups - 1, groups})
+	var ident, gray [256]uint8 // the place of a code in counting and in Gray-code order
+	for r := range 1 << b {
+		ident[r], gray[r^r>>1] = uint8(r), uint8(r)
+	}
+	segMax := segmentFloats
+	if as.segmentMax > 0 {
+		segMax = as.segmentMax
+	}
+	D4 := (D + 3) &^ 3
+	block := func(j, k int) []float64 { return raw.Data[j*D*raw.Stride+k*D:] }
+	// A job of several pairs takes a second or more on the year set's
+	// shape, so it looks at the pool's context between codes cj, as the
+	// pool does between jobs; the caller discards what a stopped loop
+	// computed.
+	done := as.Pool.Done()
+	stopped := func() bool {
+		select {
+		case <-done:
+			return true
+		default:
+			return false
 		}
-		var place [256]uint8
-		for r := range 1 << b {
-			if J == K {
-				place[r] = uint8(r)
-			} else {
-				place[r^r>>1] = uint8(r)
+	}
+	as.each(len(jobs), D, n, func(u int, w *worker) {
+		J, K0, K1 := jobs[u].J, jobs[u].K0, jobs[u].K1
+		// add(cj, K) adds pairSums' sums for the code cj of J and group K
+		// to the blocks.
+		add := func(cj, K int) func(t int, s []float64) {
+			return func(t int, s []float64) {
+				for mj := cj; mj != 0; mj &= mj - 1 {
+					j := J*b + bits.TrailingZeros(uint(mj))
+					if t >= 0 {
+						if K*b+t < h {
+							f64.AddUpper(block(j, K*b+t), raw.Stride, s, D4, D)
+						}
+						continue
+					}
+					for mk := mj; mk != 0; mk &= mk - 1 {
+						f64.AddUpper(block(j, J*b+bits.TrailingZeros(uint(mk))), raw.Stride, s, D4, D)
+					}
+				}
 			}
 		}
-		classes := 1 << (b + shift)
-		// The classes with no active neuron in J or K are never read.
-		sorted, start := w.sortRows(codes, groups, J, K, shift, &place, classes)
 		for j := J * b; j < min(J*b+b, h); j++ {
-			k0 := max(j, K*b)
-			if diag {
-				k0 = j
+			k0 := max(j, K0*b)
+			if K0 == J+1 || K0 == J {
+				k0 = j // also the pairs within J
 			}
-			for k := k0; k < min(K*b+b, h); k++ {
+			for k := k0; k < min(K1*b, h); k++ {
 				for a := 0; a < D; a++ {
 					clear(blockRow(raw, D, j, k, a)[a&^3:]) // as far as addUpper adds
 				}
 			}
 		}
-		block := func(j, k int) []float64 { return raw.Data[j*D*raw.Stride+k*D:] }
-		if J == K {
-			for c := 1; c < classes; c++ {
+		if K1 == K0+1 && K0 != J {
+			// One pair (J, K): one sort by class (cj, ck) serves every cj.
+			sorted, start := w.sortRows(codes, groups, J, K0, b, &gray, 1<<(2*b))
+			for cj := 1; cj < 1<<b && !stopped(); cj++ {
+				w.pairSums(g, sorted, start[cj<<b:], b, K0 == J+1, add(cj, K0))
+			}
+			return
+		}
+		sorted, start := w.sortRows(codes, groups, J, J, 0, &ident, 1<<b)
+		if K0 == J {
+			for c := 1; c < 1<<b; c++ {
 				rows := sorted[start[c]:start[c+1]]
 				if len(rows) == 0 {
 					continue
@@ -188,74 +268,140 @@ func (as Assembler) classGrams(raw blas64.Symmetric, g *gramKernel, p *pattern) 
 			}
 			return
 		}
-		// For J ≠ K, Q_jk is the sum over the codes cj of group J with j in
-		// them of R_k(cj), the sum of the classes (cj, ck) with k in ck. For
-		// one cj the classes are summed in the Gray-code order of ck into
-		// one running sum S. The codes ck with bit t set come in runs of
-		// consecutive codes in that order, so R_t(cj) is the sum over those
-		// runs of S at the run's end less S at its start. Consecutive Gray
-		// codes differ in one bit, so a class costs its rows and one
-		// addition of S whatever b is (counting in binary costs two on
-		// average, adding each class's sum to the partial sums of its
-		// neurons b/2 and a cleared sum). Runs are opened and closed only at
-		// classes that have rows.
-		// Each block of the normal matrix is then added to once per code:
-		// 2^(b-1)·b times instead of 4^(b-1). With diag, S at the end, the
-		// sum of all classes (cj, ck), ck = 0 included, gives Q_jj' for the
-		// pairs j ≤ j' in cj in the same way.
-		D4 := (D + 3) &^ 3
-		part := w.partial((b + 1) * D4 * D4)
-		run := part[b*D4*D4:]
-		first := 1
-		if diag {
-			first = 0
-		}
-		for cj := 1; cj < 1<<b; cj++ {
-			clear(part)
-			found := false
-			var open int // bit t set: R_t holds -S from the start of a run
-			for r := first; r < 1<<b; r++ {
-				ck := r ^ r>>1 // the r-th Gray code
-				c := cj<<b | r
-				rows := sorted[start[c]:start[c+1]]
-				if len(rows) == 0 {
-					continue
-				}
-				if !found {
-					// S = 0: the runs that start here subtract nothing.
-					found, open = true, ck
-				} else {
-					for m := open ^ ck; m != 0; m &= m - 1 {
-						t := bits.TrailingZeros(uint(m))
-						if ck>>t&1 == 1 {
-							f64.SubUpper(part[t*D4*D4:], D4, run, D4, D)
-						} else {
-							f64.AddUpper(part[t*D4*D4:], D4, run, D4, D)
-						}
-					}
-					open = ck
-				}
-				g.add(run, rows, sorted[start[c+1]:], w)
-			}
-			if !found {
+		for cj := 1; cj < 1<<b && !stopped(); cj++ {
+			seg := sorted[start[cj]:start[cj+1]]
+			if len(seg) == 0 {
 				continue
 			}
-			for m := open; m != 0; m &= m - 1 {
-				f64.AddUpper(part[bits.TrailingZeros(uint(m))*D4*D4:], D4, run, D4, D)
+			gk, at := g, seg // the kernel that reads the segment, and where its rows are
+			if !g.indexed && len(seg)*D4 <= segMax {
+				gk, at = w.copySegment(g, seg, segMax)
 			}
-			for mj := cj; mj != 0; mj &= mj - 1 {
-				j := J*b + bits.TrailingZeros(uint(mj))
-				for t := 0; t < b && K*b+t < h; t++ {
-					f64.AddUpper(block(j, K*b+t), raw.Stride, part[t*D4*D4:], D4, D)
-				}
-				if diag {
-					for mk := mj; mk != 0; mk &= mk - 1 {
-						f64.AddUpper(block(j, J*b+bits.TrailingZeros(uint(mk))), raw.Stride, run, D4, D)
-					}
-				}
+			for K := K0; K < K1; K++ {
+				sub, bounds := w.splitSegment(seg, at, codes[K:], groups, &gray, 1<<b)
+				w.pairSums(gk, sub, bounds, b, K == J+1, add(cj, K))
 			}
 		}
 	})
+}
+
+// classJob is a job of classGrams: the pairs of groups (J, K), K0 ≤ K < K1.
+type classJob struct{ J, K0, K1 int }
+
+// pairSums sums, for one code cj of group J, the classes (cj, ck) of the
+// codes ck of group K, in Gray-code order: the rows of the r-th class are
+// sub[bounds[r]:bounds[r+1]]. It calls add(t, R_t) with R_t, the sum of the
+// classes with bit t of ck set, for t < b, and with diag also add(-1, S),
+// S the sum of all classes, ck = 0 included, for the pairs within J. The
+// sums are D4×D4, with the upper triangle as gramTiles forms it.
+//
+// The classes are summed into one running sum S. The codes ck with bit t
+// set come in runs of consecutive codes in Gray-code order, so R_t is the
+// sum over those runs of S at the run's end less S at its start.
+// Consecutive Gray codes differ in one bit, so a class costs its rows and
+// one addition of S whatever b is (counting in binary costs two on
+// average, adding each class's sum to the partial sums of its neurons b/2
+// and a cleared sum). Runs are opened and closed only at classes that have
+// rows. Each block of the normal matrix is then added to once per code cj:
+// 2^(b-1)·b times instead of 4^(b-1).
+func (w *worker) pairSums(g *gramKernel, sub []int32, bounds []int, b int, diag bool, add func(t int, s []float64)) {
+	D4 := (g.D + 3) &^ 3
+	part := w.partial((b + 1) * D4 * D4)
+	run := part[b*D4*D4:]
+	clear(part)
+	first := 1
+	if diag {
+		first = 0
+	}
+	found := false
+	var open int // bit t set: R_t holds -S from the start of a run
+	for r := first; r < 1<<b; r++ {
+		ck := r ^ r>>1 // the r-th Gray code
+		rows := sub[bounds[r]:bounds[r+1]]
+		if len(rows) == 0 {
+			continue
+		}
+		if !found {
+			// S = 0: the runs that start here subtract nothing.
+			found, open = true, ck
+		} else {
+			for m := open ^ ck; m != 0; m &= m - 1 {
+				t := bits.TrailingZeros(uint(m))
+				if ck>>t&1 == 1 {
+					f64.SubUpper(part[t*D4*D4:], D4, run, D4, g.D)
+				} else {
+					f64.AddUpper(part[t*D4*D4:], D4, run, D4, g.D)
+				}
+			}
+			open = ck
+		}
+		g.add(run, rows, sub[bounds[r+1]:], w)
+	}
+	if !found {
+		return
+	}
+	for m := open; m != 0; m &= m - 1 {
+		f64.AddUpper(part[bits.TrailingZeros(uint(m))*D4*D4:], D4, run, D4, g.D)
+	}
+	for t := range b {
+		add(t, part[t*D4*D4:])
+	}
+	if diag {
+		add(-1, run)
+	}
+}
+
+// copySegment copies the rows seg of g's data into the worker's storage of
+// max floats, D4 floats a row, and returns the kernel that reads them there
+// and their places 0, 1, ... in its data. The copy prefetches the row
+// prefetchAhead rows on.
+func (w *worker) copySegment(g *gramKernel, seg []int32, max int) (*gramKernel, []int32) {
+	D, D4 := g.D, (g.D+3)&^3
+	if w.seg == nil {
+		w.seg = make([]float64, max) // no garbage from growing it
+	}
+	// Padding columns stay zero: only the first D of every row are written.
+	w.seg = w.seg[:len(seg)*D4]
+	for r, i := range seg {
+		if q := r + prefetchAhead; q < len(seg) {
+			f64.Prefetch(g.data[int(seg[q])*g.stride:], D)
+		}
+		copy(w.seg[r*D4:r*D4+D], g.data[int(i)*g.stride:int(i)*g.stride+D])
+	}
+	if cap(w.places) < len(seg) {
+		w.places = make([]int32, 0, len(seg))
+	}
+	w.places = rowRange(w.places, 0, len(seg))
+	w.segKernel = gramKernel{data: w.seg, stride: D4, D: D, tiles: g.tiles, indexed: true}
+	return &w.segKernel, w.places
+}
+
+// splitSegment sorts the rows of a segment by their class in group K with
+// a counting sort: row seg[r], found at at[r] by the segment's kernel, has
+// code codesK[seg[r]*groups] and class place[code]. It returns the places
+// at grouped by class, in the worker's storage, and the offset of each
+// class's first row, classes+1 of them.
+func (w *worker) splitSegment(seg, at []int32, codesK []uint8, groups int, place *[256]uint8, classes int) (sub []int32, bounds []int) {
+	w.subCounts = parallel.Grow(w.subCounts, classes+1)
+	bounds = w.subCounts
+	clear(bounds)
+	w.subClass = parallel.Grow(w.subClass, len(seg))
+	for r, i := range seg {
+		c := place[codesK[int(i)*groups]]
+		w.subClass[r] = c
+		bounds[int(c)+1]++
+	}
+	for c := 1; c <= classes; c++ {
+		bounds[c] += bounds[c-1]
+	}
+	w.sub = parallel.Grow(w.sub, len(seg))
+	next := w.next(classes)
+	copy(next, bounds[:classes])
+	for r, c := range w.subClass[:len(seg)] {
+		w.sub[next[c]] = at[r]
+		next[c]++
+	}
+	return w.sub, bounds
 }
 
 // sortRows sorts the rows by class with a counting sort, without
@@ -445,8 +591,23 @@ func (as Assembler) RHS(x, y *mat.Dense, act []bool, alpha float64, beta *mat.De
 	xs := make([]float64, D4*h4) // X̃ᵀS, D4×h4
 	as.Pool.SumRows(n, xs, func(_, lo, hi int, acc []float64) {
 		buf := make([]float64, tileRows*ld) // padding stays zero
+		var res []float64                   // y_i - β₀ for m > 1, tileRows×m
+		if m > 1 {
+			res = make([]float64, tileRows*m)
+		}
 		for s0 := lo; s0 < hi; s0 += tileRows {
 			e := min(s0+tileRows, hi)
+			if m > 1 {
+				// (y_i - β₀)·β_j for the rows of the tile, on the kernel of
+				// the forward pass.
+				for r := range e - s0 {
+					y := yr.Data[(s0+r)*yr.Stride : (s0+r)*yr.Stride+m]
+					for o, v := range y {
+						res[r*m+o] = v - beta0[o]
+					}
+				}
+				f64.RowsTimes(buf[D4:], ld, res, m, betaT, e-s0, m, h)
+			}
 			for r := range e - s0 {
 				i, row := s0+r, buf[r*ld:(r+1)*ld]
 				copy(row, xr.Data[i*xr.Stride:i*xr.Stride+D])
@@ -459,13 +620,6 @@ func (as Assembler) RHS(x, y *mat.Dense, act []bool, alpha float64, beta *mat.De
 						s[j] = res * b * g[b2i(act[j])]
 					}
 					continue
-				}
-				clear(s)
-				for o := range m {
-					res := yr.Data[i*yr.Stride+o] - beta0[o]
-					for j, b := range betaT[o*h : (o+1)*h] {
-						s[j] += res * b
-					}
 				}
 				scaleActive(s, act, g)
 			}

@@ -46,6 +46,11 @@ const ownCholeskyMin = 32
 type cholesky struct {
 	u     []float64
 	n, ld int
+	// solves runs the solves of large systems on the factorisation's
+	// goroutines. It has no context: a solve takes tens of milliseconds
+	// even at order 5824, and one stopped part way would return a wrong
+	// result.
+	solves parallel.Pool
 }
 
 // useOwnCholesky reports whether Solve factors with factor: for all but the
@@ -125,7 +130,7 @@ func factorLAPACK(pool parallel.Pool, a *mat.SymDense, inPlace bool) (*cholesky,
 	if pool.Err() != nil {
 		return nil, false
 	}
-	return &cholesky{u: u, n: n, ld: ld}, true
+	return &cholesky{u: u, n: n, ld: ld, solves: parallel.Pool{Workers: pool.Workers}}, true
 }
 
 // NewPadded returns a zero n×n symmetric matrix whose storage has room for
@@ -258,7 +263,7 @@ func factorBlocks(pool parallel.Pool, a *mat.SymDense, inPlace bool, nb int) (*c
 			}
 		})
 	}
-	return &cholesky{u: u, n: n, ld: ld}, true
+	return &cholesky{u: u, n: n, ld: ld, solves: parallel.Pool{Workers: pool.Workers}}, true
 }
 
 // invUpper overwrites the upper triangle of the b×b matrix u (row stride ld),
@@ -304,6 +309,11 @@ func condition(est, anorm float64) float64 {
 // Pocon's go down its columns, which for large n costs more than the
 // factorisation's share of a core. It returns +Inf when a solve overflows.
 func (c *cholesky) invNorm1() float64 {
+	return c.estimate(c.solveVec)
+}
+
+// estimate is invNorm1 with the solves of solve.
+func (c *cholesky) estimate(solve func(b []float64)) float64 {
 	n := c.n
 	v, x, isgn := make([]float64, n), make([]float64, n), make([]int, n)
 	var (
@@ -316,15 +326,30 @@ func (c *cholesky) invNorm1() float64 {
 		if kase == 0 {
 			return est
 		}
-		c.solveVec(x) // A is symmetric: A⁻ᵀx = A⁻¹x
+		solve(x) // A is symmetric: A⁻ᵀx = A⁻¹x
 		if !finite(x) {
 			return math.Inf(1)
 		}
 	}
 }
 
-// solveVec overwrites b with A⁻¹b = U⁻¹U⁻ᵀb.
+// solveVec overwrites b with A⁻¹b = U⁻¹U⁻ᵀb. From order parallelSolveMin
+// on, it runs in blocks of sweepRows rows on the factorisation's
+// goroutines: the two sweeps, a pass over the factor in memory each, then
+// draw on all cores' bandwidth. At order 5824, on two cores, a solve took
+// 25 to 32 ms instead of 36 to 38 ms row by row, and the condition
+// estimate, five solves, 129 to 146 ms instead of 185 ms, beside 0.55 s
+// for the factorisation.
 func (c *cholesky) solveVec(b []float64) {
+	if c.n >= parallelSolveMin {
+		c.solveBlocks(b)
+	} else {
+		c.solveRows(b)
+	}
+}
+
+// solveRows is solveVec row by row, on one core.
+func (c *cholesky) solveRows(b []float64) {
 	n, ld := c.n, c.ld
 	// Uᵀy = b: y_k is final once rows above k have been subtracted.
 	for k := 0; k < n; k++ {
@@ -339,6 +364,61 @@ func (c *cholesky) solveVec(b []float64) {
 			b[k] -= f64.Dot(c.u[k*ld+k+1:k*ld+n], b[k+1:n])
 		}
 		b[k] /= c.u[k*ld+k]
+	}
+}
+
+const (
+	// parallelSolveMin is the smallest order that solveVec solves in
+	// parallel blocks.
+	parallelSolveMin = 2048
+	// sweepRows is the height of solveBlocks' blocks of rows, and
+	// sweepCols the width of its column strips: a strip of a block is
+	// 256 KiB of the factor.
+	sweepRows = 64
+	sweepCols = 512
+)
+
+// solveBlocks is solveVec by blocks of sweepRows rows. In the sweep for
+// Uᵀy = b, a block's y is solved within the block, and its rows are then
+// subtracted from the rest of b in column strips, one job each. In the
+// sweep for Ux = y, each row of a block first takes its dot product with
+// the x below the block, in jobs of 16 rows, and the block is then solved
+// within itself. The jobs are fixed by n alone, and every entry is
+// computed by one job, so the result does not depend on the pool.
+func (c *cholesky) solveBlocks(b []float64) {
+	n, ld, u := c.n, c.ld, c.u
+	for k0 := 0; k0 < n; k0 += sweepRows {
+		k1 := min(k0+sweepRows, n)
+		for k := k0; k < k1; k++ {
+			b[k] /= u[k*ld+k]
+			if k+1 < k1 {
+				f64.Axpy(-b[k], u[k*ld+k+1:k*ld+k1], b[k+1:k1])
+			}
+		}
+		c.solves.For((n-k1+sweepCols-1)/sweepCols, func(s, _ int) {
+			c0 := k1 + s*sweepCols
+			c1 := min(c0+sweepCols, n)
+			for k := k0; k < k1; k++ {
+				f64.Axpy(-b[k], u[k*ld+c0:k*ld+c1], b[c0:c1])
+			}
+		})
+	}
+	last := (n - 1) / sweepRows * sweepRows
+	for k0 := last; k0 >= 0; k0 -= sweepRows {
+		k1 := min(k0+sweepRows, n)
+		if k1 < n {
+			c.solves.For((k1-k0+15)/16, func(s, _ int) {
+				for k := k0 + 16*s; k < min(k0+16*s+16, k1); k++ {
+					b[k] -= f64.Dot(u[k*ld+k1:k*ld+n], b[k1:n])
+				}
+			})
+		}
+		for k := k1 - 1; k >= k0; k-- {
+			if k+1 < k1 {
+				b[k] -= f64.Dot(u[k*ld+k+1:k*ld+k1], b[k+1:k1])
+			}
+			b[k] /= u[k*ld+k]
+		}
 	}
 }
 

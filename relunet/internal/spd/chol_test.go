@@ -332,3 +332,56 @@ func TestSolveStopsInTheEigenFallback(t *testing.T) {
 		t.Errorf("Solve returned %v after it began, the whole fallback takes %v", took, whole)
 	}
 }
+
+// The solves of large systems by blocks on the pool agree with the solves
+// row by row, give the same bits on any number of goroutines, and give
+// the same condition estimate, for an order that is not a multiple of the
+// blocks or the strips.
+func TestSolveBlocks(t *testing.T) {
+	n := parallelSolveMin + sweepCols + 37
+	rng := rand.New(rand.NewPCG(5, 6))
+	// A diagonally dominant symmetric matrix is positive definite, with a
+	// condition number of about 3.
+	a := mat.NewSymDense(n, nil)
+	for i := range n {
+		for j := i + 1; j < n; j++ {
+			a.SetSym(i, j, rng.Float64()-0.5)
+		}
+		a.SetSym(i, i, float64(n)/2)
+	}
+	b := make([]float64, n)
+	for i := range b {
+		b[i] = rng.NormFloat64()
+	}
+	var first []float64
+	for _, workers := range []int{1, 2, 8} {
+		f, ok := factor(parallel.Pool{Workers: workers}, a, false)
+		if !ok {
+			t.Fatal("positive definite matrix refused")
+		}
+		got := append([]float64(nil), b...)
+		f.solveVec(got)
+		want := append([]float64(nil), b...)
+		f.solveRows(want)
+		var diff, norm float64
+		for i := range got {
+			diff = max(diff, math.Abs(got[i]-want[i]))
+			norm = max(norm, math.Abs(want[i]))
+		}
+		if diff > 1e-14*norm {
+			t.Errorf("workers %d: blocks differ from rows by %g of the solution's largest entry", workers, diff/norm)
+		}
+		if first == nil {
+			first = got
+		} else {
+			for i := range got {
+				if got[i] != first[i] {
+					t.Fatalf("workers %d: entry %d is not bit-identical to one worker's", workers, i)
+				}
+			}
+		}
+		if est, w := f.invNorm1(), f.estimate(f.solveRows); math.Abs(est-w) > 1e-12*w {
+			t.Errorf("workers %d: estimate of the inverse's norm %g by blocks, %g by rows", workers, est, w)
+		}
+	}
+}
