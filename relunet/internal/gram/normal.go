@@ -203,15 +203,7 @@ func (as Assembler) classGrams(raw blas64.Symmetric, g *gramKernel, p *pattern) 
 	// shape, so it looks at the pool's context between codes cj, as the
 	// pool does between jobs; the caller discards what a stopped loop
 	// computed.
-	done := as.Pool.Done()
-	stopped := func() bool {
-		select {
-		case <-done:
-			return true
-		default:
-			return false
-		}
-	}
+	stopped := as.Pool.Stopped
 	as.each(len(jobs), D, n, func(u int, w *worker) {
 		J, K0, K1 := jobs[u].J, jobs[u].K0, jobs[u].K1
 		// add(cj, K) adds pairSums' sums for the code cj of J and group K

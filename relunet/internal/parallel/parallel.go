@@ -54,6 +54,18 @@ func (p Pool) Done() <-chan struct{} {
 	return p.Ctx.Done()
 }
 
+// Stopped reports whether the pool's context is done: a loop that runs
+// long within one job looks at it between its parts, as For does between
+// jobs.
+func (p Pool) Stopped() bool {
+	select {
+	case <-p.Done():
+		return true
+	default:
+		return false
+	}
+}
+
 // Size returns the number of goroutines that For uses for jobs jobs, at
 // least 1: callers size their per-goroutine scratch space with it.
 func (p Pool) Size(jobs int) int {
@@ -71,15 +83,7 @@ func (p Pool) Size(jobs int) int {
 // again in the caller's goroutine, once every goroutine has stopped, so
 // that a caller can recover it.
 func (p Pool) For(jobs int, f func(job, worker int)) {
-	done := p.Done()
-	stopped := func() bool {
-		select {
-		case <-done:
-			return true
-		default:
-			return false
-		}
-	}
+	stopped := p.Stopped
 	nw := p.Size(jobs)
 	if nw == 1 {
 		for j := 0; j < jobs && !stopped(); j++ {
