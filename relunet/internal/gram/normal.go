@@ -199,10 +199,9 @@ func (as Assembler) classGrams(raw blas64.Symmetric, g *gramKernel, p *pattern) 
 	}
 	D4 := (D + 3) &^ 3
 	block := func(j, k int) []float64 { return raw.Data[j*D*raw.Stride+k*D:] }
-	// A job of several pairs takes a second or more on the year set's
-	// shape, so it looks at the pool's context between codes cj, as the
-	// pool does between jobs; the caller discards what a stopped loop
-	// computed.
+	// The largest jobs take about a second on the year set's shape, so a
+	// job looks at the pool's context between codes cj, as the pool does
+	// between jobs; the caller discards what a stopped loop computed.
 	stopped := as.Pool.Stopped
 	as.each(len(jobs), D, n, func(u int, w *worker) {
 		J, K0, K1 := jobs[u].J, jobs[u].K0, jobs[u].K1
