@@ -108,23 +108,12 @@ func (as Assembler) BlockDiag(x *mat.Dense, act []bool, alpha float64, beta *mat
 	b := diagBits(n, h)
 	codes, groups := as.groupCodes(p, b)
 	as.each(groups, D, n, func(J int, w *worker) {
-		classes := 1 << b
-		var place [256]uint8 // the identity: the class is the group's code
-		for r := range classes {
-			place[r] = uint8(r)
-		}
-		sorted, start := w.sortRows(codes, groups, J, J, 0, &place, classes)
-		for c := 1; c < classes; c++ {
-			rows := sorted[start[c]:start[c+1]]
-			if len(rows) == 0 {
-				continue
-			}
-			q, ldq := g.gram(rows, sorted[start[c+1]:], w)
+		w.codeGrams(g, codes, groups, J, b, func(c int, q []float64, ldq int) {
 			for m := c; m != 0; m &= m - 1 {
 				j := J*b + bits.TrailingZeros(uint(m))
 				f64.AddUpper(dst[j*D*D:], D, q, ldq, D)
 			}
-		}
+		})
 	})
 	var s []float64
 	if alpha != 0 {

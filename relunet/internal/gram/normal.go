@@ -189,9 +189,9 @@ func (as Assembler) classGrams(raw blas64.Symmetric, g *gramKernel, p *pattern) 
 		}
 	}
 	jobs = append(jobs, classJob{groups - 1, groups - 1, groups})
-	var ident, gray [256]uint8 // the place of a code in counting and in Gray-code order
+	var gray [256]uint8 // the place of a code in Gray-code order
 	for r := range 1 << b {
-		ident[r], gray[r^r>>1] = uint8(r), uint8(r)
+		gray[r^r>>1] = uint8(r)
 	}
 	segMax := segmentFloats
 	if as.segmentMax > 0 {
@@ -242,23 +242,18 @@ func (as Assembler) classGrams(raw blas64.Symmetric, g *gramKernel, p *pattern) 
 			}
 			return
 		}
-		sorted, start := w.sortRows(codes, groups, J, J, 0, &ident, 1<<b)
 		if K0 == J {
-			for c := 1; c < 1<<b; c++ {
-				rows := sorted[start[c]:start[c+1]]
-				if len(rows) == 0 {
-					continue
-				}
-				q, ld := g.gram(rows, sorted[start[c+1]:], w)
+			w.codeGrams(g, codes, groups, J, b, func(c int, q []float64, ld int) {
 				for mj := c; mj != 0; mj &= mj - 1 {
 					j := J*b + bits.TrailingZeros(uint(mj))
 					for mk := mj; mk != 0; mk &= mk - 1 {
 						f64.AddUpper(block(j, J*b+bits.TrailingZeros(uint(mk))), raw.Stride, q, ld, D)
 					}
 				}
-			}
+			})
 			return
 		}
+		sorted, start := w.sortByCode(codes, groups, J, b)
 		for cj := 1; cj < 1<<b && !stopped(); cj++ {
 			seg := sorted[start[cj]:start[cj+1]]
 			if len(seg) == 0 {
@@ -343,13 +338,13 @@ func (w *worker) pairSums(g *gramKernel, sub []int32, bounds []int, b int, diag 
 }
 
 // copySegment copies the rows seg of g's data into the worker's storage of
-// max floats, D4 floats a row, and returns the kernel that reads them there
+// limit floats, D4 floats a row, and returns the kernel that reads them there
 // and their places 0, 1, ... in its data. The copy prefetches the row
 // prefetchAhead rows on.
-func (w *worker) copySegment(g *gramKernel, seg []int32, max int) (*gramKernel, []int32) {
+func (w *worker) copySegment(g *gramKernel, seg []int32, limit int) (*gramKernel, []int32) {
 	D, D4 := g.D, (g.D+3)&^3
 	if w.seg == nil {
-		w.seg = make([]float64, max) // no garbage from growing it
+		w.seg = make([]float64, limit) // no garbage from growing it
 	}
 	// Padding columns stay zero: only the first D of every row are written.
 	w.seg = w.seg[:len(seg)*D4]
@@ -420,6 +415,31 @@ func (w *worker) sortRows(codes []uint8, groups, J, K, shift int, place *[256]ui
 		next[c]++
 	}
 	return sorted, start
+}
+
+// sortByCode sorts the rows by their code in group J, of b neurons, with
+// sortRows: the class of a row is its code.
+func (w *worker) sortByCode(codes []uint8, groups, J, b int) (sorted []int32, start []int) {
+	var ident [256]uint8
+	for r := range 1 << b {
+		ident[r] = uint8(r)
+	}
+	return w.sortRows(codes, groups, J, J, 0, &ident, 1<<b)
+}
+
+// codeGrams calls f(c, q, ld) for every code c ≠ 0 of group J that rows
+// have, in increasing order, with the Gram sum of those rows as g.gram
+// returns it.
+func (w *worker) codeGrams(g *gramKernel, codes []uint8, groups, J, b int, f func(c int, q []float64, ld int)) {
+	sorted, start := w.sortByCode(codes, groups, J, b)
+	for c := 1; c < 1<<b; c++ {
+		rows := sorted[start[c]:start[c+1]]
+		if len(rows) == 0 {
+			continue
+		}
+		q, ld := g.gram(rows, sorted[start[c+1]:], w)
+		f(c, q, ld)
+	}
 }
 
 // groupCodes returns the activity codes of the neurons taken in groups of b
