@@ -9,6 +9,13 @@
 #   docs/measure.sh validate OUT      the same sets, every method with
 #                                     +validate (yearlike: the strategy and
 #                                     Adam)
+#   docs/measure.sh subsets OUT       abalone, bike, the SDF, sinx2, teacher
+#                                     and shape-sdf cut to about 600, 1000 and
+#                                     1500 rows (-rows), h = 32, 2 s: the
+#                                     strategy, every arm it races and every
+#                                     gradient method, 5 seeds
+#   docs/measure.sh subsets-validate OUT  the same, every method with
+#                                     +validate
 #   docs/measure.sh family H OUT      the development family (the CSV files of
 #                                     $RELUNET_DEV, default ../shared/datasets/
 #                                     uci-dev) with H hidden units, 3 seeds
@@ -16,7 +23,7 @@
 # numbers to move by about the spread the tables show.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-what="${1:?usage: docs/measure.sh nine|validate|family H OUT}"
+what="${1:?usage: docs/measure.sh nine|validate|subsets|subsets-validate OUT|family H OUT}"
 shift
 bin="$(mktemp -d)/relunet"
 (cd "$root" && go build -o "$bin" ./cmd/relunet)
@@ -38,6 +45,17 @@ nine)
 	;;
 validate)
 	nine "${1:?OUT}" "analytic+auto+validate,sgd+validate,adam+validate,lbfgs+validate,lm+validate" "analytic+auto+validate,adam+validate"
+	;;
+subsets | subsets-validate)
+	out="${1:?OUT}"; mkdir -p "$out"
+	labels="analytic+auto,analytic+safeguard+datainit+restarts,analytic+damping=0.01+datainit+restarts,analytic+damping=0.001+datainit+restarts"
+	labels="$labels,analytic+damping=0.0001+datainit+restarts,analytic+datainit+explore+restarts,$gradient"
+	[ "$what" = subsets-validate ] && labels="analytic+auto+validate,sgd+validate,adam+validate,lbfgs+validate,lm+validate"
+	for name in abalone bike sdf sinx2 teacher shape-sdf; do
+		for rows in 600 1000 1500; do
+			"$bin" compare -data "$name" -rows "$rows" -json -runs 5 -budget 2 -methods "$labels" >"$out/$name-$rows.jsonl"
+		done
+	done
 	;;
 family)
 	h="${1:?H}" out="${2:?OUT}"; mkdir -p "$out"

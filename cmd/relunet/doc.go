@@ -9,7 +9,8 @@
 //
 // FILE is a numeric CSV file, or a PNG or JPEG image cut into patches for a
 // denoising autoencoder (-patch, -stride, -noise). -split fixed takes a data
-// set's own split (year's) instead of the random one of -test.
+// set's own split (year's) instead of the random one of -test, and -rows N
+// about N of the set's rows, evenly spaced.
 // 'relunet train -h' and 'relunet compare -h' list the flags with their
 // defaults. compare takes methods as labels: a method name, and
 // "analytic+safeguard" for the safeguarded analytic method.

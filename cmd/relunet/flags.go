@@ -38,6 +38,7 @@ type common struct {
 	patch  int
 	stride int
 	noise  float64
+	rows   int
 	json   bool
 	set    map[string]bool
 }
@@ -65,6 +66,7 @@ func newCommon(name string) *common {
 	fs.IntVar(&c.patch, "patch", 15, "side of the square patches, in `pixels`, of -data patches or an image file")
 	fs.IntVar(&c.stride, "stride", 3, "`step` between the patches, in pixels")
 	fs.Float64Var(&c.noise, "noise", 25, "`σ` of the Gaussian noise, in gray levels 0–255, added to the patches' inputs (0: none, a plain autoencoder)")
+	fs.IntVar(&c.rows, "rows", 0, "use about `N` of the data set's rows, evenly spaced (every k-th from the first, k = ⌈rows/N⌉), the same for every seed, before the split (0: all)")
 	fs.BoolVar(&c.scaleY, "scale-targets", false, "divide the centred targets by their root mean square for training (the reference only centres them)")
 	fs.BoolVar(&c.json, "json", false, "one JSON object per run on standard output")
 	return c
@@ -118,6 +120,8 @@ func (c *common) parse(args []string) error {
 		return c.usagef("-lr must be positive and finite, have %v", c.lr)
 	case c.set["batch"] && c.batch <= 0:
 		return c.usagef("-batch must be positive, have %d", c.batch)
+	case c.rows < 0:
+		return c.usagef("-rows must be positive (or 0: all rows), have %d", c.rows)
 	case c.set["target"] && c.target <= 0:
 		return c.usagef("-target %d: columns are numbered from 1", c.target)
 	case c.split != "random" && c.split != "fixed":
@@ -271,6 +275,9 @@ func (c *common) open(ctx context.Context, stderr io.Writer) (*data.Dataset, err
 	done := make(chan opened, 1)
 	go func() {
 		ds, err := c.openData(ctx, stderr)
+		if err == nil {
+			ds, err = c.sample(ds)
+		}
 		done <- opened{ds, err}
 	}()
 	select {
@@ -286,6 +293,23 @@ func (c *common) open(ctx context.Context, stderr io.Writer) (*data.Dataset, err
 	case <-time.After(time.Second / 2):
 	}
 	return nil, ctx.Err()
+}
+
+// sample returns the rows of ds that -rows asks for, the data set named
+// after its count of rows when they are fewer than all: results on a sample
+// are not results on the set.
+func (c *common) sample(ds *data.Dataset) (*data.Dataset, error) {
+	n, _, _ := ds.Dims()
+	if c.rows == 0 || c.rows >= n {
+		return ds, nil
+	}
+	s, err := ds.Sample(c.rows)
+	if err != nil {
+		return nil, err
+	}
+	k, _, _ := s.Dims()
+	s.Name = fmt.Sprintf("%s-%d", ds.Name, k)
+	return s, nil
 }
 
 // openData reads or makes the data set of -data.

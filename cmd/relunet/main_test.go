@@ -134,6 +134,39 @@ func TestTrainJSONOnCSV(t *testing.T) {
 	}
 }
 
+// -rows N trains on about N rows, every k-th, k = ⌈rows/N⌉, named for
+// their count; N at or above the rows is the whole set.
+func TestRowsFlag(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lines.csv")
+	var b strings.Builder
+	for i := 0; i < 100; i++ {
+		b.WriteString(ftoa(float64(i)) + "," + ftoa(float64(3*i)) + "\n")
+	}
+	os.WriteFile(path, []byte(b.String()), 0o644)
+	for _, c := range []struct {
+		rows, want int
+		name       string
+	}{
+		{30, 25, "lines-25"}, // every 4th row: ⌈100/30⌉ = 4
+		{50, 50, "lines-50"}, // every 2nd
+		{100, 100, "lines"},
+		{500, 100, "lines"},
+	} {
+		out, errOut, code := cli(t, nil, "train", "-data", path, "-rows", strconv.Itoa(c.rows), "-hidden", "2", "-test", "0.2", "-method", "lbfgs", "-iters", "3", "-json")
+		if code != 0 {
+			t.Fatalf("-rows %d: exit %d: %s", c.rows, code, errOut)
+		}
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(out), &rec); err != nil {
+			t.Fatalf("-rows %d: %v in %q", c.rows, err, out)
+		}
+		n := int(rec["n_train"].(float64) + rec["n_test"].(float64))
+		if n != c.want || rec["dataset"] != c.name {
+			t.Errorf("-rows %d: %d rows named %v, want %d named %s", c.rows, n, rec["dataset"], c.want, c.name)
+		}
+	}
+}
+
 func ftoa(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
 func TestCompareWritesFiles(t *testing.T) {
@@ -259,6 +292,7 @@ func TestUsageErrors(t *testing.T) {
 		{"train", "-data", "sin", "-method", "analytic+damping=1e308"},
 		{"compare", "-data", "sin", "-seed", "18446744073709551615", "-runs", "3", "-methods", "analytic"},
 		{"compare", "-data", "sin", "-methods", "adam,lbfgs", "-ridge", "0"},
+		{"train", "-data", "sin", "-rows", "-5"},
 	} {
 		_, errOut, code := cli(t, nil, args...)
 		if code != 2 || !strings.Contains(errOut, "usage:") || strings.Contains(errOut, "goroutine") {
