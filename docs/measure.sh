@@ -10,8 +10,8 @@
 #                                     +validate (yearlike: the strategy and
 #                                     Adam)
 #   docs/measure.sh subsets OUT       abalone, bike, the SDF, sinx2, teacher
-#                                     and shape-sdf cut to about 600, 1000 and
-#                                     1500 rows (-rows), h = 32, 2 s: the
+#                                     and shape-sdf cut with -rows 600, 1000
+#                                     and 1500, h = 32, 2 s: the
 #                                     strategy, every arm it races and every
 #                                     gradient method, 5 seeds
 #   docs/measure.sh subsets-validate OUT  the same, every method with

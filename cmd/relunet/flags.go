@@ -66,7 +66,7 @@ func newCommon(name string) *common {
 	fs.IntVar(&c.patch, "patch", 15, "side of the square patches, in `pixels`, of -data patches or an image file")
 	fs.IntVar(&c.stride, "stride", 3, "`step` between the patches, in pixels")
 	fs.Float64Var(&c.noise, "noise", 25, "`σ` of the Gaussian noise, in gray levels 0–255, added to the patches' inputs (0: none, a plain autoencoder)")
-	fs.IntVar(&c.rows, "rows", 0, "use about `N` of the data set's rows, evenly spaced (every k-th from the first, k = ⌈rows/N⌉), the same for every seed, before the split (0: all)")
+	fs.IntVar(&c.rows, "rows", 0, "use about `N` of the data set's rows, evenly spaced (every k-th from the first, k = ⌈rows/N⌉; a set with its own split, in each part), the same for every seed (0: all)")
 	fs.BoolVar(&c.scaleY, "scale-targets", false, "divide the centred targets by their root mean square for training (the reference only centres them)")
 	fs.BoolVar(&c.json, "json", false, "one JSON object per run on standard output")
 	return c
