@@ -299,13 +299,9 @@ func (c *common) open(ctx context.Context, stderr io.Writer) (*data.Dataset, err
 // after its count of rows when they are fewer than all: results on a sample
 // are not results on the set.
 func (c *common) sample(ds *data.Dataset) (*data.Dataset, error) {
-	n, _, _ := ds.Dims()
-	if c.rows == 0 || c.rows >= n {
-		return ds, nil
-	}
-	s, err := ds.Sample(c.rows)
-	if err != nil {
-		return nil, err
+	s, err := ds.Sample(c.rows) // ds itself for 0 or at least its rows
+	if err != nil || s == ds {
+		return s, err
 	}
 	k, _, _ := s.Dims()
 	s.Name = fmt.Sprintf("%s-%d", ds.Name, k)
