@@ -15,8 +15,9 @@ import (
 // unknowns of 8 hidden units: the strategy races.
 func smallSplit(t *testing.T) *Split { return teacherSplitOf(t, 300, 3, 6, 0.1, 2) }
 
-// The strategy's bookkeeping, with few rows for the unknowns and with many
-// (then after a cascade): every arm is raced, the starts and the time given
+// The strategy's bookkeeping, with few rows for the unknowns, with fewer
+// rows than unknowns (then L-BFGS races too) and with many (then after a
+// cascade): every arm is raced, the starts and the time given
 // to the arms add up to the run's, and the kept network is the one with the
 // lowest training MSE of every start: its training MSE is the lowest of the
 // arms' scores.
@@ -29,7 +30,10 @@ func TestAutoBookkeeping(t *testing.T) {
 	for _, c := range []struct {
 		sp     *Split
 		hidden int
-	}{{smallSplit(t), 8}, {many, 4}} {
+	}{{smallSplit(t), 8}, {smallSplit(t), 80}, {many, 4}} {
+		if n, d := c.sp.XTrain.Dims(); c.hidden == 80 && !interpolates(n, 1, c.hidden*(d+1)) {
+			t.Fatalf("%d rows for %d unknowns: L-BFGS does not race", n, c.hidden*(d+1))
+		}
 		autoBookkeeping(t, c.sp, c.hidden)
 	}
 }
@@ -38,8 +42,16 @@ func autoBookkeeping(t *testing.T, sp *Split, hidden int) {
 	t.Helper()
 	budget := 600 * time.Millisecond
 	r := mustRun(t, sp, Config{Hidden: hidden, Auto: true, Budget: budget})
-	if len(r.Arms) != len(autoArms()) {
-		t.Fatalf("%d arms reported, want %d", len(r.Arms), len(autoArms()))
+	want := len(autoArms())
+	n, d := sp.XTrain.Dims()
+	if interpolates(n, 1, hidden*(d+1)) {
+		want++ // L-BFGS races too
+		if name := r.Arms[len(r.Arms)-1].Name; name != lbfgsArm.name {
+			t.Errorf("%d rows for %d unknowns: the last arm is %q, want %q", n, hidden*(d+1), name, lbfgsArm.name)
+		}
+	}
+	if len(r.Arms) != want {
+		t.Fatalf("%d arms reported, want %d", len(r.Arms), want)
 	}
 	starts, seconds, lowest := 0, 0.0, math.Inf(1)
 	for _, a := range r.Arms {
@@ -65,6 +77,37 @@ func autoBookkeeping(t *testing.T, sp *Split, hidden int) {
 		t.Errorf("status %v, label %q", r.Status, r.Config.Label())
 	}
 	curveNeverRises(t, r, 0, 0)
+}
+
+// After a rung the better half of the analytic runners go on, and a
+// gradient runner only if it leads them all, without taking an analytic
+// runner's place.
+func TestHalve(t *testing.T) {
+	rs := func(arms ...int) []*runner {
+		var out []*runner
+		for _, a := range arms {
+			out = append(out, &runner{arm: a})
+		}
+		return out
+	}
+	const g = 9 // the gradient runner's arm
+	grad := func(rn *runner) bool { return rn.arm == g }
+	for _, c := range []struct{ sorted, want []int }{
+		{[]int{3, 1, 0, 2, 4}, []int{3, 1, 0}},
+		{[]int{g, 3, 1, 0, 2, 4}, []int{g, 3, 1, 0}},
+		{[]int{3, g, 1, 0, 2, 4}, []int{3, 1, 0}},
+		{[]int{3, 1, 0, 2, 4, g}, []int{3, 1, 0}},
+		{[]int{g, 1, 0}, []int{g, 1}},
+		{[]int{1, 0, g}, []int{1}},
+	} {
+		var got []int
+		for _, rn := range halve(rs(c.sorted...), grad) {
+			got = append(got, rn.arm)
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("halve(%v) = %v, want %v", c.sorted, got, c.want)
+		}
+	}
 }
 
 // Auto needs a budget, and chooses its own options.

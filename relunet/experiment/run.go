@@ -294,6 +294,7 @@ type stage struct {
 	opts  relunet.AnalyticOptions
 	frac  int
 	share float64
+	lbfgs bool // L-BFGS on all weights instead of the analytic method (opts unused)
 }
 
 // arm returns the configuration's own way to make a start.
