@@ -183,9 +183,9 @@ func (a arm) gradient() bool { return a.stages[len(a.stages)-1].lbfgs }
 // better half of the analytic ones, and a gradient runner (gradient) only
 // if it leads them all. The L-BFGS arm races in a place of the first rung
 // that is free on two cores, and must not take an analytic arm's place: on
-// three development sets at h = 64 it was second at the first rung, where
-// the arm that wins later had not yet moved from the warm-up's loss and
-// went on only by the tie's order.
+// some seeds of three development sets at h = 64 it was second at the first
+// rung, where the arm that wins later had not yet moved from the warm-up's
+// loss and went on only by the tie's order.
 func halve(sorted []*runner, gradient func(*runner) bool) []*runner {
 	var an []*runner
 	for _, rn := range sorted {
@@ -311,12 +311,11 @@ func (r *run) auto(ctx context.Context) (*Result, error) {
 	}
 	// Where the rows are fewer than the unknowns, L-BFGS races too, in the
 	// first rung's free place on two cores; the race is sized by the
-	// analytic arms (extra).
-	extra := 0
+	// analytic arms.
+	sized := len(racers)
 	if few && !r.validating() && interpolates(n, m, hD) {
 		racers = append(racers, len(arms))
 		arms = append(arms, warmed(lbfgsArm))
-		extra = 1
 	}
 	prelude := cascade(n, m, hD, arms[i0].stages[0].opts)
 	if r.validating() {
@@ -352,7 +351,7 @@ func (r *run) auto(ctx context.Context) (*Result, error) {
 	step := time.Since(t)
 	dl, _ := dctx.Deadline()
 	left := time.Until(dl)
-	if first.done || procs() == 1 || len(racers) == 1 || left < stepsPerArm*step*time.Duration(len(racers)-extra) {
+	if first.done || procs() == 1 || len(racers) == 1 || left < stepsPerArm*step*time.Duration(sized) {
 		// No race: the first arm alone, with every core, restarted as it stops.
 		reports[i0].Seconds += time.Since(begin).Seconds()
 		for !first.failed() && dctx.Err() == nil {
@@ -411,7 +410,7 @@ func (r *run) auto(ctx context.Context) (*Result, error) {
 	for k := len(racers); k > 1; k = (k + 1) / 2 {
 		rungs++
 	}
-	slice := left / time.Duration(2*rungs*(len(racers)-extra))
+	slice := left / time.Duration(2*rungs*sized)
 	alive := runners
 	for analytic(alive, a.arms) > 1 && dctx.Err() == nil {
 		a.parallel(alive, slice, mem)
