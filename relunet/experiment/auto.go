@@ -205,17 +205,6 @@ func halve(sorted []*runner, gradient func(*runner) bool) []*runner {
 	return an
 }
 
-// analytic returns the number of the runners of analytic arms.
-func analytic(rs []*runner, arms []arm) int {
-	k := 0
-	for _, rn := range rs {
-		if !arms[rn.arm].gradient() {
-			k++
-		}
-	}
-	return k
-}
-
 // stepsPerArm is the least number of steps of the first arm's length that
 // the time left must hold per arm for the strategy to race its arms.
 const stepsPerArm = 4
@@ -417,12 +406,14 @@ func (r *run) auto(ctx context.Context) (*Result, error) {
 		runners = append(runners, rn)
 	}
 	rungs := 0
-	for k := len(racers); k > 1; k = (k + 1) / 2 {
+	for k := sized; k > 1; k = (k + 1) / 2 {
 		rungs++
 	}
 	slice := left / time.Duration(2*rungs*sized)
 	alive := runners
-	for analytic(alive, a.arms) > 1 && dctx.Err() == nil {
+	gradient := func(rn *runner) bool { return a.arms[rn.arm].gradient() }
+	// k analytic arms are left; halve keeps the better half of them.
+	for k := sized; k > 1 && dctx.Err() == nil; k = (k + 1) / 2 {
 		a.parallel(alive, slice, mem)
 		// The better half by the arms' scores, ties to the earlier arm.
 		slices.SortStableFunc(alive, func(x, y *runner) int {
@@ -434,7 +425,7 @@ func (r *run) auto(ctx context.Context) (*Result, error) {
 			}
 			return x.arm - y.arm
 		})
-		alive = halve(alive, func(rn *runner) bool { return a.arms[rn.arm].gradient() })
+		alive = halve(alive, gradient)
 		slice *= 2
 	}
 	// The winner, until the budget ends, restarted as it stops; the other
