@@ -265,6 +265,73 @@ func warmed(a arm) arm {
 	return arm{name: a.name, stages: append([]stage{warmUp}, a.stages...), warm: true}
 }
 
+// racePlan is who races, and how the race is sized.
+type racePlan struct {
+	arms    []arm
+	racers  []int   // the arms that race, the first arm first
+	first   int     // the arm that makes the first start (firstArm)
+	few     bool    // the rows are few for the unknowns (manyRows)
+	prelude []stage // the first start's stages on row samples (cascade)
+	// ladder holds the number of analytic arms that run each rung of the
+	// race: ⌈k/2⌉ of the k of a rung go on to the next (halve), until one
+	// is left. A gradient arm runs beside them, outside the count.
+	ladder []int
+}
+
+// planRace returns the race for n rows of m outputs and hD unknowns, with
+// validation or without: every arm, or with validation and many rows the
+// first alone; with validation the first's ridge arms too (ridgeArms);
+// without, where the rows are fewer than the unknowns, L-BFGS last. Where
+// the rows are few every arm warms up; where they are many, without
+// validation, only once a race is on (auto).
+func planRace(n, m, hD int, validating bool) racePlan {
+	p := racePlan{arms: autoArms(), first: firstArm(n, m, hD), few: ratio(n, m, hD) < manyRows}
+	if p.few {
+		for i := range p.arms {
+			p.arms[i] = warmed(p.arms[i])
+		}
+	}
+	p.racers = []int{p.first}
+	if p.few || !validating {
+		for i := range p.arms {
+			if i != p.first {
+				p.racers = append(p.racers, i)
+			}
+		}
+	}
+	p.prelude = cascade(n, m, hD, p.arms[p.first].stages[0].opts)
+	if validating {
+		for _, ra := range ridgeArms(p.arms[p.first], n) {
+			p.racers = append(p.racers, len(p.arms))
+			p.arms = append(p.arms, ra)
+		}
+	}
+	// L-BFGS races in the first rung's free place on two cores; the race is
+	// sized by the analytic arms.
+	if p.few && !validating && interpolates(n, m, hD) {
+		p.racers = append(p.racers, len(p.arms))
+		p.arms = append(p.arms, warmed(lbfgsArm))
+	}
+	k := 0
+	for _, i := range p.racers {
+		if !p.arms[i].gradient() {
+			k++
+		}
+	}
+	for ; k > 1; k = (k + 1) / 2 {
+		p.ladder = append(p.ladder, k)
+	}
+	return p
+}
+
+// slice returns the race's first slice, for the time left: sized so that
+// the race would take half of it if every rung took as many slices as it
+// has analytic arms (each rung's slice twice the one before, for half the
+// arms).
+func (p racePlan) slice(left time.Duration) time.Duration {
+	return left / time.Duration(2*len(p.ladder)*p.ladder[0])
+}
+
 // runner is a start under way in the race: the solver of its current
 // stage, the stages after it, and its best score so far.
 type runner struct {
@@ -279,50 +346,11 @@ type runner struct {
 func (r *run) auto(ctx context.Context) (*Result, error) {
 	dctx, cancel := r.deadline(ctx, 1)
 	defer cancel()
-	arms := autoArms()
 	n, d := r.xFit.Dims()
 	_, m := r.yFit.Dims()
 	hD := r.cfg.Hidden * (d + 1)
-	i0 := firstArm(n, m, hD)
-	// The arms that race: all of them, or with validation and many rows
-	// for the unknowns the first alone; with validation the first's ridge
-	// arms too. Where the rows are few every start warms up; where they
-	// are many, without validation, once a race is on (below), and with
-	// validation none.
-	few := ratio(n, m, hD) < manyRows
-	if few {
-		for i := range arms {
-			arms[i] = warmed(arms[i])
-		}
-	}
-	racers := []int{i0}
-	if few || !r.validating() {
-		for i := range arms {
-			if i != i0 {
-				racers = append(racers, i)
-			}
-		}
-	}
-	prelude := cascade(n, m, hD, arms[i0].stages[0].opts)
-	if r.validating() {
-		for _, ra := range ridgeArms(arms[i0], n) {
-			racers = append(racers, len(arms))
-			arms = append(arms, ra)
-		}
-	}
-	// Where the rows are fewer than the unknowns, L-BFGS races too, in the
-	// first rung's free place on two cores; the race is sized by the
-	// analytic arms.
-	if few && !r.validating() && interpolates(n, m, hD) {
-		racers = append(racers, len(arms))
-		arms = append(arms, warmed(lbfgsArm))
-	}
-	sized := 0
-	for _, i := range racers {
-		if !arms[i].gradient() {
-			sized++
-		}
-	}
+	p := planRace(n, m, hD, r.validating())
+	arms, racers, i0, few := p.arms, p.racers, p.first, p.few
 	reports := make([]ArmReport, len(arms))
 	for i, a := range arms {
 		reports[i] = ArmReport{Name: a.name, Best: math.Inf(1)}
@@ -341,7 +369,7 @@ func (r *run) auto(ctx context.Context) (*Result, error) {
 	// The first start of the first arm, with all the cores, its first step
 	// on the full data timed.
 	begin := time.Now()
-	first, err := a.start(i0, r.cfg.Workers, r.cfg.MemoryLimit, prelude, nil)
+	first, err := a.start(i0, r.cfg.Workers, r.cfg.MemoryLimit, p.prelude, nil)
 	if err != nil {
 		return a.end(ctx, err)
 	}
@@ -350,7 +378,7 @@ func (r *run) auto(ctx context.Context) (*Result, error) {
 	step := time.Since(t)
 	dl, _ := dctx.Deadline()
 	left := time.Until(dl)
-	if first.done || procs() == 1 || len(racers) == 1 || left < stepsPerArm*step*time.Duration(sized) {
+	if first.done || procs() == 1 || len(p.ladder) == 0 || left < stepsPerArm*step*time.Duration(p.ladder[0]) {
 		// No race: the first arm alone, with every core, restarted as it stops.
 		reports[i0].Seconds += time.Since(begin).Seconds()
 		for !first.failed() && dctx.Err() == nil {
@@ -394,8 +422,8 @@ func (r *run) auto(ctx context.Context) (*Result, error) {
 
 	// The race: the racing arms run at once, one core each, by successive
 	// halving; the slice is sized for half the time left as if each rung
-	// took sized·slice (twice the slice for half the analytic arms); as the
-	// arms run one per core, the race takes less.
+	// took as many slices as it has analytic arms (twice the slice for half
+	// of them); as the arms run one per core, the race takes less.
 	mem := r.memoryShare(procs())
 	runners := []*runner{first}
 	for _, i := range racers[1:] {
@@ -405,15 +433,13 @@ func (r *run) auto(ctx context.Context) (*Result, error) {
 		}
 		runners = append(runners, rn)
 	}
-	rungs := 0
-	for k := sized; k > 1; k = (k + 1) / 2 {
-		rungs++
-	}
-	slice := left / time.Duration(2*rungs*sized)
+	slice := p.slice(left)
 	alive := runners
 	gradient := func(rn *runner) bool { return a.arms[rn.arm].gradient() }
-	// k analytic arms are left; halve keeps the better half of them.
-	for k := sized; k > 1 && dctx.Err() == nil; k = (k + 1) / 2 {
+	for range p.ladder {
+		if dctx.Err() != nil {
+			break
+		}
 		a.parallel(alive, slice, mem)
 		// The better half by the arms' scores, ties to the earlier arm.
 		slices.SortStableFunc(alive, func(x, y *runner) int {

@@ -111,6 +111,63 @@ func TestHalve(t *testing.T) {
 	}
 }
 
+// The race's plan in each regime: who races, and the slice. The slice is
+// the time left over twice the rungs times the analytic arms of the first
+// rung, so that a race of five analytic arms in three rungs has a thirtieth
+// of it, L-BFGS or not; with validation's four ridge arms beside the five,
+// nine analytic arms run four rungs, a seventy-second. (Counting the racers
+// before the ridge arms joined once gave a thirtieth there too.)
+func TestRacePlan(t *testing.T) {
+	const hD = 100
+	five, nine := []int{5, 3, 2}, []int{9, 5, 3, 2}
+	for _, c := range []struct {
+		name       string
+		n          int // rows of one output, for hD unknowns
+		validating bool
+		first      int
+		racers     int
+		lbfgs      bool // L-BFGS races, last
+		ladder     []int
+		slice      time.Duration // of the 720 s left
+		warm       bool          // every arm warms up from the start
+		prelude    int           // stages on row samples
+	}{
+		{"few rows", 300, false, 0, 5, false, five, 24 * time.Second, true, 0},
+		{"few rows, damped first", 150, false, 1, 5, false, five, 24 * time.Second, true, 0},
+		{"fewer rows than unknowns", 80, false, 1, 6, true, five, 24 * time.Second, true, 0},
+		{"fewer rows than unknowns, validating", 80, true, 1, 9, false, nine, 10 * time.Second, true, 0},
+		{"few rows, validating", 300, true, 0, 9, false, nine, 10 * time.Second, true, 0},
+		{"many rows", 16 * manyRows * hD, false, 0, 5, false, five, 24 * time.Second, false, 2},
+		{"many rows, validating", 16 * manyRows * hD, true, 0, 5, false, five, 24 * time.Second, false, 2},
+	} {
+		p := planRace(c.n, 1, hD, c.validating)
+		if p.first != c.first || p.racers[0] != c.first {
+			t.Errorf("%s: first arm %d, racing first %d, want %d", c.name, p.first, p.racers[0], c.first)
+		}
+		if len(p.racers) != c.racers {
+			t.Errorf("%s: %d racers, want %d", c.name, len(p.racers), c.racers)
+		}
+		last := p.arms[p.racers[len(p.racers)-1]]
+		if last.gradient() != c.lbfgs {
+			t.Errorf("%s: the last racer is %s, want L-BFGS %v", c.name, last.name, c.lbfgs)
+		}
+		if !slices.Equal(p.ladder, c.ladder) {
+			t.Errorf("%s: analytic arms by rung %v, want %v", c.name, p.ladder, c.ladder)
+		}
+		for _, i := range p.racers {
+			if p.arms[i].warm != c.warm {
+				t.Errorf("%s: arm %s warms up %v, want %v", c.name, p.arms[i].name, p.arms[i].warm, c.warm)
+			}
+		}
+		if len(p.prelude) != c.prelude {
+			t.Errorf("%s: %d stages on row samples, want %d", c.name, len(p.prelude), c.prelude)
+		}
+		if got := p.slice(720 * time.Second); got != c.slice {
+			t.Errorf("%s: slice %v of 720 s, want %v", c.name, got, c.slice)
+		}
+	}
+}
+
 // Auto needs a budget, and chooses its own options.
 func TestAutoOptions(t *testing.T) {
 	sp := smallSplit(t)
