@@ -168,6 +168,43 @@ func TestRacePlan(t *testing.T) {
 	}
 }
 
+// A start that stops by its own rules marks its arm as ended; the winner of
+// an arm that has not ended goes on in a solver with every core, at its
+// stage and from its best network, its later stages unchanged.
+func TestWidenWinner(t *testing.T) {
+	sp := smallSplit(t)
+	r, err := newRun(sp, Config{Hidden: 8, Auto: true, Budget: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arms := []arm{warmed(autoArms()[2])}
+	a := &autoRun{run: r, ctx: bg, arms: arms, reports: make([]ArmReport, 1), ended: make([]bool, 1)}
+	rn, err := a.start(0, 1, 0, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.advance(rn, 0, 3)
+	if rn.done || a.ended[0] {
+		t.Fatalf("after 3 steps: done %v, arm ended %v", rn.done, a.ended[0])
+	}
+	best, st, rest := rn.s.Best(), rn.st, rn.rest
+	if err := a.enter(rn, rn.st, rn.rest, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	o := rn.s.(*relunet.Analytic).Options()
+	if o.Workers != procs() || o.Damping != st.opts.Damping || o.Tol != st.opts.Tol || o.Init == nil ||
+		!mat.Equal(o.Init.W, best.Net.W) || rn.st != st || !slices.Equal(rn.rest, rest) || rn.best > best.Loss {
+		t.Errorf("widened: %d workers, options %+v, stages %+v then %+v, best %v; want %d workers at %+v from the best network (loss %v), then %+v",
+			o.Workers, o, rn.st, rn.rest, rn.best, procs(), st, best.Loss, rest)
+	}
+	// Without a deadline the start runs until its stages stop by their own
+	// rules (the warm-up's tolerance, then the damped arm's patience).
+	a.advance(rn, -1, 0)
+	if !rn.done || rn.s.Status() == relunet.RuntimeLimit || !a.ended[0] {
+		t.Errorf("a start run to its end: done %v, status %v, arm ended %v", rn.done, rn.s.Status(), a.ended[0])
+	}
+}
+
 // Auto needs a budget, and chooses its own options.
 func TestAutoOptions(t *testing.T) {
 	sp := smallSplit(t)
