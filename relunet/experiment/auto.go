@@ -111,21 +111,17 @@ import (
 //     at the second rung too, the third takes two rounds instead of one
 //     (15 slices in all). Within the noise of a rerun on the development
 //     sets (docs/results.md).
-//   - In the race the starts run at once, one core each, so that small
-//     starts keep every core busy.
+//   - In the race the starts run at once, one core each (the first keeps
+//     the cores it began with), so that small starts keep every core busy.
 //   - Where the rows are few and no start of the winning arm has stopped
-//     by its own rules during the race (every one ran until a rung cut
-//     it: its starts are long for the budget), the winner's start goes on
-//     in a solver with every core, instead of beside a new start of its arm
-//     that the budget would cut before it caught up. On a development set
-//     at h = 128 the safeguarded arm reached 0.014 to 0.016 in 4 s with two
-//     cores and 0.020 to 0.025 with one, from the warm-up's network or its
-//     own. Tried wherever the rows were few or many, it was significantly
-//     lower on 4 pairs of set and size and higher on none, but higher on 4
-//     of 5 seeds of bike, where the rows are many and the arms' steps are
-//     not damped. Where the rows are few, on fresh seeds at h = 64 and 128,
-//     it was lower on 39 seeds and higher on 20; its cost is on a set where
-//     the starts differ more than a longer start gains (docs/results.md).
+//     by its own rules during the race (its starts are long for the
+//     budget), the winner's start goes on in a solver with every core,
+//     instead of on one core beside a new start of its arm that the budget
+//     would cut before it caught up (widens). Tried wherever a race ran, it
+//     was significantly lower on 4 pairs of set and size of the development
+//     family and higher on none, but higher on 4 of 5 seeds of bike, where
+//     the rows are many and the winners' steps undamped or barely damped;
+//     so it is kept to few rows (docs/results.md).
 //   - With Validate the race has four more arms: the first arm with a
 //     ridge λ of 10⁻⁴, 10⁻³, 10⁻² and 10⁻¹ times the fitting rows
 //     (ridgeScales), raced by validation MSE beside the others. Where the
@@ -468,18 +464,14 @@ func (r *run) auto(ctx context.Context) (*Result, error) {
 		alive = halve(alive, gradient)
 		slice *= 2
 	}
-	// The winner, until the budget ends. Where the rows are few and no
-	// start of its arm has stopped by its own rules yet (every one ran
-	// until the race cut it), its start goes on with every core: its damped
-	// steps keep improving, and a new start on another core would be cut by
-	// the budget too, behind it. Then, or else, it is restarted as it
-	// stops, and the other cores make more starts of it.
+	// The winner, until the budget ends: where it widens, its start goes
+	// on with every core until it stops; then, or else, it is restarted as
+	// it stops, and the other cores make more starts of it.
 	win := alive[0]
-	if few && procs() > 1 && !win.done && !a.ended[win.arm] && !a.arms[win.arm].gradient() && dctx.Err() == nil {
+	// A solver that cannot be made with every core (its memory, say) leaves
+	// the winner's own intact, to go on as it would without the rule.
+	if a.widens(win, few) && dctx.Err() == nil && a.enter(win, win.st, win.rest, r.cfg.Workers, r.cfg.MemoryLimit) == nil {
 		t := time.Now()
-		if err := a.enter(win, win.st, win.rest, r.cfg.Workers, r.cfg.MemoryLimit); err != nil {
-			return a.end(ctx, err)
-		}
 		a.advance(win, -1, 0)
 		reports[win.arm].Seconds += time.Since(t).Seconds()
 	}
@@ -505,6 +497,23 @@ type autoRun struct {
 	failure relunet.Solver
 	err     error
 	ended   []bool // by arm: a start of it stopped by its own rules; guarded by run.mu
+}
+
+// widens reports whether the race's winner goes on with every core: where
+// the rows are few (few), no start of its arm has stopped by its own rules
+// yet (every one ran until a rung cut it, so that a new start would be cut
+// by the budget too, behind it), and its solver is analytic and has fewer
+// workers than the run (the first start has them all already). On a
+// development set at h = 128 the winning safeguarded arm reached 0.014 to
+// 0.016 in 4 s with two cores and 0.020 to 0.023 with one, from the same
+// network. Where the rows are many, a second start was worth more
+// (docs/results.md).
+func (a *autoRun) widens(win *runner, few bool) bool {
+	all := a.cfg.Workers
+	if all == 0 {
+		all = procs()
+	}
+	return few && !win.done && !a.ended[win.arm] && !a.arms[win.arm].gradient() && a.workersOf(win) < all
 }
 
 func (rn *runner) failed() bool { return rn.s != nil && rn.s.Status() == relunet.Failure }

@@ -168,17 +168,19 @@ func TestRacePlan(t *testing.T) {
 	}
 }
 
-// A start that stops by its own rules marks its arm as ended; the winner of
-// an arm that has not ended goes on in a solver with every core, at its
-// stage and from its best network, its later stages unchanged.
+// A start that stops by its own rules marks its arm as ended. The winner
+// widens only where the rows are few, its arm has not ended, it is
+// analytic and it has fewer workers than the run; then it goes on in a
+// solver with every core, at its stage and from its best network, its
+// later stages unchanged.
 func TestWidenWinner(t *testing.T) {
 	sp := smallSplit(t)
 	r, err := newRun(sp, Config{Hidden: 8, Auto: true, Budget: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
-	arms := []arm{warmed(autoArms()[2])}
-	a := &autoRun{run: r, ctx: bg, arms: arms, reports: make([]ArmReport, 1), ended: make([]bool, 1)}
+	arms := []arm{warmed(autoArms()[2]), warmed(lbfgsArm)}
+	a := &autoRun{run: r, ctx: bg, arms: arms, reports: make([]ArmReport, 2), ended: make([]bool, 2)}
 	rn, err := a.start(0, 1, 0, nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -186,6 +188,16 @@ func TestWidenWinner(t *testing.T) {
 	a.advance(rn, 0, 3)
 	if rn.done || a.ended[0] {
 		t.Fatalf("after 3 steps: done %v, arm ended %v", rn.done, a.ended[0])
+	}
+	multi := procs() > 1
+	if got := a.widens(rn, true); got != multi {
+		t.Errorf("an analytic winner on one core of %d, few rows: widens %v, want %v", procs(), got, multi)
+	}
+	if a.widens(rn, false) {
+		t.Error("many rows: the winner widens")
+	}
+	if a.widens(&runner{arm: 1, s: rn.s}, true) {
+		t.Error("an L-BFGS winner widens")
 	}
 	best, st, rest := rn.s.Best(), rn.st, rn.rest
 	if err := a.enter(rn, rn.st, rn.rest, 0, 0); err != nil {
@@ -197,11 +209,21 @@ func TestWidenWinner(t *testing.T) {
 		t.Errorf("widened: %d workers, options %+v, stages %+v then %+v, best %v; want %d workers at %+v from the best network (loss %v), then %+v",
 			o.Workers, o, rn.st, rn.rest, rn.best, procs(), st, best.Loss, rest)
 	}
+	if a.widens(rn, true) {
+		t.Error("a winner with every core widens again")
+	}
 	// Without a deadline the start runs until its stages stop by their own
 	// rules (the warm-up's tolerance, then the damped arm's patience).
 	a.advance(rn, -1, 0)
 	if !rn.done || rn.s.Status() == relunet.RuntimeLimit || !a.ended[0] {
 		t.Errorf("a start run to its end: done %v, status %v, arm ended %v", rn.done, rn.s.Status(), a.ended[0])
+	}
+	next, err := a.start(0, 1, 0, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.widens(next, true) {
+		t.Error("a winner whose arm has a start that stopped by its own rules widens")
 	}
 }
 
