@@ -632,9 +632,9 @@ func (a *autoRun) advance(rn *runner, d time.Duration, steps int) {
 		}
 		a.stopped(rn.s)
 		st := rn.s.Status()
-		if st == relunet.Failure || st == relunet.RuntimeLimit || st == relunet.Canceled || len(rn.rest) == 0 {
+		if cut := st == relunet.Failure || st == relunet.RuntimeLimit || st == relunet.Canceled; cut || len(rn.rest) == 0 {
 			rn.done = true
-			if st != relunet.Failure && st != relunet.RuntimeLimit && st != relunet.Canceled {
+			if !cut { // the start's last stage stopped by its own rules
 				a.mu.Lock()
 				a.ended[rn.arm] = true
 				a.mu.Unlock()
