@@ -139,9 +139,9 @@ func (p Polish) method() relunet.Method {
 // than SafeguardLabel on all thirteen, and than every gradient method on
 // eleven (L-BFGS ties it on the other two); it was within 2 % of the best
 // fixed analytic variant (or below it) on seven, and 10 to 71 % above it
-// on six. Its networks fit the training rows
-// closely: on the small sets their test MSE is often higher than
-// SafeguardLabel's, and "+validate" chooses by held-out rows instead.
+// on six. Its networks fit the training rows closely: on the small sets
+// their test MSE is often higher than SafeguardLabel's, and "+validate"
+// chooses by held-out rows instead.
 const BudgetLabel = "analytic+auto"
 
 // SafeguardLabel was BudgetLabel before the adaptive strategy, and is what
