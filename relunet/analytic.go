@@ -50,8 +50,9 @@ type AnalyticOptions struct {
 	Patience int
 
 	// Safeguard rejects alternations that raise the training loss. It first
-	// looks one alternation further from the new iterate; if that is still
-	// worse, it searches W_old → W_new (β refit each time) at MaxBacktracks
+	// looks one alternation further from the new iterate (while such
+	// look-aheads pay: after f failures in a row it skips the next 2^f - 1
+	// rises, at most 15); if that is still worse, it searches W_old → W_new (β refit each time) at MaxBacktracks
 	// halvings, and keeps the previous iterate when nothing lowers the
 	// loss. Off, the solver behaves like the reference. It applies to Step
 	// only: HiddenStep, UpdatePattern and OutputStep do exactly what they
@@ -456,9 +457,12 @@ func improvedAt(recs []Record, tol float64) int {
 // the context ended (a failed trial is a trial that did not help).
 func (a *Analytic) backtrack(prev *Net, prevAct []bool, prevLoss float64, rec *AnalyticRecord) (float64, error) {
 	wNew := mat.DenseCopyOf(a.net.W)
-	// A jump up is often followed by a large drop: first look one
-	// alternation ahead from the new iterate and take it if it is no worse.
-	if _, err := a.hidden(); err == nil {
+	// A jump up is sometimes followed by a large drop: first look one
+	// alternation ahead from the new iterate and take it if it is no worse,
+	// while look-aheads have been paying (see lookAhead).
+	if !lookAhead(a.records) {
+		rec.LookaheadSkipped = true
+	} else if _, err := a.hidden(); err == nil {
 		a.updatePattern()
 		if or, err := a.output(); err == nil && or.Loss <= prevLoss {
 			rec.Lookahead = true
@@ -498,6 +502,42 @@ func (a *Analytic) backtrack(prev *Net, prevAct []bool, prevLoss float64, rec *A
 	rec.Output = &or
 	rec.Flips = countFlips(prevAct, a.pat.act)
 	return or.Loss, nil
+}
+
+// maxLookaheadSkip bounds the rises lookAhead skips in a row, so that a
+// run whose look-aheads failed early still tries one every so often: at
+// most one rise in maxLookaheadSkip+1 then pays for a look-ahead.
+const maxLookaheadSkip = 15
+
+// lookAhead reports whether the safeguard, at a rise of the loss after the
+// alternations recorded in recs, should look one alternation further. A
+// look-ahead costs a whole alternation and pays on few rises (on most of the
+// development sets, about one in a hundred; on the SDF one in six), so it
+// backs off: after f look-aheads in a row that failed it skips the next
+// 2^f - 1 rises, at most maxLookaheadSkip, and one that is kept resets the
+// count. The counts come from the records, so a loaded state goes on as
+// the saved one would have.
+func lookAhead(recs []Record) bool {
+	fails, skipped := 0, 0
+scan:
+	for i := len(recs) - 1; i >= 0; i-- {
+		r := recs[i].Analytic
+		switch {
+		case r == nil || r.Steps != Alternation:
+		case r.Lookahead:
+			break scan
+		case r.LookaheadSkipped:
+			if fails == 0 {
+				skipped++
+			}
+		case r.Backtracks > 0 || r.Rejected: // a look-ahead that failed
+			fails++
+			if 1<<fails-1 >= maxLookaheadSkip {
+				break scan
+			}
+		}
+	}
+	return skipped >= min(1<<fails-1, maxLookaheadSkip)
 }
 
 // mix sets W to t·wNew + (1-t)·wOld.

@@ -230,6 +230,128 @@ func TestSafeguardComparesTheTrueLoss(t *testing.T) {
 	}
 }
 
+// safeguardTrace writes the safeguard's work on each alternation after the
+// initial model as one letter: K a look-ahead kept, s a look-ahead skipped,
+// F a look-ahead that failed (the search back ran or the step was
+// rejected), . no rise; a record of a sub-step called on its own is h.
+func safeguardTrace(recs []Record) string {
+	var b strings.Builder
+	for _, r := range recs[1:] {
+		switch ar := r.Analytic; {
+		case ar.Steps != Alternation:
+			b.WriteByte('h')
+		case ar.Lookahead:
+			b.WriteByte('K')
+		case ar.LookaheadSkipped:
+			b.WriteByte('s')
+		case ar.Backtracks > 0 || ar.Rejected:
+			b.WriteByte('F')
+		default:
+			b.WriteByte('.')
+		}
+	}
+	return b.String()
+}
+
+// The look-ahead's back-off on histories built by hand: at each rise the
+// outcome of a look-ahead, if lookAhead asks for one, comes from outcomes
+// (K kept, F failed), and the trace must show the documented schedule.
+func TestLookAheadBacksOff(t *testing.T) {
+	s := strings.Repeat
+	for _, tc := range []struct {
+		name     string
+		events   string // per alternation: r a rise, . none, h a sub-step on its own
+		outcomes string // of the look-aheads tried, in order
+		want     string
+	}{
+		{"every look-ahead fails: skip 1, 3, 7, then 15 at most",
+			s("r", 80), s("F", 8),
+			"FsFsssFsssssssF" + s("s", 15) + "F" + s("s", 15) + "F" + s("s", 15) + "F" + s("s", 15) + "F" + s("s", 1)},
+		{"one kept resets the count",
+			s("r", 14), "FFKFFK" + s("F", 4),
+			"FsFsssKFsFsssK"},
+		{"every one kept: never skipped",
+			s("r", 6), s("K", 6), s("K", 6)},
+		{"alternations without a rise and sub-steps do not count",
+			"r.rh.rrrh.r.r", s("F", 8),
+			"F.sh.Fssh.s.F"},
+	} {
+		recs := []Record{{Analytic: &AnalyticRecord{Steps: StepPattern | StepOutput}}}
+		tried := 0
+		for _, e := range tc.events {
+			ar := &AnalyticRecord{Steps: Alternation}
+			switch {
+			case e == 'h':
+				ar.Steps = StepHidden
+			case e == '.':
+			case !lookAhead(recs):
+				ar.LookaheadSkipped, ar.Backtracks = true, 8
+			case tc.outcomes[tried] == 'K':
+				ar.Lookahead = true
+				tried++
+			default:
+				ar.Backtracks = 8
+				tried++
+			}
+			recs = append(recs, Record{Iter: len(recs), Analytic: ar})
+		}
+		if got := safeguardTrace(recs); got != tc.want {
+			t.Errorf("%s:\n got %s\nwant %s", tc.name, got, tc.want)
+		}
+	}
+}
+
+// In real safeguarded runs, Step follows the back-off: replayed as a
+// countdown from the outcomes the records show, the rises it skipped are
+// exactly those the schedule skips; and a run saved in the middle of a
+// back-off resumes bit for bit.
+func TestSafeguardLookaheadSchedule(t *testing.T) {
+	var kept, skipped int
+	for _, sz := range [][3]int{{300, 2, 12}, {400, 3, 20}, {200, 2, 30}} {
+		X, Y := randomProblem(23, sz[0], sz[1], 1)
+		for seed := uint64(0); seed < 4; seed++ {
+			opts := AnalyticOptions{Hidden: sz[2], Safeguard: true, Seed: seed, Iterations: 200, Patience: -1, Tol: -1}
+			a := mustAnalytic(t, X, Y, opts)
+			for a.Step() {
+			}
+			if a.Err() != nil {
+				t.Fatal(a.Err())
+			}
+			trace := safeguardTrace(a.History())
+			fails, wait := 0, 0
+			for i, c := range trace {
+				if c == '.' {
+					continue
+				}
+				if (c == 's') != (wait > 0) {
+					t.Errorf("%v seed %d: alternation %d of %s: skipped %v, with %d rises still to skip", sz, seed, i+1, trace, c == 's', wait)
+					break
+				}
+				switch c {
+				case 's':
+					wait--
+					skipped++
+					continue
+				case 'K':
+					fails = 0
+					kept++
+				case 'F':
+					fails++
+				}
+				wait = min(1<<fails-1, maxLookaheadSkip)
+			}
+			// Resumed from the middle of the run, where a back-off is
+			// under way on most of these runs.
+			if k := len(trace) / 2; k > 0 {
+				checkResume(t, fmt.Sprintf("%v seed %d", sz, seed), mustAnalytic(t, X, Y, opts), X, Y, k, nil)
+			}
+		}
+	}
+	if kept == 0 || skipped == 0 {
+		t.Errorf("%d look-aheads kept and %d rises skipped: the runs do not exercise the back-off", kept, skipped)
+	}
+}
+
 // alternations returns analytic records of the given losses and flips, the
 // first the initial model's, as the stopping rule reads them.
 func alternations(losses []float64, flips []int, rejected int) []Record {

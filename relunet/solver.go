@@ -203,11 +203,14 @@ type AnalyticRecord struct {
 	// Flips is the number of pattern entries changed by the record's work
 	// (for a safeguarded alternation, by the iterate it accepted).
 	Flips int
-	// The safeguard: it looked one alternation further (Lookahead), tried
-	// Backtracks halvings, and kept the previous iterate (Rejected).
-	Lookahead  bool
-	Backtracks int
-	Rejected   bool
+	// The safeguard: it looked one alternation further and kept that
+	// (Lookahead), skipped the look-ahead because the last ones had failed
+	// (LookaheadSkipped), tried Backtracks halvings, and kept the previous
+	// iterate (Rejected).
+	Lookahead        bool
+	LookaheadSkipped bool
+	Backtracks       int
+	Rejected         bool
 }
 
 // DescentRecord is what an SGD or Adam epoch adds.
