@@ -511,9 +511,9 @@ const maxLookaheadSkip = 15
 
 // lookAhead reports whether the safeguard, at a rise of the loss after the
 // alternations recorded in recs, should look one alternation further. A
-// look-ahead costs a whole alternation and pays on few rises (on most of the
-// development sets, about one in a hundred; on the SDF one in six), so it
-// backs off: after f look-aheads in a row that failed it skips the next
+// look-ahead costs a whole alternation and pays on few rises (one or two in a
+// hundred on the development family, one in six on the SDF; docs/results.md),
+// so it backs off: after f look-aheads in a row that failed it skips the next
 // 2^f - 1 rises, at most maxLookaheadSkip, and one that is kept resets the
 // count. The counts come from the records, so a loaded state goes on as
 // the saved one would have.
