@@ -50,11 +50,12 @@ type AnalyticOptions struct {
 	Patience int
 
 	// Safeguard rejects alternations that raise the training loss. It first
-	// looks one alternation further from the new iterate (while such
-	// look-aheads pay: after f failures in a row it skips the next 2^f - 1
-	// rises, at most 15); if that is still worse, it searches W_old → W_new (β refit each time) at MaxBacktracks
-	// halvings, and keeps the previous iterate when nothing lowers the
-	// loss. Off, the solver behaves like the reference. It applies to Step
+	// looks one alternation further from the new iterate, while such
+	// look-aheads pay: after f failures in a row it skips them for the next
+	// 2^f - 1 rises, at most 15, and one that is kept resets the count. When
+	// the look-ahead is skipped or still worse, it searches W_old → W_new
+	// (β refit each time) at MaxBacktracks halvings, and keeps the previous
+	// iterate when nothing lowers the loss. Off, the solver behaves like the reference. It applies to Step
 	// only: HiddenStep, UpdatePattern and OutputStep do exactly what they
 	// say, so that a notebook can show a sub-step that raises the loss.
 	Safeguard bool
@@ -515,8 +516,9 @@ const maxLookaheadSkip = 15
 // hundred on the development family, one in six on the SDF; docs/results.md),
 // so it backs off: after f look-aheads in a row that failed it skips the next
 // 2^f - 1 rises, at most maxLookaheadSkip, and one that is kept resets the
-// count. The counts come from the records, so a loaded state goes on as
-// the saved one would have.
+// count. The counts come from the records, so a run saved and loaded goes
+// on as it would have without the interruption; a new solver, such as a
+// restart, begins with none.
 func lookAhead(recs []Record) bool {
 	fails, skipped := 0, 0
 scan:
