@@ -55,9 +55,10 @@ type AnalyticOptions struct {
 	// 2^f - 1 rises, at most 15, and one that is kept resets the count. When
 	// the look-ahead is skipped or still worse, it searches W_old → W_new
 	// (β refit each time) at MaxBacktracks halvings, and keeps the previous
-	// iterate when nothing lowers the loss. Off, the solver behaves like the reference. It applies to Step
-	// only: HiddenStep, UpdatePattern and OutputStep do exactly what they
-	// say, so that a notebook can show a sub-step that raises the loss.
+	// iterate when nothing lowers the loss. Off, the solver behaves like the
+	// reference. It applies to Step only: HiddenStep, UpdatePattern and
+	// OutputStep do exactly what they say, so that a notebook can show a
+	// sub-step that raises the loss.
 	Safeguard bool
 	// MaxBacktracks is the number of halvings the safeguard tries, at most
 	// 1075; 0 means 8, and a negative value none (only the look ahead).
