@@ -255,7 +255,7 @@ type Analytic struct {
 	next Status
 
 	as  gram.Assembler
-	sys *mat.SymDense // storage of the hidden step's normal matrix and its factor, kept for the next step
+	sys *mat.SymDense // storage of the hidden step's normal matrix (or its dual form's) and its factor, kept for the next step
 	// cgCap caps the iterations of SolveCGOrPrimal's conjugate gradients,
 	// set by plan from the problem's size; cgOff is set once they have
 	// stopped at it, and the primal solve then runs alone.

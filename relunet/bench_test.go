@@ -294,3 +294,32 @@ func BenchmarkHiddenStepWide(b *testing.B) {
 	b.ReportMetric(float64(before)/(1<<20), "data-MiB")
 	b.Logf("solved by %v", solve)
 }
+
+// BenchmarkHiddenStepDual times one hidden step in the shapes of the
+// development family's sets where the training rows are fewer than the
+// hidden step's unknowns (synthetic data of the same n and d), solved in
+// its dual form and in its primal form.
+func BenchmarkHiddenStepDual(b *testing.B) {
+	for _, tc := range []struct {
+		name    string
+		n, d, h int
+	}{
+		{"yacht", 246, 6, 64}, {"housing", 404, 13, 128}, {"wine", 1278, 11, 128},
+		{"gas", 2051, 128, 32}, {"gas", 2051, 128, 128}, {"sml", 3309, 26, 128},
+	} {
+		X, Y := benchProblem(1, tc.n, tc.d)
+		for _, solve := range []relunet.HiddenSolve{relunet.SolveDual, relunet.SolvePrimal} {
+			b.Run(fmt.Sprintf("%s/h=%d/%v", tc.name, tc.h, solve), func(b *testing.B) {
+				a, err := relunet.NewAnalytic(context.Background(), X, Y, relunet.AnalyticOptions{Hidden: tc.h, HiddenSolve: solve})
+				if err != nil {
+					b.Fatal(err)
+				}
+				for b.Loop() {
+					if _, err := a.HiddenStep(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}

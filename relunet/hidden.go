@@ -9,6 +9,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/relunet/relunet/relunet/internal/asm/f64"
+	"github.com/relunet/relunet/relunet/internal/gram"
 	"github.com/relunet/relunet/relunet/internal/size"
 	"github.com/relunet/relunet/relunet/internal/spd"
 )
@@ -170,38 +171,41 @@ func (a *Analytic) deadNeurons(alive []int) []int {
 func (a *Analytic) solveDual(alive []int) (*mat.Dense, bool, error) {
 	n, m, h := a.pr.n, a.pr.m, a.opts.Hidden
 	_, D := a.net.W.Dims()
-	var xx mat.SymDense
-	xx.SymOuterK(1, a.pr.x)
 	G := a.pat.dense(a.net.Alpha)
 	nm := n * m
-	sys := spd.NewPadded(nm)
-	var gg mat.SymDense
-	var gb mat.Dense
-	for o := 0; o < m; o++ {
-		for p := o; p < m; p++ {
-			// GB_o GB_pᵀ, GB_o = G·diag(β_{·o}): a symmetric product when o = p.
-			scaledCols := func(o int) *mat.Dense {
-				var s mat.Dense
-				s.Apply(func(_, j int, v float64) float64 { return v * a.net.Beta.At(j, o) }, G)
-				return &s
+	// The columns (i, o) of X̃ᵀ, repeated for each output, and of (GB_o)ᵀ,
+	// GB_o = G·diag(β_{·o}), so that ΦΦᵀ is the Hadamard product of their
+	// Gram matrices.
+	ld, beta := gram.DualLd(nm), a.net.Beta
+	xt, zt := make([]float64, D*ld), make([]float64, h*ld)
+	for i := 0; i < n; i++ {
+		x, g := a.pr.x.RawRowView(i), G.RawRowView(i)
+		for o := 0; o < m; o++ {
+			c := o*n + i
+			for t, v := range x {
+				xt[t*ld+c] = v
 			}
-			var block mat.Matrix
-			if o == p {
-				gg.SymOuterK(1, scaledCols(o))
-				block = &gg
-			} else {
-				gb.Mul(scaledCols(o), scaledCols(p).T())
-				block = &gb
-			}
-			for i := 0; i < n; i++ {
-				for k := 0; k < n; k++ {
-					r, c := o*n+i, p*n+k
-					if r <= c {
-						sys.SetSym(r, c, xx.At(i, k)*block.At(i, k))
-					}
-				}
+			for j, v := range g {
+				zt[j*ld+c] = v * beta.At(j, o)
 			}
 		}
+	}
+	if a.sys == nil {
+		a.sys = spd.NewPadded(nm)
+	}
+	sys := a.sys
+	// form sets dst to ΦΦᵀ + cI; the factor overwrites sys, which form
+	// forms again should the eigen fallback need it.
+	form := func(dst *mat.SymDense, c float64) {
+		raw := dst.RawSymmetric()
+		a.as.HadamardGrams(raw.Data, raw.Stride, xt, D, zt, h, ld, nm)
+		for r := 0; r < nm; r++ {
+			raw.Data[r*raw.Stride+r] += c
+		}
+	}
+	form(sys, 0)
+	if err := a.as.Pool.Err(); err != nil {
+		return nil, false, err
 	}
 	rhs := mat.NewDense(nm, 1, nil)
 	for o := 0; o < m; o++ {
@@ -227,10 +231,11 @@ func (a *Analytic) solveDual(alive []int) (*mat.Dense, bool, error) {
 			}
 		}
 	}
+	raw := sys.RawSymmetric()
 	for r := 0; r < nm; r++ {
-		sys.SetSym(r, r, sys.At(r, r)+c)
+		raw.Data[r*raw.Stride+r] += c
 	}
-	sol, eigen, err := spd.Solve(a.as.Pool, sys, rhs, spd.Floor(c, h+D, mag), nil, a.fallbackFits(nm))
+	sol, eigen, err := spd.Solve(a.as.Pool, sys, rhs, spd.Floor(c, h+D, mag), func(dst *mat.SymDense) { form(dst, c) }, a.fallbackFits(nm))
 	if err != nil {
 		return nil, eigen, err
 	}

@@ -135,9 +135,8 @@ func dualBytes(n, h, D, m int) int64 {
 	}
 	nm4 := (nm + 3) &^ 3
 	b.Add(8, nm4, nm4)
-	b.Add(16, n, n)
-	b.Add(24, n, h) // the pattern and two scaled copies
-	b.Add(8, h, n)
+	b.Add(8, D+h, gram.DualLd(nm)) // the inputs and the scaled pattern by columns
+	b.Add(24, n, h)                // the pattern, the damping's copy of the products and the solution's coefficients
 	b.Add(8, h, D)
 	return b.Total()
 }
