@@ -135,11 +135,11 @@ func (p Polish) method() relunet.Method {
 // long for a race runs the variant that suits the rows alone, restarted
 // while time is left (with many rows the safeguarded alternation from
 // hyperplanes through the data: SafeguardLabel). On the thirteen
-// development sets of docs/results.md (h = 32) it had a lower training MSE
-// than SafeguardLabel on twelve (on gas 3 % higher, not significantly), and
-// than every gradient method on eleven (L-BFGS ties it on the other two);
-// it was within 2 % of the best fixed analytic variant (or below it) on
-// seven, and 4 to 84 % above it on six. Its networks fit the training rows closely: on the small sets
+// development sets of docs/results.md (h = 32) its mean training MSE was
+// lower than SafeguardLabel's and than every gradient method's on all
+// thirteen; it was within 2 % of the best fixed analytic variant (or below
+// it) on seven, and 4 % to 4.4 times above it on six (gas the most, where
+// a damping that wins late is dropped by the race). Its networks fit the training rows closely: on the small sets
 // their test MSE is often higher than SafeguardLabel's, and "+validate"
 // chooses by held-out rows instead.
 const BudgetLabel = "analytic+auto"
