@@ -139,7 +139,7 @@ func (p Polish) method() relunet.Method {
 // lower than SafeguardLabel's and than every gradient method's on all
 // thirteen; it was within 2 % of the best fixed analytic variant (or below
 // it) on seven, and 4 % to 4.4 times above it on six (gas the most, where
-// a damping that wins late is dropped by the race). Its networks fit the training rows closely: on the small sets
+// the race mostly drops a damping that wins late). Its networks fit the training rows closely: on the small sets
 // their test MSE is often higher than SafeguardLabel's, and "+validate"
 // chooses by held-out rows instead.
 const BudgetLabel = "analytic+auto"
