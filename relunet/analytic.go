@@ -256,6 +256,9 @@ type Analytic struct {
 
 	as  gram.Assembler
 	sys *mat.SymDense // storage of the hidden step's normal matrix (or its dual form's) and its factor, kept for the next step
+	// dualX is X̃ᵀ by columns for the dual form (gram.HadamardGrams), each
+	// row repeated for every output.
+	dualX []float64
 	// cgCap caps the iterations of SolveCGOrPrimal's conjugate gradients,
 	// set by plan from the problem's size; cgOff is set once they have
 	// stopped at it, and the primal solve then runs alone.

@@ -176,24 +176,27 @@ func (a *Analytic) solveDual(alive []int) (*mat.Dense, bool, error) {
 	// The columns (i, o) of X̃ᵀ, repeated for each output, and of (GB_o)ᵀ,
 	// GB_o = G·diag(β_{·o}), so that ΦΦᵀ is the Hadamard product of their
 	// Gram matrices.
+	// X̃ᵀ does not change between steps: it is formed with the system's
+	// storage, on the first step.
 	ld, beta := gram.DualLd(nm), a.net.Beta
-	xt, zt := make([]float64, D*ld), make([]float64, h*ld)
-	for i := 0; i < n; i++ {
-		x, g := a.pr.x.RawRowView(i), G.RawRowView(i)
-		for o := 0; o < m; o++ {
-			c := o*n + i
-			for t, v := range x {
-				xt[t*ld+c] = v
-			}
-			for j, v := range g {
-				zt[j*ld+c] = v * beta.At(j, o)
+	if a.dualX == nil {
+		a.sys, a.dualX = spd.NewPadded(nm), make([]float64, D*ld)
+		for i := 0; i < n; i++ {
+			for o := 0; o < m; o++ {
+				for t, v := range a.pr.x.RawRowView(i) {
+					a.dualX[t*ld+o*n+i] = v
+				}
 			}
 		}
 	}
-	if a.sys == nil {
-		a.sys = spd.NewPadded(nm)
+	sys, xt, zt := a.sys, a.dualX, make([]float64, h*ld)
+	for i := 0; i < n; i++ {
+		for o := 0; o < m; o++ {
+			for j, v := range G.RawRowView(i) {
+				zt[j*ld+o*n+i] = v * beta.At(j, o)
+			}
+		}
 	}
-	sys := a.sys
 	// form sets dst to ΦΦᵀ + cI; the factor overwrites sys, which form
 	// forms again should the eigen fallback need it.
 	form := func(dst *mat.SymDense, c float64) {
