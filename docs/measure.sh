@@ -60,6 +60,7 @@ subsets | subsets-validate)
 family)
 	h="${1:?H}" out="${2:?OUT}"; mkdir -p "$out"
 	labels="analytic+auto,analytic+safeguard+datainit+restarts,analytic+damping=0.01+datainit+restarts,analytic+damping=0.001+datainit+restarts"
+	labels="$labels,analytic+damping=0.01+balance+datainit+restarts,analytic+damping=0.001+balance+datainit+restarts"
 	[ "$h" = 32 ] && labels="$labels,analytic+datainit+explore+restarts,analytic+damping=0.0001+datainit+restarts,sgd,lm"
 	for f in "${RELUNET_DEV:-$root/../shared/datasets/uci-dev}"/*.csv; do
 		rows=$(wc -l <"$f")

@@ -76,6 +76,21 @@ type AnalyticOptions struct {
 	// methods reach (docs/results.md). 0 means none: the paper's step.
 	Damping float64
 
+	// Balance, after each hidden step of Step, rescales every hidden unit
+	// j so that its input weights w_j and output weights β_j have equal
+	// norms: w_j by c = √(‖β_j‖/‖w_j‖), β_j by 1/c, before the output step
+	// refits β. φ_α is positively homogeneous, so neither the network's
+	// function nor its pattern changes, while the ridge's λ(‖w_j‖² + ‖β_j‖²)
+	// falls to its least over such rescalings. At a critical point of the
+	// ridge objective in all the weights the units are balanced (the
+	// derivative along the rescaling is 2λ(‖w_j‖² - ‖β_j‖²)); an alternation
+	// moves one layer at a time and gets there slowly, with ‖W‖ growing and
+	// ‖β‖ shrinking where the rows are few. That drift also damps the hidden
+	// step (the ridge weighs more against a smaller β), so that balanced, a
+	// small Damping may overshoot where it did not: a variant, not a fix
+	// (docs/results.md). It does nothing without a ridge.
+	Balance bool
+
 	// Init, when not nil, is the starting network: its W is used and β is
 	// refit. Its leaky slope must be Alpha. Nil means W ~ N(0, 1), or with
 	// DataInit a W whose hidden hyperplanes pass through training rows drawn
@@ -402,6 +417,7 @@ func (a *Analytic) Step() bool {
 	if err != nil {
 		return abandon(err)
 	}
+	a.balance()
 	flips := a.updatePattern()
 	or, err := a.output()
 	if err != nil {
@@ -468,6 +484,7 @@ func (a *Analytic) backtrack(prev *Net, prevAct []bool, prevLoss float64, rec *A
 	if !lookAhead(a.records) {
 		rec.LookaheadSkipped = true
 	} else if _, err := a.hidden(); err == nil {
+		a.balance()
 		a.updatePattern()
 		if or, err := a.output(); err == nil && or.Loss <= prevLoss {
 			rec.Lookahead = true
@@ -544,6 +561,15 @@ scan:
 		}
 	}
 	return skipped >= min(1<<fails-1, maxLookaheadSkip)
+}
+
+// balance rescales the hidden units after a hidden step of Step when
+// Balance is on and there is a ridge (see AnalyticOptions.Balance).
+func (a *Analytic) balance() {
+	if a.opts.Balance && a.opts.lambda() > 0 {
+		a.net.balance()
+		a.preValid = false
+	}
 }
 
 // mix sets W to t·wNew + (1-t)·wOld.

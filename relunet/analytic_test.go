@@ -876,3 +876,79 @@ func TestSubStepAfterStop(t *testing.T) {
 		t.Errorf("a sub-step after the context ended: error %v, %d records (had %d), status %v", err, len(b.History()), records, b.Status())
 	}
 }
+
+// With Balance an alternation is the hidden step, the rescaling of each
+// hidden unit to equal norms of its input and output weights (written out
+// here), then the output step, which a solver started from the rescaled W
+// does as its first refit. The rescaling leaves the network's function
+// alone and lowers the ridge's sum of squares. Without a ridge Balance
+// does nothing.
+func TestBalancedAlternation(t *testing.T) {
+	X, Y := randomProblem(41, 60, 3, 2)
+	for _, damping := range []float64{0, 0.01} {
+		opts := AnalyticOptions{Hidden: 6, Damping: damping, Seed: 3, DataInit: true}
+		a := mustAnalytic(t, X, Y, opts)
+		mustSubStep(t, a, 'h')
+		before := a.Net() // the hidden step's W, the β it held fixed
+		n := before.Clone()
+		h, _, m := n.Dims()
+		for j := 0; j < h; j++ {
+			var w2, b2 float64
+			for _, v := range n.W.RawRowView(j) {
+				w2 += v * v
+			}
+			for o := 0; o < m; o++ {
+				b2 += n.Beta.At(j, o) * n.Beta.At(j, o)
+			}
+			c := math.Pow(b2/w2, 0.25) // √(‖β_j‖/‖w_j‖)
+			for k, v := range n.W.RawRowView(j) {
+				n.W.Set(j, k, v*c)
+			}
+			for o := 0; o < m; o++ {
+				n.Beta.Set(j, o, n.Beta.At(j, o)/c)
+			}
+		}
+		f0, err := before.Predict(X)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f1, err := n.Predict(X)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !mat.EqualApprox(f0, f1, 1e-12*mat.Norm(f0, math.Inf(1))) {
+			t.Errorf("damping %v: the rescaling changed the network's outputs", damping)
+		}
+		sq := func(n *Net) float64 { return math.Pow(mat.Norm(n.W, 2), 2) + math.Pow(mat.Norm(n.Beta, 2), 2) }
+		if sq(n) >= sq(before) {
+			t.Errorf("damping %v: the rescaling left ‖W‖² + ‖β‖² at %v from %v", damping, sq(n), sq(before))
+		}
+		ro := opts
+		ro.Init = n
+		ref := mustAnalytic(t, X, Y, ro)
+
+		opts.Balance = true
+		b := mustAnalytic(t, X, Y, opts)
+		if !b.Step() {
+			t.Fatalf("damping %v: %v %v", damping, b.Status(), b.Err())
+		}
+		got, want := b.Net(), ref.Net()
+		if !mat.EqualApprox(got.W, want.W, 1e-12*mat.Norm(want.W, math.Inf(1))) || !mat.EqualApprox(got.Beta, want.Beta, 1e-10*mat.Norm(want.Beta, math.Inf(1))) {
+			t.Errorf("damping %v: the balanced alternation's network differs from hidden step, rescaling, output step", damping)
+		}
+		if g, w := b.Last().Loss, ref.Last().Loss; math.Abs(g-w) > 1e-12*w {
+			t.Errorf("damping %v: the balanced alternation's loss is %v, hidden step, rescaling, output step give %v", damping, g, w)
+		}
+		checkHonest(t, fmt.Sprintf("balanced, damping %v", damping), b, X, Y)
+	}
+
+	opts := AnalyticOptions{Hidden: 6, Seed: 3, Ridge: -1, Iterations: 3}
+	plain := mustAnalytic(t, X, Y, opts)
+	opts.Balance = true
+	bal := mustAnalytic(t, X, Y, opts)
+	for plain.Step() && bal.Step() {
+	}
+	if !mat.Equal(plain.Net().W, bal.Net().W) || plain.Last().Loss != bal.Last().Loss {
+		t.Error("without a ridge Balance changed the run")
+	}
+}

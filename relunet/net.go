@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/relunet/relunet/relunet/internal/size"
@@ -255,4 +256,21 @@ func (n *Net) InitUniform(rng *rand.Rand) {
 	fill(n.W, d)
 	fill(n.Beta, h)
 	fill(mat.NewDense(1, len(n.Beta0), n.Beta0), h)
+}
+
+// balance rescales every hidden unit so that its input and output weights
+// have equal norms (see AnalyticOptions.Balance). A unit whose scale is
+// not a positive finite number (a zero weight vector, as a dead unit's β
+// after the ridge, or a ratio out of float64's range) is left alone.
+func (n *Net) balance() {
+	h, _ := n.W.Dims()
+	for j := 0; j < h; j++ {
+		w, b := n.W.RawRowView(j), n.Beta.RawRowView(j)
+		c := math.Sqrt(floats.Norm(b, 2) / floats.Norm(w, 2))
+		if !(c > 0) || math.IsInf(c, 1) {
+			continue
+		}
+		floats.Scale(c, w)
+		floats.Scale(1/c, b)
+	}
 }

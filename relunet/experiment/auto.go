@@ -46,7 +46,21 @@ import (
 //     dampings a decade apart (0.01, 0.001, 0.0001: the best damping
 //     varied by more than a decade across the development sets, and a
 //     wrong one could cost a factor of ten), and explore, all from
-//     hyperplanes through the data.
+//     hyperplanes through the data. Where the rows are few for the
+//     unknowns (manyRows), without validation, two more: the damped one at
+//     0.01 and 0.001 with its units balanced after each hidden step
+//     (balancedArms, relunet.AnalyticOptions.Balance). There the ridge is
+//     a large part of the loss, and balanced and unbalanced starts differ
+//     by factors either way, by set and damping (one start on one core for
+//     2 s, 3 seeds, the development sets at h = 32 and 64: balanced
+//     damping 0.001 from a fifth to thousands of times the best unbalanced
+//     variant, by set). With the two arms the strategy's mean training MSE
+//     was lower than without on 36 of 60 seeds at h = 32, 45 of 65 at
+//     h = 64 and 33 of 65 at h = 128, higher on 17, 12 and 17; higher on
+//     every seed of pol at h = 64 and skillcraft at h = 128, where a step
+//     is long for the slice (docs/results.md). Seven arms make the slice a
+//     forty-second of the time left; on two cores the race then takes 12
+//     slices, about 29 % of it.
 //   - Where one step is long for the budget (a race would leave each arm
 //     less than a few steps), there is no race: the first arm runs alone,
 //     with all the cores, restarted as it stops. The first arm is the
@@ -98,7 +112,7 @@ import (
 //     to a training MSE of 3·10⁻¹¹ or below on two development sets at
 //     h = 64, where the strategy stopped near 10⁻⁶. It takes the first
 //     rung's place that is free on two cores (five arms run in three
-//     rounds), the slice is sized by the analytic arms, and it goes on
+//     rounds, seven in four), the slice is sized by the analytic arms, and it goes on
 //     after a rung only while it leads them all, without taking an
 //     analytic arm's place (halve). Where it did take one, in a first
 //     trial, the arm that wins later was dropped at the first rung on some
@@ -107,9 +121,10 @@ import (
 //     and would win later (on stock at h = 64 the first trial kept L-BFGS
 //     on 5 of 5 seeds, this rule on 2). Its cost elsewhere: the first
 //     rung's free place and, where it leads there, the second rung's (on
-//     two cores three runners take two rounds, as four do); where it leads
-//     at the second rung too, the third takes two rounds instead of one
-//     (15 slices in all). Within the noise of a rerun on the development
+//     two cores three runners take two rounds, as four do; beside the four
+//     of seven arms it adds a third round); where it leads at the second
+//     rung too, the third takes two rounds instead of one (15 slices in
+//     all, 18 with the balanced arms). Within the noise of a rerun on the development
 //     sets (docs/results.md).
 //   - In the race the starts run at once, one core each (the first keeps
 //     the cores it began with), so that small starts keep every core busy.
@@ -153,6 +168,19 @@ func autoArms() []arm {
 		one("damping=0.001+datainit", relunet.AnalyticOptions{Damping: 0.001, DataInit: true}),
 		one("damping=0.0001+datainit", relunet.AnalyticOptions{Damping: 0.0001, DataInit: true}),
 		{name: "explore+datainit", stages: []stage{{opts: relunet.AnalyticOptions{DataInit: true}}, {opts: relunet.AnalyticOptions{Safeguard: true}}}},
+	}
+}
+
+// balancedArms are the damped arms at 0.01 and 0.001 with Balance, which
+// race where the rows are few for the unknowns, without validation: there
+// the ridge is a large part of the loss, and the units' balance changes
+// what the alternation does (relunet.AnalyticOptions.Balance); where the
+// rows are many it is a small part, and these arms would repeat the
+// others at the cost of the race's time.
+func balancedArms() []arm {
+	return []arm{
+		{name: "damping=0.01+balance+datainit", stages: []stage{{opts: relunet.AnalyticOptions{Damping: 0.01, Balance: true, DataInit: true}}}},
+		{name: "damping=0.001+balance+datainit", stages: []stage{{opts: relunet.AnalyticOptions{Damping: 0.001, Balance: true, DataInit: true}}}},
 	}
 }
 
@@ -295,6 +323,9 @@ type racePlan struct {
 // validation, only once a race is on (auto).
 func planRace(n, m, hD int, validating bool) racePlan {
 	p := racePlan{arms: autoArms(), first: firstArm(n, m, hD), few: ratio(n, m, hD) < manyRows}
+	if p.few && !validating {
+		p.arms = append(p.arms, balancedArms()...)
+	}
 	if p.few {
 		for i := range p.arms {
 			p.arms[i] = warmed(p.arms[i])

@@ -15,9 +15,9 @@ import (
 // unknowns of 8 hidden units: the strategy races.
 func smallSplit(t *testing.T) *Split { return teacherSplitOf(t, 300, 3, 6, 0.1, 2) }
 
-// The strategy's bookkeeping, with few rows for the unknowns, with fewer
-// rows than unknowns (then L-BFGS races too) and with many (then after a
-// cascade): every arm is raced, the starts and the time given
+// The strategy's bookkeeping, with few rows for the unknowns (then the
+// balanced arms race too), with fewer rows than unknowns (then L-BFGS
+// races too) and with many (then after a cascade): every arm is raced, the starts and the time given
 // to the arms add up to the run's, and the kept network is the one with the
 // lowest training MSE of every start: its training MSE is the lowest of the
 // arms' scores.
@@ -44,6 +44,9 @@ func autoBookkeeping(t *testing.T, sp *Split, hidden int) {
 	r := mustRun(t, sp, Config{Hidden: hidden, Auto: true, Budget: budget})
 	want := len(autoArms())
 	n, d := sp.XTrain.Dims()
+	if ratio(n, 1, hidden*(d+1)) < manyRows {
+		want += len(balancedArms()) // the rows are few: the balanced arms race too
+	}
 	lbfgs := interpolates(n, 1, hidden*(d+1))
 	if lbfgs {
 		want++ // L-BFGS races too
@@ -114,12 +117,14 @@ func TestHalve(t *testing.T) {
 // The race's plan in each regime: who races, and the slice. The slice is
 // the time left over twice the rungs times the analytic arms of the first
 // rung, so that a race of five analytic arms in three rungs has a thirtieth
-// of it, L-BFGS or not; with validation's four ridge arms beside the five,
-// nine analytic arms run four rungs, a seventy-second. (Counting the racers
-// before the ridge arms joined once gave a thirtieth there too.)
+// of it; where the rows are few, without validation, the two balanced arms
+// make seven in three rungs, a forty-second, L-BFGS or not; with
+// validation's four ridge arms beside the five, nine analytic arms run four
+// rungs, a seventy-second. (Counting the racers before the ridge arms
+// joined once gave a thirtieth there too.)
 func TestRacePlan(t *testing.T) {
 	const hD = 100
-	five, nine := []int{5, 3, 2}, []int{9, 5, 3, 2}
+	five, seven, nine := []int{5, 3, 2}, []int{7, 4, 2}, []int{9, 5, 3, 2}
 	for _, c := range []struct {
 		name       string
 		n          int // rows of one output, for hD unknowns
@@ -132,9 +137,9 @@ func TestRacePlan(t *testing.T) {
 		warm       bool          // every arm warms up from the start
 		prelude    int           // stages on row samples
 	}{
-		{"few rows", 300, false, 0, 5, false, five, 24 * time.Second, true, 0},
-		{"few rows, damped first", 150, false, 1, 5, false, five, 24 * time.Second, true, 0},
-		{"fewer rows than unknowns", 80, false, 1, 6, true, five, 24 * time.Second, true, 0},
+		{"few rows", 300, false, 0, 7, false, seven, 720 * time.Second / 42, true, 0},
+		{"few rows, damped first", 150, false, 1, 7, false, seven, 720 * time.Second / 42, true, 0},
+		{"fewer rows than unknowns", 80, false, 1, 8, true, seven, 720 * time.Second / 42, true, 0},
 		{"fewer rows than unknowns, validating", 80, true, 1, 9, false, nine, 10 * time.Second, true, 0},
 		{"few rows, validating", 300, true, 0, 9, false, nine, 10 * time.Second, true, 0},
 		{"many rows", 16 * manyRows * hD, false, 0, 5, false, five, 24 * time.Second, false, 2},
@@ -154,10 +159,23 @@ func TestRacePlan(t *testing.T) {
 		if !slices.Equal(p.ladder, c.ladder) {
 			t.Errorf("%s: analytic arms by rung %v, want %v", c.name, p.ladder, c.ladder)
 		}
+		balanced, wantBalanced := 0, 0
+		if c.n < manyRows*hD && !c.validating {
+			wantBalanced = 2
+		}
 		for _, i := range p.racers {
 			if p.arms[i].warm != c.warm {
 				t.Errorf("%s: arm %s warms up %v, want %v", c.name, p.arms[i].name, p.arms[i].warm, c.warm)
 			}
+			for _, st := range p.arms[i].stages {
+				if st.opts.Balance {
+					balanced++
+					break
+				}
+			}
+		}
+		if balanced != wantBalanced {
+			t.Errorf("%s: %d balanced arms race, want %d", c.name, balanced, wantBalanced)
 		}
 		if len(p.prelude) != c.prelude {
 			t.Errorf("%s: %d stages on row samples, want %d", c.name, len(p.prelude), c.prelude)

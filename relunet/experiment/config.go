@@ -41,6 +41,10 @@ type Config struct {
 	// Damping makes each hidden step proximal (relunet.AnalyticOptions.Damping);
 	// 0 means none.
 	Damping float64
+	// Balance rescales the hidden units after each hidden step so that
+	// each unit's input and output weights have equal norms
+	// (relunet.AnalyticOptions.Balance).
+	Balance bool
 	// DataInit starts every hidden hyperplane through a training row
 	// (relunet.AnalyticOptions.DataInit) instead of W ~ N(0, 1).
 	DataInit bool
@@ -71,11 +75,12 @@ type Config struct {
 	Polish Polish
 	// Auto spends the Budget, which it needs, by the adaptive strategy
 	// (see autoArms in auto.go): it races ways to make a start (the
-	// safeguard, the damped step, explore, initialisation through the
-	// data or not), runs starts at once where they are short, and begins
+	// safeguard, the damped step, explore, balanced units where the rows
+	// are few), runs starts at once where they are short, and begins
 	// with a cascade of row samples where the rows are many. The options
-	// above that choose among those (Safeguard, DataInit, Explore,
-	// Restarts, Parallel, Polish) are its own, and must not be set.
+	// above that choose among those (Safeguard, Damping, Balance,
+	// DataInit, Explore, Restarts, Parallel, Polish) are its own, and must
+	// not be set.
 	Auto bool
 
 	// Validate, for any method, holds out this share of the training rows
@@ -174,6 +179,9 @@ func (c Config) methodLabel() string {
 	if c.Damping > 0 {
 		l += "+damping=" + strconv.FormatFloat(c.Damping, 'g', -1, 64)
 	}
+	if c.Balance {
+		l += "+balance"
+	}
 	if c.DataInit {
 		l += "+datainit"
 	}
@@ -254,7 +262,8 @@ const MaxParallel = 64
 // Every method takes "validate" (DefaultValidate) or "validate=SHARE". The
 // analytic method takes "auto" (the adaptive strategy, alone), or
 // "safeguard", "datainit", "explore", "damping=X" (X > 0, the damped
-// hidden step of relunet.AnalyticOptions.Damping), "restarts" (as many as
+// hidden step of relunet.AnalyticOptions.Damping), "balance"
+// (relunet.AnalyticOptions.Balance), "restarts" (as many as
 // the budget allows), "restarts=N" (N ≥ 2), "parallel=N" (N starts at once,
 // from 2 to MaxParallel, with restarts) and "polish=lbfgs" or "polish=lm".
 func ParseConfig(label string, h int) (Config, error) {
@@ -298,6 +307,8 @@ func ParseConfig(label string, h int) (Config, error) {
 			c.Safeguard = true
 		case opt == "datainit":
 			c.DataInit = true
+		case opt == "balance":
+			c.Balance = true
 		case name == "damping" && hasVal:
 			v, err := strconv.ParseFloat(val, 64)
 			if err != nil || !(v > 0) || v > relunet.MaxDamping {
@@ -330,14 +341,14 @@ func ParseConfig(label string, h int) (Config, error) {
 				return bad(fmt.Sprintf("polish=%s: want polish=lbfgs or polish=lm", val))
 			}
 		default:
-			return bad(fmt.Sprintf("analytic takes no option %q (have auto, safeguard, datainit, explore, damping=X, restarts, restarts=N, parallel=N, polish=lbfgs, polish=lm, validate, validate=SHARE)", opt))
+			return bad(fmt.Sprintf("analytic takes no option %q (have auto, safeguard, datainit, explore, damping=X, balance, restarts, restarts=N, parallel=N, polish=lbfgs, polish=lm, validate, validate=SHARE)", opt))
 		}
 	}
 	if c.Parallel > 1 && c.Restarts == 0 {
 		return bad("parallel starts need restarts: add +restarts or +restarts=N")
 	}
-	if c.Auto && (c.Safeguard || c.DataInit || c.Explore || c.Restarts != 0 || c.Parallel != 0 || c.Polish != NoPolish || c.Damping != 0) {
-		return bad("auto chooses the safeguard, the damping, the initialisation, explore, restarts, parallel starts and the polish itself: give it alone (with validate)")
+	if c.Auto && (c.Safeguard || c.DataInit || c.Explore || c.Restarts != 0 || c.Parallel != 0 || c.Polish != NoPolish || c.Damping != 0 || c.Balance) {
+		return bad("auto chooses the safeguard, the damping, the balance, the initialisation, explore, restarts, parallel starts and the polish itself: give it alone (with validate)")
 	}
 	return c, nil
 }
@@ -359,10 +370,10 @@ func (c Config) check() error {
 		return fmt.Errorf("experiment: %s: as many restarts as the budget allows needs a Budget (-budget)", c.Label())
 	case c.Auto && c.Budget == 0:
 		return fmt.Errorf("experiment: %s: the adaptive strategy spends a budget: it needs one (-budget)", c.Label())
-	case c.Method != relunet.MethodAnalytic && (c.Restarts != 0 || c.DataInit || c.Explore || c.Parallel != 0 || c.Polish != NoPolish || c.Safeguard || c.Auto || c.Damping != 0):
-		return fmt.Errorf("experiment: %s: auto, the safeguard, restarts, data initialisation, explore, parallel starts and polish are options of the analytic method", c.Label())
-	case c.Auto && (c.Safeguard || c.DataInit || c.Explore || c.Restarts != 0 || c.Parallel != 0 || c.Polish != NoPolish || c.Damping != 0):
-		return fmt.Errorf("experiment: %s: auto chooses the safeguard, the initialisation, explore, restarts, parallel starts and the polish itself", c.Label())
+	case c.Method != relunet.MethodAnalytic && (c.Restarts != 0 || c.DataInit || c.Explore || c.Parallel != 0 || c.Polish != NoPolish || c.Safeguard || c.Auto || c.Damping != 0 || c.Balance):
+		return fmt.Errorf("experiment: %s: auto, the safeguard, the damping, the balance, restarts, data initialisation, explore, parallel starts and polish are options of the analytic method", c.Label())
+	case c.Auto && (c.Safeguard || c.DataInit || c.Explore || c.Restarts != 0 || c.Parallel != 0 || c.Polish != NoPolish || c.Damping != 0 || c.Balance):
+		return fmt.Errorf("experiment: %s: auto chooses the safeguard, the damping, the balance, the initialisation, explore, restarts, parallel starts and the polish itself", c.Label())
 	case math.IsNaN(c.Damping) || c.Damping < 0 || c.Damping > relunet.MaxDamping:
 		return fmt.Errorf("experiment: %s: Damping must be from 0 to %g, have %v", c.Label(), relunet.MaxDamping, c.Damping)
 	case math.IsNaN(c.Validate) || c.Validate < 0 || c.Validate >= 1:
@@ -404,7 +415,7 @@ func (c Config) solver(ctx context.Context, X, Y mat.Matrix, init *relunet.Net) 
 	switch c.Method {
 	case relunet.MethodAnalytic:
 		return relunet.NewAnalytic(ctx, X, Y, relunet.AnalyticOptions{Hidden: c.Hidden, Seed: c.Seed, Alpha: c.Alpha, Ridge: c.Ridge,
-			Safeguard: c.Safeguard, Damping: c.Damping, MemoryLimit: c.MemoryLimit, DataInit: c.DataInit, Init: init, Workers: c.Workers,
+			Safeguard: c.Safeguard, Damping: c.Damping, Balance: c.Balance, MemoryLimit: c.MemoryLimit, DataInit: c.DataInit, Init: init, Workers: c.Workers,
 			Iterations: c.iterations()})
 	case relunet.MethodSGD, relunet.MethodAdam:
 		opts := relunet.DescentOptions{Method: c.Method, Hidden: c.Hidden, Seed: c.Seed, Alpha: c.Alpha, LR: c.LR, Batch: c.Batch,

@@ -18,6 +18,7 @@ func TestLabelsRoundTrip(t *testing.T) {
 	for _, label := range []string{
 		"analytic", "analytic+safeguard", "analytic+datainit", "analytic+restarts", "analytic+restarts=4",
 		BudgetLabel, "analytic+polish=lbfgs", "analytic+explore+restarts=2", "analytic+restarts+parallel=2", "analytic+safeguard+datainit+restarts+polish=lm", "sgd", "adam", "lbfgs", "lm",
+		"analytic+damping=0.01", "analytic+damping=0.001+balance+datainit+restarts", "analytic+safeguard+balance+explore+restarts",
 	} {
 		c, err := ParseConfig(label, 4)
 		if err != nil {
@@ -34,6 +35,7 @@ func TestLabelsRoundTrip(t *testing.T) {
 		{"analytic+restarts+parallel=4611686018427387904", "to 64"}, {"analytic+restarts+parallel=2147483648", "to 64"},
 		{"analytic+safeguard+safeguard", "safeguard is given twice"}, {"analytic+polish=lbfgs+polish=lm", "polish is given twice"},
 		{"analytic+restarts=3+restarts", "restarts is given twice"}, {"newton", "unknown method"},
+		{"sgd+balance", "takes no option"}, {"analytic+auto+balance", "give it alone"},
 	} {
 		if _, err := ParseConfig(tc.label, 4); err == nil || !strings.Contains(err.Error(), tc.label) || !strings.Contains(err.Error(), tc.why) {
 			t.Errorf("ParseConfig(%q): error %v, want one naming the label and saying %q", tc.label, err, tc.why)

@@ -299,13 +299,13 @@ type stage struct {
 
 // arm returns the configuration's own way to make a start.
 func (c Config) arm() arm {
-	first := relunet.AnalyticOptions{Safeguard: c.Safeguard, Damping: c.Damping, DataInit: c.DataInit}
+	first := relunet.AnalyticOptions{Safeguard: c.Safeguard, Damping: c.Damping, Balance: c.Balance, DataInit: c.DataInit}
 	if !c.Explore {
 		return arm{name: c.Label(), stages: []stage{{opts: first}}}
 	}
 	// The plain alternation first, then the safeguarded one.
 	first.Safeguard = false
-	return arm{name: c.Label(), stages: []stage{{opts: first}, {opts: relunet.AnalyticOptions{Safeguard: true}}}}
+	return arm{name: c.Label(), stages: []stage{{opts: first}, {opts: relunet.AnalyticOptions{Safeguard: true, Balance: c.Balance}}}}
 }
 
 // schedule is what the starts of a run share: the arms, what each gave so
