@@ -53,14 +53,14 @@ import (
 //     a large part of the loss, and balanced and unbalanced starts differ
 //     by factors either way, by set and damping (one start on one core for
 //     2 s, 3 seeds, the development sets at h = 32 and 64: balanced
-//     damping 0.001 from a fifth to thousands of times the best unbalanced
-//     variant, by set). With the two arms the strategy's mean training MSE
-//     was lower than without on 36 of 60 seeds at h = 32, 45 of 65 at
-//     h = 64 and 33 of 65 at h = 128, higher on 17, 12 and 17; higher on
-//     every seed of pol at h = 64 and skillcraft at h = 128, where a step
-//     is long for the slice (docs/results.md). Seven arms make the slice a
-//     forty-second of the time left; on two cores the race then takes 12
-//     slices, about 29 % of it.
+//     damping 0.001 from a fifth to tens of thousands of times the best
+//     unbalanced variant, by set). With the two arms the strategy's mean
+//     training MSE was lower than without on 36 of 60 seeds at h = 32, 45
+//     of 65 at h = 64 and 33 of 65 at h = 128, higher on 17, 12 and 17;
+//     higher on every seed of pol at h = 64 and skillcraft at h = 128,
+//     where a step is long for the slice (docs/results.md). Seven arms make
+//     the slice a forty-second of the time left; on two cores the race
+//     then takes 12 slices, about 29 % of it.
 //   - Where one step is long for the budget (a race would leave each arm
 //     less than a few steps), there is no race: the first arm runs alone,
 //     with all the cores, restarted as it stops. The first arm is the
