@@ -159,9 +159,6 @@ import (
 // rows with the unknowns, the race's size compares a step's time with the
 // budget left, and the racing reads the run's own results.
 func autoArms() []arm {
-	one := func(name string, o relunet.AnalyticOptions) arm {
-		return arm{name: name, stages: []stage{{opts: o}}}
-	}
 	return []arm{
 		one("safeguard+datainit", relunet.AnalyticOptions{Safeguard: true, DataInit: true}),
 		one("damping=0.01+datainit", relunet.AnalyticOptions{Damping: 0.01, DataInit: true}),
@@ -169,6 +166,11 @@ func autoArms() []arm {
 		one("damping=0.0001+datainit", relunet.AnalyticOptions{Damping: 0.0001, DataInit: true}),
 		{name: "explore+datainit", stages: []stage{{opts: relunet.AnalyticOptions{DataInit: true}}, {opts: relunet.AnalyticOptions{Safeguard: true}}}},
 	}
+}
+
+// one returns the arm of one stage with options o.
+func one(name string, o relunet.AnalyticOptions) arm {
+	return arm{name: name, stages: []stage{{opts: o}}}
 }
 
 // balancedArms are the damped arms at 0.01 and 0.001 with Balance, which
@@ -179,8 +181,8 @@ func autoArms() []arm {
 // others at the cost of the race's time.
 func balancedArms() []arm {
 	return []arm{
-		{name: "damping=0.01+balance+datainit", stages: []stage{{opts: relunet.AnalyticOptions{Damping: 0.01, Balance: true, DataInit: true}}}},
-		{name: "damping=0.001+balance+datainit", stages: []stage{{opts: relunet.AnalyticOptions{Damping: 0.001, Balance: true, DataInit: true}}}},
+		one("damping=0.01+balance+datainit", relunet.AnalyticOptions{Damping: 0.01, Balance: true, DataInit: true}),
+		one("damping=0.001+balance+datainit", relunet.AnalyticOptions{Damping: 0.001, Balance: true, DataInit: true}),
 	}
 }
 
