@@ -112,9 +112,9 @@ import (
 //     to a training MSE of 3·10⁻¹¹ or below on two development sets at
 //     h = 64, where the strategy stopped near 10⁻⁶. It takes the first
 //     rung's place that is free on two cores (five arms run in three
-//     rounds, seven in four), the slice is sized by the analytic arms, and it goes on
-//     after a rung only while it leads them all, without taking an
-//     analytic arm's place (halve). Where it did take one, in a first
+//     rounds, seven in four), the slice is sized by the analytic arms,
+//     and it goes on after a rung only while it leads them all, without
+//     taking an analytic arm's place (halve). Where it did take one, in a first
 //     trial, the arm that wins later was dropped at the first rung on some
 //     seeds of three sets, and their mean training MSE rose 2 to 20 times;
 //     the rule kept gives up an L-BFGS start that falls behind at a rung
@@ -124,8 +124,8 @@ import (
 //     two cores three runners take two rounds, as four do; beside the four
 //     of seven arms it adds a third round); where it leads at the second
 //     rung too, the third takes two rounds instead of one (15 slices in
-//     all, 18 with the balanced arms). Within the noise of a rerun on the development
-//     sets (docs/results.md).
+//     all, 18 with the balanced arms). Within the noise of a rerun on the
+//     development sets (docs/results.md).
 //   - In the race the starts run at once, one core each (the first keeps
 //     the cores it began with), so that small starts keep every core busy.
 //   - Where the rows are few and no start of the winning arm has stopped

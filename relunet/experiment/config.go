@@ -347,7 +347,7 @@ func ParseConfig(label string, h int) (Config, error) {
 	if c.Parallel > 1 && c.Restarts == 0 {
 		return bad("parallel starts need restarts: add +restarts or +restarts=N")
 	}
-	if c.Auto && (c.Safeguard || c.DataInit || c.Explore || c.Restarts != 0 || c.Parallel != 0 || c.Polish != NoPolish || c.Damping != 0 || c.Balance) {
+	if c.Auto && c.variantSet() {
 		return bad("auto chooses the safeguard, the damping, the balance, the initialisation, explore, restarts, parallel starts and the polish itself: give it alone (with validate)")
 	}
 	return c, nil
@@ -357,6 +357,14 @@ func ParseConfig(label string, h int) (Config, error) {
 // the seed itself for k = 0, so that one start is the plain run.
 func RestartSeed(seed uint64, k int) uint64 {
 	return seed ^ uint64(k)*0x9e3779b97f4a7c15
+}
+
+// variantSet reports whether an option that chooses the analytic method's
+// way to make and keep starts is set: those are the analytic method's own,
+// and the adaptive strategy's to choose.
+func (c Config) variantSet() bool {
+	return c.Safeguard || c.Damping != 0 || c.Balance || c.DataInit || c.Explore || c.Restarts != 0 ||
+		c.Parallel != 0 || c.Polish != NoPolish
 }
 
 // check reports settings that cannot run.
@@ -370,9 +378,9 @@ func (c Config) check() error {
 		return fmt.Errorf("experiment: %s: as many restarts as the budget allows needs a Budget (-budget)", c.Label())
 	case c.Auto && c.Budget == 0:
 		return fmt.Errorf("experiment: %s: the adaptive strategy spends a budget: it needs one (-budget)", c.Label())
-	case c.Method != relunet.MethodAnalytic && (c.Restarts != 0 || c.DataInit || c.Explore || c.Parallel != 0 || c.Polish != NoPolish || c.Safeguard || c.Auto || c.Damping != 0 || c.Balance):
+	case c.Method != relunet.MethodAnalytic && (c.Auto || c.variantSet()):
 		return fmt.Errorf("experiment: %s: auto, the safeguard, the damping, the balance, restarts, data initialisation, explore, parallel starts and polish are options of the analytic method", c.Label())
-	case c.Auto && (c.Safeguard || c.DataInit || c.Explore || c.Restarts != 0 || c.Parallel != 0 || c.Polish != NoPolish || c.Damping != 0 || c.Balance):
+	case c.Auto && c.variantSet():
 		return fmt.Errorf("experiment: %s: auto chooses the safeguard, the damping, the balance, the initialisation, explore, restarts, parallel starts and the polish itself", c.Label())
 	case math.IsNaN(c.Damping) || c.Damping < 0 || c.Damping > relunet.MaxDamping:
 		return fmt.Errorf("experiment: %s: Damping must be from 0 to %g, have %v", c.Label(), relunet.MaxDamping, c.Damping)
