@@ -52,8 +52,12 @@ const (
 	ResultsCSV  = "runs.csv"
 )
 
-// rename is os.Rename; tests replace it to inject failures.
-var rename = os.Rename
+// rename is os.Rename and readDir os.ReadDir; tests replace them to
+// inject failures and races.
+var (
+	rename  = os.Rename
+	readDir = os.ReadDir
+)
 
 // SaveResults writes the results into the directory dir as runs.json and
 // runs.csv, with the extra files (figures, say: only .png names), all or
@@ -127,7 +131,23 @@ func LoadResults(dir string) ([]*Result, error) {
 // resultsOnly reports why dir may not be replaced by a results directory,
 // or nil when it is one (or does not exist).
 func resultsOnly(dir string) error {
-	entries, err := os.ReadDir(dir)
+	// Read without the lock, the directory may be swapped by another
+	// writer between listing it and opening its runs.json; it is then read
+	// again. A few tries suffice: each swap is one writer done.
+	for range 8 {
+		err := resultsOnlyOnce(dir)
+		if !errors.Is(err, errSwapped) {
+			return err
+		}
+	}
+	return fmt.Errorf("experiment: %s keeps being replaced while it is read: another writer is saving there", dir)
+}
+
+// errSwapped marks a runs.json that was listed but gone when opened.
+var errSwapped = errors.New("experiment: the directory was replaced while it was read")
+
+func resultsOnlyOnce(dir string) error {
+	entries, err := readDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -142,7 +162,11 @@ func resultsOnly(dir string) error {
 		case !e.Type().IsRegular():
 			return fmt.Errorf("experiment: %s holds %s, which is not a file results have: give a new directory, or one that holds results", dir, name)
 		case name == ResultsJSON:
-			if err := isResults(filepath.Join(dir, name)); err != nil {
+			err := isResults(filepath.Join(dir, name))
+			if errors.Is(err, fs.ErrNotExist) {
+				return errSwapped
+			}
+			if err != nil {
 				return fmt.Errorf("experiment: %s holds a %s that is not one SaveResults wrote (%v): give a new directory, or one that holds results", dir, name, err)
 			}
 			results = true

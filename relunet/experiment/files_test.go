@@ -3,6 +3,7 @@ package experiment
 import (
 	"bytes"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -215,6 +216,47 @@ func TestSaveResultsConcurrentWriters(t *testing.T) {
 		}
 	}
 }
+
+// A results directory replaced by another writer between its listing and
+// the opening of its runs.json is read again, not refused.
+func TestResultsOnlyRereadsASwappedDirectory(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "out")
+	if err := SaveResults(dir, results(t, 0, 1), nil); err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	readDir = func(name string) ([]os.DirEntry, error) {
+		calls++
+		entries, err := os.ReadDir(name)
+		if calls == 1 {
+			// Another writer's swap: the old directory moves away.
+			if err := os.Rename(dir, filepath.Join(parent, "moved")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return entries, err
+	}
+	defer func() { readDir = os.ReadDir }()
+	if err := resultsOnly(dir); err != nil || calls != 2 {
+		t.Errorf("after a swap: %v, %d listings", err, calls)
+	}
+	// A directory that is swapped on every read is reported, not read forever.
+	readDir = func(name string) ([]os.DirEntry, error) {
+		return []os.DirEntry{fakeEntry(ResultsJSON)}, nil
+	}
+	if err := resultsOnly(dir); err == nil || !strings.Contains(err.Error(), "keeps being replaced") {
+		t.Errorf("always swapped: %v", err)
+	}
+}
+
+// fakeEntry is a regular file's directory entry.
+type fakeEntry string
+
+func (e fakeEntry) Name() string               { return string(e) }
+func (e fakeEntry) IsDir() bool                { return false }
+func (e fakeEntry) Type() fs.FileMode          { return 0 }
+func (e fakeEntry) Info() (fs.FileInfo, error) { return nil, fs.ErrNotExist }
 
 // A nil result is no run to the summaries and an error to the files.
 func TestNilResults(t *testing.T) {
