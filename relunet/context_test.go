@@ -43,6 +43,11 @@ func TestContextStopsAStepUnderWay(t *testing.T) {
 				t.Fatal(err)
 			}
 			// A step takes long enough here for the end to fall within it.
+			// L-BFGS's first step searches its length from scratch and takes
+			// several of the later ones, so its second is timed.
+			if name == "lbfgs" {
+				mustStep(t, s, 1)
+			}
 			start := time.Now()
 			mustStep(t, s, 1)
 			stepTime := time.Since(start)

@@ -101,7 +101,7 @@ func ExampleSolver() {
 // network is the last complete iterate.
 func ExampleSolver_context() {
 	ds := data.Sin()
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 250*time.Millisecond)
 	defer cancel()
 	a, err := relunet.NewAnalytic(ctx, ds.X, ds.Y, relunet.AnalyticOptions{Hidden: 8, Iterations: -1, Tol: -1, Patience: -1})
 	if err != nil {

@@ -132,8 +132,9 @@ func LoadResults(dir string) ([]*Result, error) {
 // or nil when it is one (or does not exist).
 func resultsOnly(dir string) error {
 	// Read without the lock, the directory may be swapped by another
-	// writer between listing it and opening its runs.json; it is then read
-	// again. A few tries suffice: each swap is one writer done.
+	// writer while it is read: listed as the old one, which that writer
+	// then empties, or listed whole and its runs.json gone when opened. It
+	// is then read again. A few tries suffice: each swap is one writer done.
 	for range 8 {
 		err := resultsOnlyOnce(dir)
 		if !errors.Is(err, errSwapped) {
@@ -143,13 +144,27 @@ func resultsOnly(dir string) error {
 	return fmt.Errorf("experiment: %s keeps being replaced while it is read: another writer is saving there", dir)
 }
 
-// errSwapped marks a runs.json that was listed but gone when opened.
+// errSwapped marks a directory that was replaced while it was read.
 var errSwapped = errors.New("experiment: the directory was replaced while it was read")
 
 func resultsOnlyOnce(dir string) error {
-	entries, err := readDir(dir)
+	before, err := os.Lstat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
+	}
+	if err != nil {
+		return err
+	}
+	entries, err := readDir(dir)
+	if err == nil {
+		// The listing is of the directory now at dir only if dir is the
+		// same directory after it as before.
+		if after, aerr := os.Lstat(dir); aerr != nil || !os.SameFile(before, after) {
+			return errSwapped
+		}
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return errSwapped
 	}
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -217,35 +218,47 @@ func TestSaveResultsConcurrentWriters(t *testing.T) {
 	}
 }
 
-// A results directory replaced by another writer between its listing and
-// the opening of its runs.json is read again, not refused.
+// A results directory replaced by another writer while it is read is read
+// again, not refused: the other writer empties the old directory after the
+// swap, so that a listing begun before it can miss runs.json.
 func TestResultsOnlyRereadsASwappedDirectory(t *testing.T) {
 	parent := t.TempDir()
-	dir := filepath.Join(parent, "out")
-	if err := SaveResults(dir, results(t, 0, 1), nil); err != nil {
-		t.Fatal(err)
+	dir, next := filepath.Join(parent, "out"), filepath.Join(parent, "next")
+	for _, d := range []string{dir, next} {
+		if err := SaveResults(d, results(t, 0, 1), nil); err != nil {
+			t.Fatal(err)
+		}
 	}
 	calls := 0
 	readDir = func(name string) ([]os.DirEntry, error) {
 		calls++
 		entries, err := os.ReadDir(name)
-		if calls == 1 {
-			// Another writer's swap: the old directory moves away.
-			if err := os.Rename(dir, filepath.Join(parent, "moved")); err != nil {
-				t.Fatal(err)
-			}
+		if calls > 1 {
+			return entries, err
 		}
-		return entries, err
+		// Another writer's swap, then the old directory half emptied.
+		if err := os.Rename(dir, filepath.Join(parent, "old")); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(next, dir); err != nil {
+			t.Fatal(err)
+		}
+		return slices.DeleteFunc(entries, func(e os.DirEntry) bool { return e.Name() == ResultsJSON }), err
 	}
 	defer func() { readDir = os.ReadDir }()
 	if err := resultsOnly(dir); err != nil || calls != 2 {
 		t.Errorf("after a swap: %v, %d listings", err, calls)
 	}
-	// A directory that is swapped on every read is reported, not read forever.
+	// A runs.json listed but gone when opened is a swap too; one that is
+	// gone on every read is reported, not read forever.
+	empty := filepath.Join(parent, "empty")
+	if err := os.Mkdir(empty, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	readDir = func(name string) ([]os.DirEntry, error) {
 		return []os.DirEntry{fakeEntry(ResultsJSON)}, nil
 	}
-	if err := resultsOnly(dir); err == nil || !strings.Contains(err.Error(), "keeps being replaced") {
+	if err := resultsOnly(empty); err == nil || !strings.Contains(err.Error(), "keeps being replaced") {
 		t.Errorf("always swapped: %v", err)
 	}
 }

@@ -319,17 +319,27 @@ func TestSolveStopsInTheEigenFallback(t *testing.T) {
 	}
 	whole := time.Since(start)
 	ctx, cancel := context.WithCancel(context.Background())
-	stop := time.AfterFunc(whole/10, cancel)
+	// The time is taken from when the context ends, which a loaded
+	// machine can delay past whole/10.
+	var ended time.Time
+	var mu sync.Mutex
+	stop := time.AfterFunc(whole/10, func() {
+		mu.Lock()
+		ended = time.Now()
+		mu.Unlock()
+		cancel()
+	})
 	defer stop.Stop()
-	start = time.Now()
 	_, _, err := Solve(parallel.Pool{Ctx: ctx}, a, b, 0, nil, nil)
-	took := time.Since(start)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("error %v, want the context's", err)
 	}
-	t.Logf("the fallback takes %v; Solve returned %v after it began, the context ending at %v", whole, took, whole/10)
-	if took > whole/2 {
-		t.Errorf("Solve returned %v after it began, the whole fallback takes %v", took, whole)
+	mu.Lock()
+	after := time.Since(ended)
+	mu.Unlock()
+	t.Logf("the fallback takes %v; Solve returned %v after the context ended", whole, after)
+	if after > whole*4/10 {
+		t.Errorf("Solve returned %v after the context ended, the whole fallback takes %v", after, whole)
 	}
 }
 
