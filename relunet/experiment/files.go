@@ -156,18 +156,16 @@ func resultsOnlyOnce(dir string) error {
 		return err
 	}
 	entries, err := readDir(dir)
-	if err == nil {
-		// The listing is of the directory now at dir only if dir is the
-		// same directory after it as before.
-		if after, aerr := os.Lstat(dir); aerr != nil || !os.SameFile(before, after) {
-			return errSwapped
-		}
-	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return errSwapped
 	}
 	if err != nil {
 		return err
+	}
+	// The listing is of the directory now at dir only if dir is the same
+	// directory after it as before.
+	if after, err := os.Lstat(dir); err != nil || !os.SameFile(before, after) {
+		return errSwapped
 	}
 	results := false
 	for _, e := range entries {
