@@ -61,6 +61,19 @@ import (
 //     where a step is long for the slice (docs/results.md). Seven arms make
 //     the slice a forty-second of the time left; on two cores the race
 //     then takes 12 slices, about 29 % of it.
+//   - A balanced arm's second new start begins cold, from hyperplanes
+//     through the data with the arm's own steps, and each later one warmed
+//     or cold by which kind's starts have the lower score so far in the
+//     run (arm.evidence; its first goes on from the shared warm-up's
+//     network). Started warmed and cold with the same seeds, eight starts
+//     each way, the warmed starts of damping 0.001 balanced were lower on
+//     five development sets (by factors on four) and higher on three
+//     (yacht's 1.8 times), the same way on a second seed on the four sets
+//     tried: which kind suits depends on the set, and the run's own
+//     starts tell. Run both ways in one build (h = 32, 10 seeds), yacht's
+//     mean training MSE fell to 0.85 of what it was, on every seed that
+//     differed (0.69 in two earlier measurements), and no set moved
+//     significantly (docs/results.md).
 //   - Where one step is long for the budget (a race would leave each arm
 //     less than a few steps), there is no race: the first arm runs alone,
 //     with all the cores, restarted as it stops. The first arm is the
@@ -74,7 +87,8 @@ import (
 //   - Where the arms race (but for validation's race where the rows are
 //     many, below), and where the rows are few for the unknowns (also
 //     when a step is too long to race and the first arm runs alone),
-//     every start begins with a warm-up: the damped step at 0.01,
+//     every start begins with a warm-up (but a balanced arm's cold ones,
+//     below): the damped step at 0.01,
 //     the arm lowest at first on most sets, until it stalls (warmUp); then
 //     the arm's own stages. The first start's warm-up is shared: the other
 //     arms' first starts begin from its network. Run alone on the
@@ -180,10 +194,14 @@ func one(name string, o relunet.AnalyticOptions) arm {
 // rows are many it is a small part, and these arms would repeat the
 // others at the cost of the race's time.
 func balancedArms() []arm {
-	return []arm{
+	arms := []arm{
 		one("damping=0.01+balance+datainit", relunet.AnalyticOptions{Damping: 0.01, Balance: true, DataInit: true}),
 		one("damping=0.001+balance+datainit", relunet.AnalyticOptions{Damping: 0.001, Balance: true, DataInit: true}),
 	}
+	for i := range arms {
+		arms[i].evidence = true
+	}
+	return arms
 }
 
 // firstArm returns the arm that starts, and that runs alone when there is
@@ -278,7 +296,7 @@ func ridgeArms(a arm, n int) []arm {
 	var arms []arm
 	for _, c := range ridgeScales {
 		lambda := c * float64(n)
-		r := arm{name: a.name + "+ridge=" + strconv.FormatFloat(lambda, 'g', 3, 64), stages: slices.Clone(a.stages), warm: a.warm}
+		r := arm{name: a.name + "+ridge=" + strconv.FormatFloat(lambda, 'g', 3, 64), stages: slices.Clone(a.stages), warm: a.warm, evidence: a.evidence}
 		for i := range r.stages {
 			r.stages[i].opts.Ridge = lambda
 		}
@@ -287,9 +305,10 @@ func ridgeArms(a arm, n int) []arm {
 	return arms
 }
 
-// warmUp is the stage that begins every start where the rows are few for
-// the unknowns, and where they are many and the strategy races without
-// validation: the damped step at 0.01 from hyperplanes through the data (the
+// warmUp is the stage that begins every start (but a balanced arm's cold
+// ones: arm.evidence) where the rows are few for the unknowns, and where
+// they are many and the strategy races without validation: the damped
+// step at 0.01 from hyperplanes through the data (the
 // arm of lowest training MSE at a thirtieth of the budget on 8 of the 13
 // development sets, damping 0.001 on the others), until it stalls (its best
 // loss improved by less than 0.1 % in 5 alternations, or a fixed point to
@@ -301,7 +320,7 @@ var warmUp = stage{opts: relunet.AnalyticOptions{Damping: 0.01, DataInit: true, 
 
 // warmed returns arm a with the warm-up before its stages.
 func warmed(a arm) arm {
-	return arm{name: a.name, stages: append([]stage{warmUp}, a.stages...), warm: true}
+	return arm{name: a.name, stages: append([]stage{warmUp}, a.stages...), warm: true, evidence: a.evidence}
 }
 
 // racePlan is who races, and how the race is sized.
@@ -383,6 +402,7 @@ type runner struct {
 	rest   []stage
 	best   float64
 	done   bool // it stopped by its rules or its budget; failed when s failed
+	cold   bool // a start of a warmed arm that began without the warm-up (arm.evidence)
 }
 
 // auto runs the adaptive strategy.
@@ -529,7 +549,37 @@ type autoRun struct {
 	next    int         // the next start's number; guarded by run.mu
 	failure relunet.Solver
 	err     error
-	ended   []bool // by arm: a start of it stopped by its own rules; guarded by run.mu
+	ended   []bool              // by arm: a start of it stopped by its own rules; guarded by run.mu
+	kinds   map[int]*startKinds // by arm; guarded by run.mu
+}
+
+// startKinds counts the starts of an arm by kind, warmed ([0], the warm-up
+// or the shared warm-up's network first) or cold ([1], without it), and
+// holds the lowest score each kind has reached.
+type startKinds struct {
+	n    [2]int
+	best [2]float64
+}
+
+// kindsOf returns the start kinds of arm; the caller holds mu.
+func (a *autoRun) kindsOf(arm int) *startKinds {
+	if a.kinds == nil {
+		a.kinds = make(map[int]*startKinds)
+	}
+	k := a.kinds[arm]
+	if k == nil {
+		k = &startKinds{best: [2]float64{math.Inf(1), math.Inf(1)}}
+		a.kinds[arm] = k
+	}
+	return k
+}
+
+// kind returns the index of a runner's kind of start in startKinds.
+func (rn *runner) kind() int {
+	if rn.cold {
+		return 1
+	}
+	return 0
 }
 
 // widens reports whether the race's winner goes on with every core: where
@@ -564,6 +614,17 @@ func (a *autoRun) start(arm, workers int, mem int64, prelude []stage, init *relu
 	if init != nil && a.arms[arm].warm {
 		own = own[1:]
 	}
+	// A new start of an arm with evidence, after its first, is cold if no
+	// start of it has been, or if the cold ones have scored lower so far.
+	a.mu.Lock()
+	ks := a.kindsOf(arm)
+	if init == nil && len(prelude) == 0 && a.arms[arm].warm && a.arms[arm].evidence && a.reports[arm].Starts > 0 &&
+		(ks.n[1] == 0 || ks.best[1] < ks.best[0]) {
+		rn.cold = true
+		own = own[1:]
+	}
+	ks.n[rn.kind()]++
+	a.mu.Unlock()
 	stages := append(slices.Clone(prelude), own...)
 	for len(stages) > 0 && stages[0].frac > 1 {
 		st := stages[0]
@@ -645,6 +706,8 @@ func (a *autoRun) note(rn *runner, step bool) {
 	score := a.record(rn.s, rn.k, true, step)
 	a.mu.Lock()
 	rn.best = math.Min(rn.best, score)
+	ks := a.kindsOf(rn.arm)
+	ks.best[rn.kind()] = math.Min(ks.best[rn.kind()], rn.best)
 	a.reports[rn.arm].Best = math.Min(a.reports[rn.arm].Best, rn.best)
 	a.mu.Unlock()
 }

@@ -438,6 +438,24 @@ func TestRidgeArmOptions(t *testing.T) {
 	}
 }
 
+// fixedNet returns a network of 8 hidden units for the split's inputs, its
+// hidden weights fixed and its output weights zero: a stand-in for the
+// shared warm-up's network.
+func fixedNet(t *testing.T, sp *Split) *relunet.Net {
+	t.Helper()
+	_, d := sp.XTrain.Dims()
+	net, err := relunet.NewNet(8, d, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for j := range 8 {
+		for k := range d + 1 {
+			net.W.Set(j, k, math.Sin(float64(7*j+k+1)))
+		}
+	}
+	return net
+}
+
 // Where the strategy races, a start of an arm begins with the warm-up and
 // goes on with the arm's own stages; a start from the warm-up's network
 // (the race's first starts) begins with the arm's first stage, from that
@@ -455,16 +473,7 @@ func TestWarmUpStarts(t *testing.T) {
 		arms[i] = warmed(base[i])
 	}
 	a := &autoRun{run: r, ctx: bg, arms: arms, reports: make([]ArmReport, len(arms))}
-	_, d := sp.XTrain.Dims()
-	w0, err := relunet.NewNet(8, d, 1, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for j := range 8 {
-		for k := range d + 1 {
-			w0.W.Set(j, k, math.Sin(float64(7*j+k+1)))
-		}
-	}
+	w0 := fixedNet(t, sp)
 	for i, ar := range arms {
 		if len(ar.stages) != len(base[i].stages)+1 || ar.stages[0] != warmUp || !ar.warm {
 			t.Fatalf("arm %s: stages %+v, want the warm-up, then %+v", ar.name, ar.stages, base[i].stages)
@@ -512,6 +521,73 @@ func TestWarmUpStarts(t *testing.T) {
 	for _, ra := range ridgeArms(arms[0], 1000) {
 		if !ra.warm || ra.stages[0].opts.Ridge != ra.stages[1].opts.Ridge || ra.stages[0].opts.Damping != warmUp.opts.Damping {
 			t.Errorf("ridge arm %s: %+v", ra.name, ra.stages)
+		}
+	}
+}
+
+// A balanced arm's first start goes on from the warm-up's network; its
+// second new start is cold (its own stage from hyperplanes through the
+// data, without the warm-up), and each later one is of the kind whose
+// starts have the lower score so far. The other arms' new starts all warm
+// up. A start's score counts for its kind.
+func TestEvidenceStarts(t *testing.T) {
+	sp := smallSplit(t)
+	r, err := newRun(sp, Config{Hidden: 8, Auto: true, Budget: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var arms []arm
+	for _, ar := range append(autoArms(), balancedArms()...) {
+		arms = append(arms, warmed(ar))
+	}
+	a := &autoRun{run: r, ctx: bg, arms: arms, reports: make([]ArmReport, len(arms))}
+	for i := range a.reports {
+		a.reports[i].Best = math.Inf(1)
+	}
+	w0 := fixedNet(t, sp)
+	warmUpFirst := func(rn *runner) bool {
+		o := rn.s.(*relunet.Analytic).Options()
+		return o.Damping == warmUp.opts.Damping && o.Tol == warmUp.opts.Tol && !o.Balance
+	}
+	for i, ar := range arms {
+		first, err := a.start(i, 1, 0, nil, w0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first.cold {
+			t.Errorf("arm %s: its start from the warm-up's network counts as cold", ar.name)
+		}
+		second, err := a.start(i, 1, 0, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if second.cold != ar.evidence || warmUpFirst(second) == ar.evidence {
+			t.Errorf("arm %s (evidence %v): its second start is cold %v, begins with the warm-up %v", ar.name, ar.evidence, second.cold, warmUpFirst(second))
+		}
+		if !ar.evidence {
+			continue
+		}
+		if o := second.s.(*relunet.Analytic).Options(); o.Damping != ar.stages[1].opts.Damping || !o.Balance || !o.DataInit || len(second.rest) != 0 {
+			t.Errorf("arm %s: a cold start has %+v and %d stages after it, want the arm's own stage alone", ar.name, o, len(second.rest))
+		}
+		// Its score counts for the cold kind.
+		a.advance(second, 0, 1)
+		ks := a.kindsOf(i)
+		if ks.n != [2]int{1, 1} || ks.best[1] != second.best || ks.best[0] != first.best {
+			t.Errorf("arm %s: kinds %+v, want one start of each, scored %v warmed and %v cold", ar.name, *ks, first.best, second.best)
+		}
+		for _, c := range []struct {
+			warm, cold float64
+			want       bool
+		}{{1, 2, false}, {2, 1, true}, {1, 1, false}} {
+			ks.best = [2]float64{c.warm, c.cold}
+			rn, err := a.start(i, 1, 0, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rn.cold != c.want || warmUpFirst(rn) == c.want {
+				t.Errorf("arm %s: with warmed starts at %v and cold at %v a new start is cold %v, want %v", ar.name, c.warm, c.cold, rn.cold, c.want)
+			}
 		}
 	}
 }

@@ -284,6 +284,9 @@ type arm struct {
 	name   string
 	stages []stage
 	warm   bool // its first stage is the adaptive strategy's warm-up
+	// evidence: the strategy begins each new start of it after its second
+	// warmed or cold by what each kind has scored in the run (balancedArms)
+	evidence bool
 }
 
 // stage is one solver of a start: its options, and for a stage on a
