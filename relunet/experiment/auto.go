@@ -61,18 +61,18 @@ import (
 //     where a step is long for the slice (docs/results.md). Seven arms make
 //     the slice a forty-second of the time left; on two cores the race
 //     then takes 12 slices, about 29 % of it.
-//   - A balanced arm's second new start begins cold, from hyperplanes
-//     through the data with the arm's own steps, and each later one warmed
-//     or cold by which kind's starts have the lower score so far in the
-//     run (arm.evidence; its first goes on from the shared warm-up's
-//     network). Started warmed and cold with the same seeds, eight starts
+//   - A balanced arm's second start (its first new one) begins cold,
+//     from hyperplanes through the data with the arm's own steps, and
+//     each later one warmed or cold by which kind's starts have the lower
+//     score so far in the run (arm.evidence; its first start goes on from
+//     the shared warm-up's network). Started warmed and cold with the same seeds, eight starts
 //     each way, the warmed starts of damping 0.001 balanced were lower on
 //     five development sets (by factors on four) and higher on three
 //     (yacht's 1.8 times), the same way on a second seed on the four sets
 //     tried: which kind suits depends on the set, and the run's own
 //     starts tell. Run both ways in one build (h = 32, 10 seeds), yacht's
 //     mean training MSE fell to 0.85 of what it was, on every seed that
-//     differed (0.69 in two earlier measurements), and no set moved
+//     differed (0.69 in two earlier measurements), and no other set moved
 //     significantly (docs/results.md).
 //   - Where one step is long for the budget (a race would leave each arm
 //     less than a few steps), there is no race: the first arm runs alone,

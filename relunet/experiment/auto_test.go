@@ -526,10 +526,10 @@ func TestWarmUpStarts(t *testing.T) {
 }
 
 // A balanced arm's first start goes on from the warm-up's network; its
-// second new start is cold (its own stage from hyperplanes through the
-// data, without the warm-up), and each later one is of the kind whose
-// starts have the lower score so far. The other arms' new starts all warm
-// up. A start's score counts for its kind.
+// second, its first new one, is cold (its own stage from hyperplanes
+// through the data, without the warm-up), and each later one is of the
+// kind whose starts have the lower score so far. The other arms' new
+// starts all warm up. A start's score counts for its kind.
 func TestEvidenceStarts(t *testing.T) {
 	sp := smallSplit(t)
 	r, err := newRun(sp, Config{Hidden: 8, Auto: true, Budget: time.Minute})
