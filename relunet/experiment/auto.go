@@ -73,7 +73,8 @@ import (
 //     starts tell. Run both ways in one build (h = 32, 10 seeds), yacht's
 //     mean training MSE fell to 0.85 of what it was, on every seed that
 //     differed (0.69 in two earlier measurements), and no other set moved
-//     significantly (docs/results.md).
+//     significantly; at h = 64 none did (housing 2.56 times, mostly from
+//     one seed where the rule did not act; docs/results.md).
 //   - Where one step is long for the budget (a race would leave each arm
 //     less than a few steps), there is no race: the first arm runs alone,
 //     with all the cores, restarted as it stops. The first arm is the
