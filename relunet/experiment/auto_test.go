@@ -120,6 +120,52 @@ func TestHalve(t *testing.T) {
 	}
 }
 
+// At the first rung the safeguarded arm goes behind the others when
+// another analytic arm has gone below the warm-up's score by at least half
+// as far as it has, and keeps its place by its score when the others have
+// moved less, or not at all; a gradient arm's move does not count.
+func TestSafeguardBehind(t *testing.T) {
+	const g = 7 // the gradient runner's arm
+	grad := func(rn *runner) bool { return rn.arm == g }
+	const w = 10.0 // the warm-up's score
+	for _, c := range []struct {
+		sorted []int
+		best   map[int]float64
+		want   []int
+	}{
+		// Arm 2 moved by 2, the safeguarded arm by 4: half as far.
+		{[]int{0, 2, 1, 3}, map[int]float64{0: 6, 2: 8, 1: 9, 3: 10}, []int{2, 1, 3, 0}},
+		// Arm 2 moved by 1.9 of its 4.
+		{[]int{0, 2, 1, 3}, map[int]float64{0: 6, 2: 8.1, 1: 9, 3: 10}, []int{0, 2, 1, 3}},
+		// None moved but the safeguarded arm.
+		{[]int{0, 1, 2}, map[int]float64{0: 6, 1: 10, 2: 10}, []int{0, 1, 2}},
+		// Only the gradient arm moved.
+		{[]int{g, 0, 1, 2}, map[int]float64{g: 1, 0: 6, 1: 10, 2: 10}, []int{g, 0, 1, 2}},
+		// The safeguarded arm did not move; another did.
+		{[]int{1, 0, 2}, map[int]float64{1: 9.5, 0: 10, 2: 10}, []int{1, 2, 0}},
+		// It is not in the race.
+		{[]int{1, 2}, map[int]float64{1: 5, 2: 9}, []int{1, 2}},
+	} {
+		reports := make([]ArmReport, g+1)
+		var rs []*runner
+		for _, a := range c.sorted {
+			reports[a].Best = c.best[a]
+			rs = append(rs, &runner{arm: a})
+		}
+		before := slices.Clone(rs)
+		var got []int
+		for _, rn := range safeguardBehind(rs, reports, w, grad) {
+			got = append(got, rn.arm)
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("safeguardBehind(%v, %v) = %v, want %v", c.sorted, c.best, got, c.want)
+		}
+		if !slices.Equal(rs, before) {
+			t.Errorf("safeguardBehind(%v, %v) changed its argument", c.sorted, c.best)
+		}
+	}
+}
+
 // The race's plan in each regime: who races, and the slice. The slice is
 // the time left over twice the rungs times the analytic arms of the first
 // rung, so that a race of five analytic arms in three rungs has a thirtieth
