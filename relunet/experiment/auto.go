@@ -78,9 +78,11 @@ import (
 //   - Where the rows are few, without validation, the safeguarded arm
 //     goes behind the others at the first rung's halving when another
 //     analytic arm has gone below the shared warm-up's score by at least
-//     half as far as it has (safeguardBehind): it is often quick to lead
-//     there and slow to go on. Where the other arms stall beside it, it
-//     keeps its place by its score. Run both ways in one build (10 seeds,
+//     half as far as it has (safeguardBehind). Where the race kept its
+//     network there, the run was often among its set's worst: our
+//     reading, that from the warm-up's network it can lead a rung and then
+//     end behind arms that improve for longer. Where no other arm has moved
+//     half as far, it keeps its place by its score. Run both ways in one build (10 seeds,
 //     the development family at h = 8 to 128 and the nine sets cut small),
 //     the mean training MSE's geometric mean over the few-rows sets was
 //     0.89 to 1.02 of what it was by size, lower on 220 seeds and higher
@@ -277,18 +279,19 @@ func halve(sorted []*runner, gradient func(*runner) bool) []*runner {
 	return an
 }
 
-// safeguardBehind returns the runners of alive, sorted by their arms'
-// scores in reports, with the safeguarded arm's moved behind the others
+// safeguardBehind returns alive, already sorted by the arms' scores in
+// reports, with the safeguarded arm's runner moved behind all the others
+// (a gradient arm's too, which then goes on if it leads the rest: halve)
 // when another analytic arm has gone below the shared warm-up's score w by
-// at least half as far as it has; used at the first rung's halving where
-// the rows are few, without validation. There the safeguarded arm is often
-// quick to lead and slow to go on: in the race kept by halving alone it was
-// kept on 8 of 120 runs of the development family at h = 32, each of them
-// worst or second worst of its set's ten and 1.04 to 22.5 times the best
-// fixed arm on the same seed. Where the other arms have stalled beside it
-// it keeps its place: on skillcraft at h = 128, where it is the best fixed
-// arm and a race without it ended 3 to 4 times higher, they had moved by 0
-// to 1 % of the warm-up's score at the first rung, and it by 11 to 15 %
+// at least half as far as it has; it is used at the first rung's halving
+// where the rows are few, without validation. In the race by halving alone
+// the safeguarded arm's network was kept on 8 of the 120 few-rows runs of
+// the development family at h = 32, each of them worst or second worst of
+// its set's ten and 1.04 to 22.5 times the best fixed arm on the same seed.
+// Where no other arm has moved half as far it keeps its place: on
+// skillcraft at h = 128, where it is the best fixed arm and a race without
+// it ended 3 to 4 times higher, the others had moved by 0 to 0.8 % of the
+// warm-up's score at the first rung, and it by 11 to 15 %
 // (docs/results.md).
 func safeguardBehind(alive []*runner, reports []ArmReport, w float64, gradient func(*runner) bool) []*runner {
 	i := slices.IndexFunc(alive, func(rn *runner) bool { return rn.arm == safeguardArm })
