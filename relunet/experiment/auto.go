@@ -81,13 +81,14 @@ import (
 //     half as far as it has (safeguardBehind). Where the race kept its
 //     network there, the run was often among its set's worst: our
 //     reading, that from the warm-up's network it can lead a rung and then
-//     end behind arms that improve for longer. Where no other arm has moved
-//     half as far, it keeps its place by its score. Run both ways in one build (10 seeds,
-//     the development family at h = 8 to 128 and the nine sets cut small),
-//     the mean training MSE's geometric mean over the few-rows sets was
-//     0.89 to 1.02 of what it was by size, lower on 220 seeds and higher
-//     on 172; where the arm had been kept and no longer was, lower in 8 of
-//     9 runs, the ninth a run that did not race (docs/results.md).
+//     end behind arms that improve for longer. Where no other arm has
+//     moved half as far, it keeps its place by its score. Run both ways in
+//     one build (10 seeds, the development family at h = 8 to 128 and the
+//     nine sets cut small), the mean training MSE's geometric mean over
+//     the few-rows sets was 0.89 to 1.02 of what it was by size, lower on
+//     220 seeds and higher on 172; where the arm had been kept and no
+//     longer was, lower in 8 of 9 runs, the ninth a run that did not race
+//     (docs/results.md).
 //   - Where one step is long for the budget (a race would leave each arm
 //     less than a few steps), there is no race: the first arm runs alone,
 //     with all the cores, restarted as it stops. The first arm is the

@@ -135,7 +135,7 @@ func TestSafeguardBehind(t *testing.T) {
 	}{
 		// Arm 2 moved by 2, the safeguarded arm by 4: half as far.
 		{[]int{0, 2, 1, 3}, map[int]float64{0: 6, 2: 8, 1: 9, 3: 10}, []int{2, 1, 3, 0}},
-		// Arm 2 moved by 1.9 of its 4.
+		// Arm 2 moved by 1.9, less than half the safeguarded arm's 4.
 		{[]int{0, 2, 1, 3}, map[int]float64{0: 6, 2: 8.1, 1: 9, 3: 10}, []int{0, 2, 1, 3}},
 		// None moved but the safeguarded arm.
 		{[]int{0, 1, 2}, map[int]float64{0: 6, 1: 10, 2: 10}, []int{0, 1, 2}},
