@@ -231,7 +231,7 @@ func firstArm(n, m, hD int) int {
 	if ratio(n, m, hD) < 2 {
 		return 1
 	}
-	return 0
+	return safeguardArm
 }
 
 // manyRows is the ratio of equations to unknowns from which the rows are
