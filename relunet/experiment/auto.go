@@ -99,8 +99,7 @@ import (
 //     each for at most an eighth of the time left, each only if its rows
 //     are many for the unknowns too), whose alternations cost a fraction
 //     of a full one; their network starts the full data's stage.
-//   - Where the arms race (but for validation's race where the rows are
-//     many, below), and where the rows are few for the unknowns (also
+//   - Where the arms race, and where the rows are few for the unknowns (also
 //     when a step is too long to race and the first arm runs alone),
 //     every start begins with a warm-up (but a balanced arm's cold ones,
 //     below): the damped step at 0.01,
@@ -169,11 +168,18 @@ import (
 //   - With Validate the race has four more arms: the first arm with a
 //     ridge λ of 10⁻⁴, 10⁻³, 10⁻² and 10⁻¹ times the fitting rows
 //     (ridgeScales), raced by validation MSE beside the others. Where the
-//     rows are many for the unknowns they race against the first arm alone,
-//     from cold starts, as before the warm-up: racing every arm there was
-//     higher in test MSE on teacher (on 5 of 5 seeds) and sinx2 (4 of 5),
-//     where the arms differ in training MSE by less than the choice of λ
-//     moves the test MSE. On 16 sets (the development family, abalone,
+//     rows are many for the unknowns, the first arm and explore race, each
+//     with its four ridge arms, from the shared warm-up. Every arm there at
+//     the configured λ, with the first's ridge arms, trained lower but kept
+//     explore at the configured λ where the first's ridge arms had been
+//     kept, and the test MSE rose (teacher's on 7 of 10 seeds); the first
+//     arm and its ridge arms alone, from cold starts (the rule before),
+//     never tried explore, the arm that kept most often where racing every
+//     arm lowered the test MSE (parkinsons, pol). With explore's ridge arms
+//     the test MSE was lower than the rule before's on 10 of 14 pairs of
+//     set and size where the rows are many (parkinsons at h = 16 to 0.41,
+//     on every seed), higher on 4, none significantly (the SDF's 1.08,
+//     where a step is long for ten arms' slices; docs/results.md). On 16 sets (the development family, abalone,
 //     teacher and sinx2), with every arm at one λ of 10⁻⁴n, 10⁻³n or
 //     10⁻²n, the λ of the lowest test MSE was any of them, or the
 //     configured 0.001 (on one set); the largest cut one set's test MSE
@@ -197,8 +203,11 @@ func autoArms() []arm {
 	}
 }
 
-// safeguardArm is the safeguarded arm's index in autoArms.
-const safeguardArm = 0
+// safeguardArm and exploreArm are those arms' indices in autoArms.
+const (
+	safeguardArm = 0
+	exploreArm   = 4
+)
 
 // one returns the arm of one stage with options o.
 func one(name string, o relunet.AnalyticOptions) arm {
@@ -237,7 +246,8 @@ func firstArm(n, m, hD int) int {
 // manyRows is the ratio of equations to unknowns from which the rows are
 // many for the unknowns: the undamped hidden step is then well determined.
 // From it a row sample can start the full data (cascade), and with
-// validation only the first arm's ridge arms race beside it.
+// validation only explore and the two arms' ridge arms race beside the
+// first.
 const manyRows = 8
 
 // ratio returns the equations per unknown of the hidden step: n·m/(hD).
@@ -357,7 +367,7 @@ func ridgeArms(a arm, n int) []arm {
 
 // warmUp is the stage that begins every start (but a balanced arm's cold
 // ones: arm.evidence) where the rows are few for the unknowns, and where
-// they are many and the strategy races without validation: the damped
+// they are many and the strategy races: the damped
 // step at 0.01 from hyperplanes through the data (the
 // arm of lowest training MSE at a thirtieth of the budget on 8 of the 13
 // development sets, damping 0.001 on the others), until it stalls (its best
@@ -388,10 +398,10 @@ type racePlan struct {
 
 // planRace returns the race for n rows of m outputs and hD unknowns, with
 // validation or without: every arm, or with validation and many rows the
-// first alone; with validation the first's ridge arms too (ridgeArms);
-// without, where the rows are fewer than the unknowns, L-BFGS last. Where
-// the rows are few every arm warms up; where they are many, without
-// validation, only once a race is on (auto).
+// first and explore; with validation the ridge arms (ridgeArms) of the
+// first, and where the rows are many of explore too; without, where the
+// rows are fewer than the unknowns, L-BFGS last. Where the rows are few
+// every arm warms up; where they are many, only once a race is on (auto).
 func planRace(n, m, hD int, validating bool) racePlan {
 	p := racePlan{arms: autoArms(), first: firstArm(n, m, hD), few: ratio(n, m, hD) < manyRows}
 	if p.few && !validating {
@@ -402,19 +412,23 @@ func planRace(n, m, hD int, validating bool) racePlan {
 			p.arms[i] = warmed(p.arms[i])
 		}
 	}
+	ridged := []int{p.first}
+	if !p.few && validating {
+		ridged = append(ridged, exploreArm)
+	}
 	p.racers = []int{p.first}
-	if p.few || !validating {
-		for i := range p.arms {
-			if i != p.first {
-				p.racers = append(p.racers, i)
-			}
+	for i := range p.arms {
+		if i != p.first && (p.few || !validating || slices.Contains(ridged, i)) {
+			p.racers = append(p.racers, i)
 		}
 	}
 	p.prelude = cascade(n, m, hD, p.arms[p.first].stages[0].opts)
 	if validating {
-		for _, ra := range ridgeArms(p.arms[p.first], n) {
-			p.racers = append(p.racers, len(p.arms))
-			p.arms = append(p.arms, ra)
+		for _, i := range ridged {
+			for _, ra := range ridgeArms(p.arms[i], n) {
+				p.racers = append(p.racers, len(p.arms))
+				p.arms = append(p.arms, ra)
+			}
 		}
 	}
 	// L-BFGS races in the first rung's free place on two cores; the race is
@@ -513,7 +527,7 @@ func (r *run) auto(ctx context.Context) (*Result, error) {
 	// arm does from there. Where the rows are many the first start warms up
 	// from where its first step left it, and so do the arms' later starts.
 	var w0 *relunet.Net
-	if !few && !r.validating() {
+	if !few {
 		for i := range arms {
 			arms[i] = warmed(arms[i])
 		}

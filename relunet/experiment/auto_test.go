@@ -172,11 +172,13 @@ func TestSafeguardBehind(t *testing.T) {
 // of it; where the rows are few, without validation, the two balanced arms
 // make seven in three rungs, a forty-second, L-BFGS or not; with
 // validation's four ridge arms beside the five, nine analytic arms run four
-// rungs, a seventy-second. (Counting the racers before the ridge arms
-// joined once gave a thirtieth there too.)
+// rungs, a seventy-second; with validation where the rows are many, the
+// first arm, explore and the four ridge arms of each make ten, also in four
+// rungs, an eightieth. (Counting the racers before the ridge arms joined
+// once gave a thirtieth there too.)
 func TestRacePlan(t *testing.T) {
 	const hD = 100
-	five, seven, nine := []int{5, 3, 2}, []int{7, 4, 2}, []int{9, 5, 3, 2}
+	five, seven, nine, ten := []int{5, 3, 2}, []int{7, 4, 2}, []int{9, 5, 3, 2}, []int{10, 5, 3, 2}
 	for _, c := range []struct {
 		name       string
 		n          int // rows of one output, for hD unknowns
@@ -195,7 +197,7 @@ func TestRacePlan(t *testing.T) {
 		{"fewer rows than unknowns, validating", 80, true, 1, 9, false, nine, 10 * time.Second, true, 0},
 		{"few rows, validating", 300, true, 0, 9, false, nine, 10 * time.Second, true, 0},
 		{"many rows", 16 * manyRows * hD, false, 0, 5, false, five, 24 * time.Second, false, 2},
-		{"many rows, validating", 16 * manyRows * hD, true, 0, 5, false, five, 24 * time.Second, false, 2},
+		{"many rows, validating", 16 * manyRows * hD, true, 0, 10, false, ten, 9 * time.Second, false, 2},
 	} {
 		p := planRace(c.n, 1, hD, c.validating)
 		if p.first != c.first || p.racers[0] != c.first {
@@ -235,6 +237,24 @@ func TestRacePlan(t *testing.T) {
 		if got := p.slice(720 * time.Second); got != c.slice {
 			t.Errorf("%s: slice %v of 720 s, want %v", c.name, got, c.slice)
 		}
+	}
+	// With validation where the rows are many: the first arm, explore, then
+	// each one's ridge arms.
+	n := 16 * manyRows * hD
+	p := planRace(n, 1, hD, true)
+	base := autoArms()
+	want := []string{base[safeguardArm].name, base[exploreArm].name}
+	for _, i := range []int{safeguardArm, exploreArm} {
+		for _, ra := range ridgeArms(base[i], n) {
+			want = append(want, ra.name)
+		}
+	}
+	var got []string
+	for _, i := range p.racers {
+		got = append(got, p.arms[i].name)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("many rows, validating: racers %q, want %q", got, want)
 	}
 }
 
@@ -409,15 +429,16 @@ func TestCascadeSamples(t *testing.T) {
 }
 
 // With validation the first arm also races with a ridge λ of each of
-// ridgeScales times the fitting rows, where the strategy races and where
-// the rows are many for the unknowns (then against the first arm alone);
-// the λ reaches the arm's solvers, and the kept network is the one of
-// lowest validation MSE of all the arms.
+// ridgeScales times the fitting rows, where the rows are few beside every
+// arm, and where they are many beside explore and explore's ridge arms
+// (then the other arms make no start); the λ reaches the arm's solvers,
+// and the kept network is the one of lowest validation MSE of all the
+// arms.
 func TestAutoRidgeArms(t *testing.T) {
 	for _, c := range []struct {
 		sp     *Split
 		hidden int
-		racing bool
+		few    bool
 	}{
 		{smallSplit(t), 8, true},
 		{teacherSplitOf(t, 2000, 3, 6, 0.1, 2), 4, false},
@@ -425,28 +446,40 @@ func TestAutoRidgeArms(t *testing.T) {
 		cfg := Config{Hidden: c.hidden, Auto: true, Budget: 600 * time.Millisecond, Validate: DefaultValidate}
 		r := mustRun(t, c.sp, cfg)
 		nFit := len(c.sp.TrainRows) - int(math.Round(DefaultValidate*float64(len(c.sp.TrainRows))))
-		base := autoArms()
-		if len(r.Arms) != len(base)+len(ridgeScales) {
-			t.Fatalf("%d arms reported, want %d", len(r.Arms), len(base)+len(ridgeScales))
-		}
 		_, d := c.sp.XTrain.Dims()
 		hD := c.hidden * (d + 1)
+		if ratio(nFit, 1, hD) < manyRows != c.few {
+			t.Fatalf("few rows %v: %v equations per unknown", c.few, ratio(nFit, 1, hD))
+		}
+		base := autoArms()
 		i0 := firstArm(nFit, 1, hD)
-		if ratio(nFit, 1, hD) < manyRows != c.racing {
-			t.Fatalf("racing %v: %v equations per unknown", c.racing, ratio(nFit, 1, hD))
+		ridged := []int{i0}
+		if !c.few {
+			ridged = append(ridged, exploreArm)
+		}
+		var want []string
+		for _, a := range base {
+			want = append(want, a.name)
+		}
+		for _, i := range ridged {
+			for _, ra := range ridgeArms(base[i], nFit) {
+				want = append(want, ra.name)
+			}
+		}
+		var got []string
+		for _, a := range r.Arms {
+			got = append(got, a.Name)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("few rows %v: arms %q, want %q", c.few, got, want)
 		}
 		for i, a := range r.Arms {
-			raced := c.racing || i == i0 || i >= len(base)
+			raced := c.few || i >= len(base) || slices.Contains(ridged, i)
 			if raced != (a.Starts > 0) {
-				t.Errorf("racing %v: arm %s made %d starts", c.racing, a.Name, a.Starts)
+				t.Errorf("few rows %v: arm %s made %d starts", c.few, a.Name, a.Starts)
 			}
 			if a.Best < r.Validation*(1-1e-12) {
 				t.Errorf("arm %s scored %v, below the kept network's validation MSE %v", a.Name, a.Best, r.Validation)
-			}
-		}
-		for j, ra := range ridgeArms(base[i0], nFit) {
-			if r.Arms[len(base)+j].Name != ra.name {
-				t.Errorf("ridge arm %d named %q, want %q", j, r.Arms[len(base)+j].Name, ra.name)
 			}
 		}
 	}
@@ -456,7 +489,7 @@ func TestAutoRidgeArms(t *testing.T) {
 // is made from keeps its own λ, and a start's solver gets the configured λ
 // from an arm without one.
 func TestRidgeArmOptions(t *testing.T) {
-	explore := autoArms()[4]
+	explore := autoArms()[exploreArm]
 	ras := ridgeArms(explore, 5000)
 	if len(ras) != len(ridgeScales) {
 		t.Fatalf("%d ridge arms", len(ras))
