@@ -165,23 +165,23 @@ import (
 //     family and higher on none, but higher on 4 of 5 seeds of bike, where
 //     the rows are many and the winners' steps undamped or barely damped;
 //     so it is kept to few rows (docs/results.md).
-//   - With Validate the race has four more arms (eight where the rows are
-//     many): the first arm with a ridge λ of 10⁻⁴, 10⁻³, 10⁻² and 10⁻¹
-//     times the fitting rows (ridgeScales), raced by validation MSE beside
-//     the others. Where the rows are many for the unknowns, the first arm
-//     and explore race, each with its four ridge arms, from the shared
-//     warm-up. The rule before, the first arm and its ridge arms alone from
-//     cold starts, never tried explore, the arm kept most often on
-//     parkinsons where racing every arm lowered the test MSE. Racing every
-//     arm at the configured λ beside the first's ridge arms kept explore at
-//     that λ on teacher where the rule before had kept a ridge arm, and
-//     teacher's test MSE rose on 7 of 10 seeds. With explore's own ridge
-//     arms the test MSE was lower than the rule before's on 10 of 14 pairs
-//     of set and size where the rows are many (parkinsons at h = 16 to
-//     0.41, on every seed), higher on 4, none significantly (the SDF's 1.08,
-//     where an arm dropped at the first rung ran a third as long as with
-//     five arms; docs/results.md). On 16 sets (the development family, abalone,
-//     teacher and sinx2), with every arm at one λ of 10⁻⁴n, 10⁻³n or
+//   - With Validate the first arm also races at a ridge λ of 10⁻⁴, 10⁻³,
+//     10⁻² and 10⁻¹ times the fitting rows (ridgeScales), raced by
+//     validation MSE beside the others. Where the rows are many for the
+//     unknowns only the first arm and explore race, each with its four
+//     ridge arms (ten arms), from the shared warm-up. The rule before, the
+//     first arm and its ridge arms alone from cold starts, never tried
+//     explore, the arm that racing every arm kept most often on parkinsons,
+//     where it lowered the test MSE. Racing every arm at the configured λ
+//     beside the first's ridge arms kept explore at that λ on 6 of 10
+//     seeds of teacher, on each of which the rule before had kept a ridge
+//     arm, and teacher's test MSE rose on 7 of 10 seeds. With explore's own
+//     ridge arms the test MSE was lower than the rule before's on 10 of 14
+//     pairs of set and size where the rows are many (parkinsons at h = 16
+//     to 0.41, on every seed), higher on 4, none of them significantly
+//     (the SDF's 1.08, where an arm dropped at the first rung ran a third
+//     as long as with five arms; docs/results.md). On 16 sets (the
+//     development family, abalone, teacher and sinx2), with every arm at one λ of 10⁻⁴n, 10⁻³n or
 //     10⁻²n, the λ of the lowest test MSE was any of them, or the
 //     configured 0.001 (on one set); the largest cut one set's test MSE
 //     26-fold and raised another's by 75 %: no fixed λ suits every set, and
