@@ -19,11 +19,13 @@
 #   docs/measure.sh family H OUT      the development family (the CSV files of
 #                                     $RELUNET_DEV, default ../shared/datasets/
 #                                     uci-dev) with H hidden units, 3 seeds
+#   docs/measure.sh gradient H OUT    the same family and H: the strategy and
+#                                     every gradient method, 5 seeds from 4900
 # A budget is wall time: run on an otherwise idle machine, and expect the
 # numbers to move by about the spread the tables show.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-what="${1:?usage: docs/measure.sh nine|validate|subsets|subsets-validate OUT|family H OUT}"
+what="${1:?usage: docs/measure.sh nine|validate|subsets|subsets-validate OUT|family|gradient H OUT}"
 shift
 bin="$(mktemp -d)/relunet"
 (cd "$root" && go build -o "$bin" ./cmd/relunet)
@@ -38,6 +40,16 @@ nine() {
 	done
 	compare "$out" patches -runs 3 -budget 30 -methods "$labels"
 	compare "$out" yearlike -hidden 64 -split fixed -runs 5 -budget 40 -methods "$year"
+}
+# dev H OUT RUNS SEED LABELS: the development family with H hidden units, each
+# set with its budget, seeds SEED … SEED+RUNS-1.
+dev() {
+	local h="$1" out="$2" runs="$3" seed="$4" labels="$5" f rows b; mkdir -p "$out"
+	for f in "${RELUNET_DEV:-$root/../shared/datasets/uci-dev}"/*.csv; do
+		rows=$(wc -l <"$f")
+		b=2; [ "$rows" -ge 2000 ] && b=5; [ "$rows" -ge 20000 ] && b=10
+		compare "$out" "$f" -hidden "$h" -runs "$runs" -seed "$seed" -budget "$b" -methods "$labels"
+	done
 }
 case "$what" in
 nine)
@@ -58,15 +70,13 @@ subsets | subsets-validate)
 	done
 	;;
 family)
-	h="${1:?H}" out="${2:?OUT}"; mkdir -p "$out"
 	labels="analytic+auto,analytic+safeguard+datainit+restarts,analytic+damping=0.01+datainit+restarts,analytic+damping=0.001+datainit+restarts"
 	labels="$labels,analytic+damping=0.01+balance+datainit+restarts,analytic+damping=0.001+balance+datainit+restarts"
-	[ "$h" = 32 ] && labels="$labels,analytic+datainit+explore+restarts,analytic+damping=0.0001+datainit+restarts,sgd,lm"
-	for f in "${RELUNET_DEV:-$root/../shared/datasets/uci-dev}"/*.csv; do
-		rows=$(wc -l <"$f")
-		b=2; [ "$rows" -ge 2000 ] && b=5; [ "$rows" -ge 20000 ] && b=10
-		compare "$out" "$f" -hidden "$h" -runs 3 -budget "$b" -methods "$labels,adam,lbfgs"
-	done
+	[ "${1:?H}" = 32 ] && labels="$labels,analytic+datainit+explore+restarts,analytic+damping=0.0001+datainit+restarts,sgd,lm"
+	dev "$1" "${2:?OUT}" 3 0 "$labels,adam,lbfgs"
+	;;
+gradient)
+	dev "${1:?H}" "${2:?OUT}" 5 4900 "analytic+auto,$gradient"
 	;;
 *)
 	echo "docs/measure.sh: no measurement $what" >&2; exit 2 ;;
