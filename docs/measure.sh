@@ -21,16 +21,25 @@
 #                                     uci-dev) with H hidden units, 3 seeds
 #   docs/measure.sh gradient H OUT    the same family and H: the strategy and
 #                                     every gradient method, 5 seeds from 4900
+#   docs/measure.sh large H OUT       the large-rows family (six synthetic sets
+#                                     of 20,000 to 45,000 rows that
+#                                     docs/large-family.py writes; needs
+#                                     numpy) with H hidden units, 10 s: the
+#                                     strategy, every arm it races and every
+#                                     gradient method, 3 seeds
+#   docs/measure.sh large-validate H OUT  the same, every method with
+#                                     +validate
 # A budget is wall time: run on an otherwise idle machine, and expect the
 # numbers to move by about the spread the tables show.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-what="${1:?usage: docs/measure.sh nine|validate|subsets|subsets-validate OUT|family|gradient H OUT}"
+what="${1:?usage: docs/measure.sh nine|validate|subsets|subsets-validate OUT|family|gradient|large|large-validate H OUT}"
 shift
 bin="$(mktemp -d)/relunet"
 (cd "$root" && go build -o "$bin" ./cmd/relunet)
 compare() { local out="$1" name="$2"; shift 2; "$bin" compare -data "$name" -json "$@" >"$out/$(basename "$name" .csv).jsonl"; }
 gradient="sgd,adam,lbfgs,lm"
+validated="analytic+auto+validate,sgd+validate,adam+validate,lbfgs+validate,lm+validate"
 # nine OUT LABELS YEAR: the nine sets, each with its budget, LABELS on all but
 # yearlike, YEAR on yearlike.
 nine() {
@@ -51,18 +60,23 @@ dev() {
 		compare "$out" "$f" -hidden "$h" -runs "$runs" -seed "$seed" -budget "$b" -methods "$labels"
 	done
 }
+# The strategy and the fixed variants of the family's tables (at h = 32 and in
+# the large-rows family, $more too).
+analytic="analytic+auto,analytic+safeguard+datainit+restarts,analytic+damping=0.01+datainit+restarts,analytic+damping=0.001+datainit+restarts"
+analytic="$analytic,analytic+damping=0.01+balance+datainit+restarts,analytic+damping=0.001+balance+datainit+restarts"
+more="analytic+datainit+explore+restarts,analytic+damping=0.0001+datainit+restarts"
 case "$what" in
 nine)
 	nine "${1:?OUT}" "analytic+auto,analytic+safeguard+datainit+restarts,$gradient" "analytic+auto,analytic+safeguard+datainit+restarts,adam"
 	;;
 validate)
-	nine "${1:?OUT}" "analytic+auto+validate,sgd+validate,adam+validate,lbfgs+validate,lm+validate" "analytic+auto+validate,adam+validate"
+	nine "${1:?OUT}" "$validated" "analytic+auto+validate,adam+validate"
 	;;
 subsets | subsets-validate)
 	out="${1:?OUT}"; mkdir -p "$out"
 	labels="analytic+auto,analytic+safeguard+datainit+restarts,analytic+damping=0.01+datainit+restarts,analytic+damping=0.001+datainit+restarts"
 	labels="$labels,analytic+damping=0.0001+datainit+restarts,analytic+datainit+explore+restarts,$gradient"
-	[ "$what" = subsets-validate ] && labels="analytic+auto+validate,sgd+validate,adam+validate,lbfgs+validate,lm+validate"
+	[ "$what" = subsets-validate ] && labels="$validated"
 	for name in abalone bike sdf sinx2 teacher shape-sdf; do
 		for rows in 600 1000 1500; do
 			"$bin" compare -data "$name" -rows "$rows" -json -runs 5 -budget 2 -methods "$labels" >"$out/$name-$rows.jsonl"
@@ -70,13 +84,19 @@ subsets | subsets-validate)
 	done
 	;;
 family)
-	labels="analytic+auto,analytic+safeguard+datainit+restarts,analytic+damping=0.01+datainit+restarts,analytic+damping=0.001+datainit+restarts"
-	labels="$labels,analytic+damping=0.01+balance+datainit+restarts,analytic+damping=0.001+balance+datainit+restarts"
-	[ "${1:?H}" = 32 ] && labels="$labels,analytic+datainit+explore+restarts,analytic+damping=0.0001+datainit+restarts,sgd,lm"
+	labels="$analytic"
+	[ "${1:?H}" = 32 ] && labels="$labels,$more,sgd,lm"
 	dev "$1" "${2:?OUT}" 3 0 "$labels,adam,lbfgs"
 	;;
 gradient)
 	dev "${1:?H}" "${2:?OUT}" 5 4900 "analytic+auto,$gradient"
+	;;
+large | large-validate)
+	sets="$(dirname "$bin")/large"
+	python3 "$root/docs/large-family.py" "$sets"
+	labels="$analytic,$more,sgd,lm,adam,lbfgs"
+	[ "$what" = large-validate ] && labels="$validated"
+	RELUNET_DEV="$sets" dev "${1:?H}" "${2:?OUT}" 3 0 "$labels"
 	;;
 *)
 	echo "docs/measure.sh: no measurement $what" >&2; exit 2 ;;
