@@ -13,7 +13,7 @@ Each member imitates a trait of real tabular data, not any one data set:
   l-teacher     30,000 x 20: a random ReLU network of 16 units (the
                 method's own model class), noise a tenth of its sd
   l-factors     45,000 x 32: inputs driven by 6 hidden factors (strongly
-                correlated), a smooth target of three of them
+                correlated), a nonlinear target of three of them
   l-skewed      25,000 x 8: lognormal inputs, 50 rows with an input 20 to 40
                 sds out, noise that grows with the signal
   l-discrete    20,000 x 6: integer and binary inputs (an hour, a weekday,

@@ -25,8 +25,9 @@
 #                                     of 20,000 to 45,000 rows that
 #                                     docs/large-family.py writes; needs
 #                                     numpy) with H hidden units, 10 s: the
-#                                     strategy, every arm it races and every
-#                                     gradient method, 3 seeds
+#                                     strategy, every arm it races, the two
+#                                     balanced variants and every gradient
+#                                     method, 3 seeds
 #   docs/measure.sh large-validate H OUT  the same, every method with
 #                                     +validate
 # A budget is wall time: run on an otherwise idle machine, and expect the
