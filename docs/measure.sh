@@ -28,7 +28,8 @@
 #                                     strategy, every arm it races, the two
 #                                     balanced variants and every gradient
 #                                     method, 3 seeds
-#   docs/measure.sh large-validate H OUT  the same, every method with
+#   docs/measure.sh large-validate H OUT  the same sets: the strategy
+#                                     and every gradient method, each with
 #                                     +validate
 # A budget is wall time: run on an otherwise idle machine, and expect the
 # numbers to move by about the spread the tables show.
