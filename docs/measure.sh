@@ -31,11 +31,17 @@
 #   docs/measure.sh large-validate H OUT  the same sets: the strategy
 #                                     and every gradient method, each with
 #                                     +validate
+#   docs/measure.sh alone OUT         where no race fits: 25 pairs of a
+#                                     development set and h = 64 or 128 at a
+#                                     quarter, half or all of its budget, and
+#                                     the large-rows family at h = 128, 5 s:
+#                                     the strategy and every fixed variant,
+#                                     3 seeds from 7100
 # A budget is wall time: run on an otherwise idle machine, and expect the
 # numbers to move by about the spread the tables show.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-what="${1:?usage: docs/measure.sh nine|validate|subsets|subsets-validate OUT|family|gradient|large|large-validate H OUT}"
+what="${1:?usage: docs/measure.sh nine|validate|subsets|subsets-validate|alone OUT|family|gradient|large|large-validate H OUT}"
 shift
 bin="$(mktemp -d)/relunet"
 (cd "$root" && go build -o "$bin" ./cmd/relunet)
@@ -99,6 +105,28 @@ large | large-validate)
 	labels="$analytic,$more,sgd,lm,adam,lbfgs"
 	[ "$what" = large-validate ] && labels="$validated"
 	RELUNET_DEV="$sets" dev "${1:?H}" "${2:?OUT}" 3 0 "$labels"
+	;;
+alone)
+	# The pairs and budgets where a probe (one seed, 7000) found the strategy
+	# running its first arm alone.
+	out="${1:?OUT}"; mkdir -p "$out"
+	sets="$(dirname "$bin")/large"
+	python3 "$root/docs/large-family.py" "$sets"
+	dir="${RELUNET_DEV:-$root/../shared/datasets/uci-dev}"
+	labels="analytic+auto,analytic+safeguard+datainit+restarts,analytic+damping=0.01+datainit+restarts"
+	labels="$labels,analytic+damping=0.001+datainit+restarts,analytic+damping=0.0001+datainit+restarts"
+	labels="$labels,analytic+datainit+explore+restarts,analytic+damping=0.01+balance+datainit+restarts"
+	labels="$labels,analytic+damping=0.001+balance+datainit+restarts"
+	for c in gas:64:1.25 gas:64:2.5 parkinsons:64:1.25 pol:64:1.25 pol:64:2.5 skillcraft:64:1.25 sml:64:1.25 wine:64:0.5 \
+		gas:128:1.25 gas:128:2.5 parkinsons:128:1.25 parkinsons:128:2.5 parkinsons:128:5 pendulum:128:0.5 \
+		pol:128:1.25 pol:128:2.5 pol:128:5 skillcraft:128:1.25 skillcraft:128:2.5 skillcraft:128:5 \
+		sml:128:1.25 sml:128:2.5 sml:128:5 wine:128:0.5 wine:128:1; do
+		IFS=: read -r name h b <<<"$c"
+		"$bin" compare -data "$dir/$name.csv" -hidden "$h" -runs 3 -seed 7100 -budget "$b" -methods "$labels" -json >>"$out/alone.jsonl"
+	done
+	for f in "$sets"/*.csv; do
+		"$bin" compare -data "$f" -hidden 128 -runs 3 -seed 7100 -budget 5 -methods "$labels" -json >>"$out/alone.jsonl"
+	done
 	;;
 *)
 	echo "docs/measure.sh: no measurement $what" >&2; exit 2 ;;

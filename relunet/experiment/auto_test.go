@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"math"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -604,13 +605,11 @@ func TestWarmUpStarts(t *testing.T) {
 	}
 }
 
-// A balanced arm's first start goes on from the warm-up's network; its
-// second, its first new one, is cold (its own stage from hyperplanes
-// through the data, without the warm-up), and each later one is of the
-// kind whose starts have the lower score so far. The other arms' new
-// starts all warm up. A start's score counts for its kind.
-func TestEvidenceStarts(t *testing.T) {
-	sp := smallSplit(t)
+// fewRowsRun returns the strategy's state for the split at h = 8, where
+// the rows are few: every arm, the balanced ones too, warmed, and no start
+// made yet.
+func fewRowsRun(t *testing.T, sp *Split) *autoRun {
+	t.Helper()
 	r, err := newRun(sp, Config{Hidden: 8, Auto: true, Budget: time.Minute})
 	if err != nil {
 		t.Fatal(err)
@@ -621,8 +620,20 @@ func TestEvidenceStarts(t *testing.T) {
 	}
 	a := &autoRun{run: r, ctx: bg, arms: arms, reports: make([]ArmReport, len(arms))}
 	for i := range a.reports {
-		a.reports[i].Best = math.Inf(1)
+		a.reports[i] = ArmReport{Name: arms[i].name, Best: math.Inf(1)}
 	}
+	return a
+}
+
+// A balanced arm's first start goes on from the warm-up's network; its
+// second, its first new one, is cold (its own stage from hyperplanes
+// through the data, without the warm-up), and each later one is of the
+// kind whose starts have the lower score so far. The other arms' new
+// starts all warm up. A start's score counts for its kind.
+func TestEvidenceStarts(t *testing.T) {
+	sp := smallSplit(t)
+	a := fewRowsRun(t, sp)
+	arms := a.arms
 	w0 := fixedNet(t, sp)
 	warmUpFirst := func(rn *runner) bool {
 		o := rn.s.(*relunet.Analytic).Options()
@@ -666,6 +677,98 @@ func TestEvidenceStarts(t *testing.T) {
 			}
 			if rn.cold != c.want || warmUpFirst(rn) == c.want {
 				t.Errorf("arm %s: with warmed starts at %v and cold at %v a new start is cold %v, want %v", ar.name, c.warm, c.cold, rn.cold, c.want)
+			}
+		}
+	}
+}
+
+// Where no race fits, damping 0.01 balanced runs alone where the rows are
+// few, without validation, the first arm elsewhere. The first start, still
+// in the warm-up that every arm begins with, is handed to the lone arm
+// with its start, time and score, and goes on with the lone arm's own
+// stage from its network; the lone arm's later starts skip the warm-up. A
+// start past the warm-up keeps its arm and ends.
+func TestLoneArm(t *testing.T) {
+	const hD = 100
+	for _, c := range []struct {
+		n          int
+		validating bool
+		want       string
+	}{
+		{150, false, "damping=0.01+balance+datainit"},
+		{300, false, "damping=0.01+balance+datainit"},
+		{manyRows*hD - 1, false, "damping=0.01+balance+datainit"},
+		{150, true, "damping=0.01+datainit"},
+		{300, true, "safeguard+datainit"},
+		{manyRows * hD, false, "safeguard+datainit"},
+	} {
+		p := planRace(c.n, 1, hD, c.validating)
+		if got := p.arms[p.lone].name; got != c.want {
+			t.Errorf("%d rows for %d unknowns, validating %v: the lone arm is %s, want %s", c.n, hD, c.validating, got, c.want)
+		}
+	}
+
+	sp := smallSplit(t)
+	a := fewRowsRun(t, sp)
+	arms := a.arms
+	rn, err := a.start(safeguardArm, 1, 0, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.advance(rn, 0, 1)
+	if rn.st != warmUp || rn.done {
+		t.Fatalf("after one step the first start is at %+v, done %v: not in the warm-up", rn.st, rn.done)
+	}
+	a.reports[safeguardArm].Seconds = 0.25
+	was, w := a.reports[safeguardArm], rn.s.Best().Net
+	a.hand(rn, balancedArm)
+	if got := a.reports[balancedArm]; rn.arm != balancedArm || got.Starts != 1 || got.Seconds != was.Seconds || got.Best != was.Best || got.Name != arms[balancedArm].name {
+		t.Errorf("a start handed over: arm %d, report %+v, want arm %d with %+v", rn.arm, got, balancedArm, was)
+	}
+	if got := a.reports[safeguardArm]; got.Starts != 0 || got.Seconds != 0 || !math.IsInf(got.Best, 1) {
+		t.Errorf("the arm a start was handed from reports %+v, want nothing", got)
+	}
+	if o := rn.s.(*relunet.Analytic).Options(); o.Damping != 0.01 || !o.Balance || o.Tol == warmUp.opts.Tol || o.DataInit || !mat.Equal(o.Init.W, w.W) || len(rn.rest) != 0 {
+		t.Errorf("a start handed over has %+v and %d stages after it, want damping 0.01 balanced from its network", o, len(rn.rest))
+	}
+	next, err := a.start(balancedArm, 1, 0, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := next.s.(*relunet.Analytic).Options(); o.Damping != 0.01 || !o.Balance || o.Tol == warmUp.opts.Tol || !o.DataInit || len(next.rest) != 0 {
+		t.Errorf("the lone arm's next start has %+v and %d stages after it, want its own stage without the warm-up", o, len(next.rest))
+	}
+
+	// A start from the warm-up's network is in its own arm's stages.
+	past, err := a.start(safeguardArm, 1, 0, nil, fixedNet(t, sp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	was = a.reports[safeguardArm]
+	a.hand(past, exploreArm)
+	if past.arm != safeguardArm || !past.done || a.reports[safeguardArm] != was || a.reports[exploreArm].Starts != 0 {
+		t.Errorf("a start past its warm-up: arm %d, done %v, reports %+v and %+v", past.arm, past.done, a.reports[safeguardArm], a.reports[exploreArm])
+	}
+}
+
+// On one core there is no race: the lone arm makes every start and is
+// given all the time, and the kept network is its best.
+func TestAutoAlone(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	for _, c := range []struct {
+		sp     *Split
+		hidden int
+	}{{smallSplit(t), 8}, {teacherSplitOf(t, 2000, 3, 6, 0.1, 2), 4}} {
+		n, d := c.sp.XTrain.Dims()
+		p := planRace(n, 1, c.hidden*(d+1), false)
+		r := mustRun(t, c.sp, Config{Hidden: c.hidden, Auto: true, Budget: 400 * time.Millisecond})
+		for i, ar := range r.Arms {
+			if i == p.lone {
+				if ar.Starts == 0 || !(ar.Seconds > 0.2) || math.Abs(r.TrainMSE-ar.Best) > 1e-9*ar.Best || ar.Starts != r.Starts {
+					t.Errorf("%d rows: the lone arm %s reports %+v; the run %d starts and training MSE %v", n, ar.Name, ar, r.Starts, r.TrainMSE)
+				}
+			} else if ar.Starts != 0 || ar.Seconds != 0 || !math.IsNaN(ar.Best) {
+				t.Errorf("%d rows: arm %s reports %+v, want nothing: the lone arm is %s", n, ar.Name, ar, r.Arms[p.lone].Name)
 			}
 		}
 	}
