@@ -256,17 +256,19 @@ func firstArm(n, m, hD int) int {
 // units, from its own starts (without the warm-up; hand); elsewhere the
 // first arm. Where no race fitted (20 settings of the development sets at
 // h = 64 and 128 with a quarter to all of their budgets, and of the
-// large-rows family), no arm alone was best on most of them, and damping
-// 0.001, the best on the three where the question arose, lost by factors
-// on others (21 times the first arm on wine at h = 128). Damping 0.01
-// balanced was below the first arm alone on 18 of the 20; run in its
-// place on other seeds, and on four sets cut to few rows that did not
-// serve to choose it, it was lower on 23 of 26 settings, significantly
-// on 13, and higher on none significantly (docs/results.md). With
-// validation the balanced arms are not in the plan, and the first arm
-// stays. Where the rows are many the safeguarded arm stays: damping 0.001
-// alone was lower on two sets of 8.5 to 9 equations per unknown, but
-// higher on yearlike (80), whose steps are too long to race.
+// large-rows family), no arm alone was best on most of them. Damping
+// 0.001 (balanced on two of them) was the best on the three where the
+// question arose, but damping 0.001 alone lost by factors on others (21
+// times the first arm's training MSE on wine at h = 128). Damping 0.01
+// balanced was below the strategy's runs of the first arm alone on 18 of
+// the 20; run in its place on other seeds, and on four sets cut to few
+// rows, settings that did not serve to choose it, it was lower on 23 of 26
+// settings, significantly on 13, and higher on none significantly
+// (docs/results.md). With validation the balanced arms are not in the
+// plan, and the first arm stays. Where the rows are many the safeguarded
+// arm stays: damping 0.001 alone was lower on two sets of 8.5 to 9
+// equations per unknown, but higher on yearlike (80), whose steps are too
+// long to race.
 func loneArm(n, m, hD int, validating bool) int {
 	if ratio(n, m, hD) < manyRows && !validating {
 		return balancedArm
@@ -771,25 +773,28 @@ func (a *autoRun) start(arm, workers int, mem int64, prelude []stage, init *relu
 	return rn, nil
 }
 
-// hand makes the start rn a start of arm to, which has made none, where
-// every arm warms up and rn is still in the warm-up, the same for every
-// arm: it goes on from its best network with to's own stages, without
-// the rest of the warm-up, and its start, time and score so far count for
-// to, whose later starts begin without the warm-up too (loneArm). A start
-// already in its own arm's stages keeps its arm and ends, so that to's
-// starts follow it.
+// hand makes arm to, which has made no start, run from its own starts,
+// without the warm-up, and the start rn one of them: where every arm warms
+// up and rn is still in the warm-up, the same for every arm, rn goes on
+// from its best network with to's own stages, and its start, time and
+// score so far count for to. A start already in its own arm's stages
+// keeps its arm and ends, so that to's starts follow it.
 func (a *autoRun) hand(rn *runner, to int) {
-	switch {
-	case to == rn.arm || rn.done:
-		return
-	case !a.arms[rn.arm].warm || !a.arms[to].warm || rn.st != warmUp:
-		rn.done = true
+	if to == rn.arm {
 		return
 	}
 	own := a.arms[to]
-	own.stages, own.warm = own.stages[1:], false
+	if own.warm {
+		own.stages, own.warm = own.stages[1:], false
+	}
 	a.mu.Lock()
 	a.arms[to] = own
+	a.mu.Unlock()
+	if rn.done || !a.arms[rn.arm].warm || rn.st != warmUp {
+		rn.done = true
+		return
+	}
+	a.mu.Lock()
 	from := &a.reports[rn.arm]
 	a.reports[to] = ArmReport{Name: a.reports[to].Name, Starts: from.Starts, Seconds: from.Seconds, Best: from.Best}
 	*from = ArmReport{Name: from.Name, Best: math.Inf(1)}

@@ -749,6 +749,12 @@ func TestLoneArm(t *testing.T) {
 	if past.arm != safeguardArm || !past.done || a.reports[safeguardArm] != was || a.reports[exploreArm].Starts != 0 {
 		t.Errorf("a start past its warm-up: arm %d, done %v, reports %+v and %+v", past.arm, past.done, a.reports[safeguardArm], a.reports[exploreArm])
 	}
+	// The arm it was to be handed to makes its own starts all the same.
+	if ex, err := a.start(exploreArm, 1, 0, nil, nil); err != nil {
+		t.Fatal(err)
+	} else if o := ex.s.(*relunet.Analytic).Options(); o.Tol == warmUp.opts.Tol || o.Damping != 0 || !o.DataInit || len(ex.rest) != len(autoArms()[exploreArm].stages)-1 {
+		t.Errorf("explore's start after a start past its warm-up was handed to it has %+v and %d stages after it, want its own stages", o, len(ex.rest))
+	}
 }
 
 // On one core there is no race: the lone arm makes every start and is

@@ -138,9 +138,11 @@ func (p Polish) method() relunet.Method {
 // strategy (Config.Auto), which races the analytic variants within the
 // budget (each start after a shared warm-up), and where one step is too
 // long for a race runs the variant that suits the rows alone, restarted
-// while time is left (with few rows, without validation, the damped step
-// at 0.01 with balanced units; with many rows the safeguarded alternation
-// from hyperplanes through the data: SafeguardLabel). On the thirteen
+// while time is left (with few rows for the unknowns, without validation,
+// the damped step at 0.01 with balanced units; with validation there, the
+// damped step at 0.01 below two equations per unknown and the safeguarded
+// alternation above; with many rows the safeguarded alternation from
+// hyperplanes through the data: SafeguardLabel). On the thirteen
 // development sets of docs/results.md (h = 32) its mean training MSE was
 // lower than SafeguardLabel's and than every gradient method's on all
 // thirteen; it was within 2 % of the best fixed analytic variant (or below
