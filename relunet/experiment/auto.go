@@ -261,11 +261,11 @@ func firstArm(n, m, hD int) int {
 // question arose, but damping 0.001 alone lost by factors on others (21
 // times the first arm's training MSE on wine at h = 128). Damping 0.01
 // balanced was below the strategy's runs of the first arm alone on 18 of
-// the 20; run in its place on other seeds, and on four sets cut to few
-// rows, settings that did not serve to choose it, it was lower on 23 of 26
-// settings, significantly on 13, and higher on none significantly
-// (docs/results.md). With validation the balanced arms are not in the
-// plan, and the first arm stays. Where the rows are many the safeguarded
+// the 20; run in its place on other seeds, and on three sets cut four
+// ways to few rows, settings that did not serve to choose it, it was lower
+// on 23 of 26 settings, significantly on 13, and higher on none
+// significantly (docs/results.md). With validation the balanced arms are
+// not in the plan, and the first arm stays. Where the rows are many the safeguarded
 // arm stays: damping 0.001 alone was lower on two sets of 8.5 to 9
 // equations per unknown, but higher on yearlike (80), whose steps are too
 // long to race.
@@ -774,7 +774,7 @@ func (a *autoRun) start(arm, workers int, mem int64, prelude []stage, init *relu
 }
 
 // hand makes arm to, which has made no start, run from its own starts,
-// without the warm-up, and the start rn one of them: where every arm warms
+// without the warm-up, and the start rn one of them: where rn's arm warms
 // up and rn is still in the warm-up, the same for every arm, rn goes on
 // from its best network with to's own stages, and its start, time and
 // score so far count for to. A start already in its own arm's stages
