@@ -121,6 +121,11 @@ type AnalyticOptions struct {
 	// (assembly, factorisation, passes over the rows); 0 means GOMAXPROCS.
 	// Results do not depend on it.
 	Workers int
+	// Workspace, when not nil, lends the hidden step's system to this
+	// solver and the others that share it (see Workspace); nil means the
+	// solver keeps its own. Results do not depend on it, and Save does not
+	// keep it.
+	Workspace *Workspace
 }
 
 // Defaults of the analytic method, the reference implementation's.
@@ -270,7 +275,7 @@ type Analytic struct {
 	next Status
 
 	as  gram.Assembler
-	sys *mat.SymDense // storage of the hidden step's normal matrix (or its dual form's) and its factor, kept for the next step
+	sys *mat.SymDense // storage of the hidden step's normal matrix (or its dual form's) and its factor, kept for the next step without a Workspace
 	// dualX is X̃ᵀ by columns for the dual form (gram.HadamardGrams), each
 	// row repeated for every output.
 	dualX []float64
@@ -751,7 +756,7 @@ type analyticState struct {
 // iterate, status and random-number position) to w.
 func (a *Analytic) Save(w io.Writer) error {
 	o := a.opts
-	o.Init, o.Workers, o.MemoryLimit = nil, a.given.Workers, a.given.MemoryLimit
+	o.Init, o.Workers, o.MemoryLimit, o.Workspace = nil, a.given.Workers, a.given.MemoryLimit, nil
 	return writeState(w, MethodAnalytic, a.pr, analyticState{
 		Opts: o, Start: saveNet(a.opts.Init), Net: saveNet(a.net), Act: a.pat.act, RNG: pcgState(a.rng),
 		History: saveHistory(&a.history), Cycle: a.cycle, Next: a.next, CGOff: a.cgOff,

@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"testing"
 	"time"
@@ -321,5 +322,42 @@ func BenchmarkHiddenStepDual(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkRaceStarts times a race's first slice at skillcraft's size at
+// h = 128 (2670 rows, 19 inputs: a 2560-unknown hidden system, 52 MB):
+// seven solvers made and stepped once each, in turn, all kept until the
+// end, as the arms of a race are, with a system each or one Workspace for
+// all. The memory is given back to the system before each, as at the start
+// of a run, so that a new system is new memory: its first touch is what the
+// Workspace saves (docs/performance.md).
+func BenchmarkRaceStarts(b *testing.B) {
+	X, Y := benchProblem(1, 2670, 19)
+	for _, shared := range []bool{false, true} {
+		b.Run(map[bool]string{false: "own", true: "workspace"}[shared], func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				debug.FreeOSMemory()
+				b.StartTimer()
+				var ws *relunet.Workspace
+				if shared {
+					ws = new(relunet.Workspace)
+				}
+				var arms []*relunet.Analytic
+				for k := range 7 {
+					a, err := relunet.NewAnalytic(context.Background(), X, Y, relunet.AnalyticOptions{
+						Hidden: 128, Seed: uint64(k), DataInit: true, Damping: 0.01, Iterations: 1, Workers: 1, Workspace: ws})
+					if err != nil {
+						b.Fatal(err)
+					}
+					if !a.Step() && a.Err() != nil {
+						b.Fatal(a.Err())
+					}
+					arms = append(arms, a)
+				}
+				runtime.KeepAlive(arms)
+			}
+		})
 	}
 }

@@ -87,7 +87,11 @@
 // made, the least of the machine's available memory, its control group's
 // limit, its address-space limit (RLIMIT_AS) and GOMEMLIMIT. Every product
 // of sizes is computed so that it cannot wrap. What does not fit is a
-// *MemoryError, at once.
+// *MemoryError, at once. Analytic solvers that step a few at a time, such
+// as the starts of one run, may share a Workspace, which lends them the
+// hidden step's system for a step at a time: they then hold fewer systems
+// and touch less new memory, with the same results. The check still counts
+// a system for each solver.
 //
 // # Errors
 //

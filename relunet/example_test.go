@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"math"
 	"time"
 
 	"github.com/relunet/relunet/relunet"
@@ -130,4 +131,35 @@ func must[S relunet.Solver](s S, err error) relunet.Solver {
 		log.Fatal(err)
 	}
 	return s
+}
+
+// Starts of one run that step one at a time can share a Workspace: each
+// borrows the hidden step's system for a step, so that the run holds one
+// instead of one per start, and the results are those of starts that keep
+// their own.
+func ExampleWorkspace() {
+	ds, _, err := data.Teacher(400, 2, 4, 0, 1)
+	if err != nil {
+		log.Fatal(err)
+	}
+	run := func(ws *relunet.Workspace) (best float64) {
+		best = math.Inf(1)
+		for seed := range uint64(3) {
+			a, err := relunet.NewAnalytic(context.Background(), ds.X, ds.Y, relunet.AnalyticOptions{
+				Hidden: 8, Seed: seed, Damping: 0.01, Workspace: ws})
+			if err != nil {
+				log.Fatal(err)
+			}
+			for a.Step() {
+			}
+			if a.Err() != nil {
+				log.Fatal(a.Err())
+			}
+			best = math.Min(best, a.Best().Loss)
+		}
+		return best
+	}
+	fmt.Println("the same best loss:", run(new(relunet.Workspace)) == run(nil))
+	// Output:
+	// the same best loss: true
 }

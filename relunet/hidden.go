@@ -90,9 +90,8 @@ func (a *Analytic) hidden() (HiddenResult, error) {
 func (a *Analytic) solvePrimal(rhs *mat.Dense, alive []int) (*mat.Dense, bool, float64, error) {
 	start := time.Now()
 	h, D := a.net.W.Dims()
-	if a.sys == nil {
-		a.sys = spd.NewPadded(h * D)
-	}
+	sys, done := a.system(h * D)
+	defer done()
 	dead := a.deadNeurons(alive)
 	damped := false
 	assemble := func(dst *mat.SymDense) {
@@ -103,7 +102,7 @@ func (a *Analytic) solvePrimal(rhs *mat.Dense, alive []int) (*mat.Dense, bool, f
 			damped = true
 		}
 	}
-	assemble(a.sys)
+	assemble(sys)
 	took := since(start)
 	if err := a.as.Pool.Err(); err != nil {
 		return nil, false, took, err
@@ -114,7 +113,7 @@ func (a *Analytic) solvePrimal(rhs *mat.Dense, alive []int) (*mat.Dense, bool, f
 	for _, j := range dead {
 		rhs.SetRow(j, a.net.W.RawRowView(j))
 	}
-	sol, fallback, err := spd.Solve(a.as.Pool, a.sys, mat.NewDense(h*D, 1, rhs.RawMatrix().Data), a.hiddenFloor(len(dead) > 0), assemble,
+	sol, fallback, err := spd.Solve(a.as.Pool, sys, mat.NewDense(h*D, 1, rhs.RawMatrix().Data), a.hiddenFloor(len(dead) > 0), assemble,
 		a.fallbackFits(h*D))
 	if err != nil {
 		return nil, fallback, took, err
@@ -176,11 +175,10 @@ func (a *Analytic) solveDual(alive []int) (*mat.Dense, bool, error) {
 	// The columns (i, o) of X̃ᵀ, repeated for each output, and of (GB_o)ᵀ,
 	// GB_o = G·diag(β_{·o}), so that ΦΦᵀ is the Hadamard product of their
 	// Gram matrices.
-	// X̃ᵀ does not change between steps: it is formed with the system's
-	// storage, on the first step.
+	// X̃ᵀ does not change between steps: it is formed on the first step.
 	ld, beta := gram.DualLd(nm), a.net.Beta
 	if a.dualX == nil {
-		a.sys, a.dualX = spd.NewPadded(nm), make([]float64, D*ld)
+		a.dualX = make([]float64, D*ld)
 		for i := 0; i < n; i++ {
 			for o := 0; o < m; o++ {
 				for t, v := range a.pr.x.RawRowView(i) {
@@ -189,7 +187,9 @@ func (a *Analytic) solveDual(alive []int) (*mat.Dense, bool, error) {
 			}
 		}
 	}
-	sys, xt, zt := a.sys, a.dualX, make([]float64, h*ld)
+	sys, done := a.system(nm)
+	defer done()
+	xt, zt := a.dualX, make([]float64, h*ld)
 	for i := 0; i < n; i++ {
 		for o := 0; o < m; o++ {
 			for j, v := range G.RawRowView(i) {

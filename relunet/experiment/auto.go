@@ -834,6 +834,7 @@ func (a *autoRun) options(o relunet.AnalyticOptions, k, workers int, mem int64, 
 	}
 	o.Hidden, o.Alpha, o.Seed, o.Workers, o.MemoryLimit, o.Iterations =
 		a.cfg.Hidden, a.cfg.Alpha, RestartSeed(a.cfg.Seed, k), workers, mem, -1
+	o.Workspace = &a.ws
 	if init != nil {
 		o.Init, o.DataInit = init, false
 	}

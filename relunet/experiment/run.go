@@ -123,6 +123,10 @@ type run struct {
 	keepScore float64
 	keepStart int
 	keepTrain float64 // its training MSE on all training rows, for the curve
+	// ws lends the hidden step's system to the run's analytic solvers,
+	// whose starts and arms step a few at a time, so that a new start
+	// reuses the memory of those before it instead of touching new memory.
+	ws relunet.Workspace
 }
 
 // newRun returns the state of a Run of cfg on sp, before any start: its
@@ -377,6 +381,7 @@ func (r *run) starts(ctx context.Context, sc *schedule, n, par, workers int) (la
 			o := st.opts
 			o.Hidden, o.Alpha, o.Ridge, o.Seed, o.Workers, o.MemoryLimit, o.Iterations =
 				r.cfg.Hidden, r.cfg.Alpha, r.cfg.Ridge, RestartSeed(r.cfg.Seed, k), workers, mem, r.cfg.iterations()
+			o.Workspace = &r.ws
 			if init != nil {
 				o.Init, o.DataInit = init, false
 			}
