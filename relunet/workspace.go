@@ -14,8 +14,8 @@ import (
 // keeps a system of its own; solvers that share one, such as the starts
 // and arms of a run that step a few at a time, reuse each other's memory
 // instead of each touching new memory. On this project's virtual machine
-// the first touch of 52 MB of new memory took 0.13 to 0.18 s, about a
-// hidden step's time at that size (docs/performance.md). Results do not
+// the first touch of 52 MB of new memory took up to 0.18 s, longer than a
+// whole alternation at that size (docs/performance.md). Results do not
 // depend on it.
 //
 // The zero value is ready to use. A Workspace is safe for concurrent use
