@@ -47,16 +47,7 @@ func stepAll(t *testing.T, X, Y *mat.Dense, ws *Workspace, k int, atOnce bool) [
 		for i := 0; i < k; i++ {
 			for _, a := range as {
 				a.Step()
-				if ws != nil {
-					for _, free := range ws.free {
-						for _, sys := range free {
-							raw := sys.RawSymmetric()
-							for j := range raw.Data {
-								raw.Data[j] = math.NaN()
-							}
-						}
-					}
-				}
+				fillNaN(ws)
 			}
 		}
 	}
@@ -66,6 +57,22 @@ func stepAll(t *testing.T, X, Y *mat.Dense, ws *Workspace, k int, atOnce bool) [
 		}
 	}
 	return as
+}
+
+// fillNaN fills every system the workspace holds (none when ws is nil) with
+// NaN.
+func fillNaN(ws *Workspace) {
+	if ws == nil {
+		return
+	}
+	for _, free := range ws.free {
+		for _, sys := range free {
+			raw := sys.RawSymmetric()
+			for j := range raw.Data {
+				raw.Data[j] = math.NaN()
+			}
+		}
+	}
 }
 
 // Solvers that share a Workspace end on the same bits as solvers that keep
