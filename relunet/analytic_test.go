@@ -839,6 +839,52 @@ func TestDampedHiddenStep(t *testing.T) {
 	}
 }
 
+// With AltDamping the odd alternations take Damping and the even ones
+// AltDamping: each alternation is, bit for bit, the first of a solver
+// damped as that alternation should be, started from the network before
+// it, with the primal and the dual solve, balanced or not; and the
+// sub-steps called on their own take the dampings in the same turn as Step.
+func TestAltDamping(t *testing.T) {
+	X, Y := randomProblem(43, 40, 3, 2) // 6·4 = 24 unknowns, 80 equations
+	for _, solve := range []HiddenSolve{SolvePrimal, SolveDual} {
+		for _, balance := range []bool{false, true} {
+			opts := AnalyticOptions{Hidden: 6, Seed: 5, DataInit: true, Damping: 0.01, AltDamping: 0.001, HiddenSolve: solve, Balance: balance}
+			a := mustAnalytic(t, X, Y, opts)
+			for iter := 1; iter <= 4; iter++ {
+				one := opts
+				one.AltDamping, one.Init, one.DataInit = 0, a.Net(), false
+				if iter%2 == 0 {
+					one.Damping = opts.AltDamping
+				}
+				b := mustAnalytic(t, X, Y, one)
+				if !a.Step() || !b.Step() {
+					t.Fatalf("%v, balance %v, iteration %d: %v, %v", solve, balance, iter, a.Err(), b.Err())
+				}
+				if !sameNet(a.Net(), b.Net()) {
+					t.Errorf("%v, balance %v: alternation %d is not that of damping %g alone", solve, balance, iter, one.Damping)
+				}
+			}
+			if balance {
+				continue // Balance applies to Step only
+			}
+			c := mustAnalytic(t, X, Y, opts)
+			for iter := 1; iter <= 4; iter++ {
+				for _, s := range []byte("hpo") {
+					mustSubStep(t, c, s)
+				}
+			}
+			if !sameNet(a.Net(), c.Net()) {
+				t.Errorf("%v: four alternations by sub-steps differ from four by Step", solve)
+			}
+		}
+	}
+	for _, v := range []float64{-1, math.NaN(), math.Inf(1), 2 * MaxDamping} {
+		if _, err := NewAnalytic(bg, X, Y, AnalyticOptions{Hidden: 2, Damping: 0.01, AltDamping: v}); err == nil || !strings.Contains(err.Error(), "AltDamping") {
+			t.Errorf("AltDamping %v: error %v, want one naming AltDamping", v, err)
+		}
+	}
+}
+
 // What a sub-step does after the run stopped: after a stop by the run's
 // own rules it goes on and Status is NotTerminated again, until the rules
 // stop the run again; after a failure or an ended context it does nothing.

@@ -97,7 +97,7 @@ func (a *Analytic) solvePrimal(rhs *mat.Dense, alive []int) (*mat.Dense, bool, f
 	assemble := func(dst *mat.SymDense) {
 		a.assemble(dst)
 		isolate(dst, dead, D)
-		if a.opts.Damping > 0 {
+		if a.stepDamping() > 0 {
 			a.damp(dst, rhs, alive, D, !damped)
 			damped = true
 		}
@@ -220,7 +220,7 @@ func (a *Analytic) solveDual(alive []int) (*mat.Dense, bool, error) {
 	// With the damping μ‖W - W_old‖², the solution is W = (μ/c)W_old + Φᵀa
 	// with (ΦΦᵀ + cI)a = y - β₀ - (μ/c)ΦW_old, c = λ + μ: the same system
 	// with the ridge c and the old weights' frozen-pattern fit taken out.
-	mu := a.opts.Damping * mag / float64(max(len(alive)*D, 1))
+	mu := a.stepDamping() * mag / float64(max(len(alive)*D, 1))
 	c := a.opts.lambda() + mu
 	if mu > 0 {
 		a.ensurePre()
@@ -363,7 +363,7 @@ func (a *Analytic) cg(rhs *mat.Dense, alive, maxIter int) (*mat.Dense, int, floa
 			trace += blocks[(j*D+r)*D+r]
 		}
 	}
-	mu := a.opts.Damping * trace / float64(max(alive*D, 1))
+	mu := a.stepDamping() * trace / float64(max(alive*D, 1))
 	if mu > 0 {
 		rhs = mat.DenseCopyOf(rhs)
 		axpyDense(mu, a.net.W, rhs)
@@ -474,6 +474,11 @@ func axpyDense(alpha float64, x, y *mat.Dense) {
 	f64.Axpy(alpha, x.RawMatrix().Data, y.RawMatrix().Data)
 }
 
+// stepDamping returns the damping of the hidden step under way: that of
+// the alternation after the last recorded one (Step records its
+// alternation when it ends, and a HiddenStep called on its own begins one).
+func (a *Analytic) stepDamping() float64 { return a.opts.damping(a.Last().Iter + 1) }
+
 // damp adds the proximal term μ‖W - W_old‖² to the hidden step's problem
 // for the alive neurons: μ on the diagonal of n and, when right, μ·W_old
 // on the right of rhs, μ the Damping option times the mean diagonal entry
@@ -486,7 +491,7 @@ func (a *Analytic) damp(n *mat.SymDense, rhs *mat.Dense, alive []int, D int, rig
 			trace += raw.Data[r*raw.Stride+r] - a.opts.lambda()
 		}
 	}
-	mu := a.opts.Damping * trace / float64(max(len(alive)*D, 1))
+	mu := a.stepDamping() * trace / float64(max(len(alive)*D, 1))
 	for _, j := range alive {
 		for r := j * D; r < (j+1)*D; r++ {
 			raw.Data[r*raw.Stride+r] += mu

@@ -133,9 +133,8 @@ func checkResume(t *testing.T, name string, s Solver, X, Y *mat.Dense, k int, mi
 
 func TestSaveLoadResumesBitExact(t *testing.T) {
 	X, Y := randomProblem(4, 200, 3, 2)
-	for _, safe := range []bool{false, true} {
-		opts := AnalyticOptions{Hidden: 5}
-		opts.Safeguard, opts.Iterations = safe, 12
+	for _, opts := range []AnalyticOptions{{Hidden: 5}, {Hidden: 5, Safeguard: true}, {Hidden: 5, Damping: 0.01, AltDamping: 0.001, Balance: true}} {
+		opts.Iterations = 12
 		a := mustAnalytic(t, X, Y, opts)
 		// Saved in the middle of an alternation called by hand.
 		checkResume(t, "analytic", a, X, Y, 4, func(s Solver) {

@@ -28,7 +28,7 @@ func parseCompare(args []string) (*common, compareFlags, []experiment.Config, er
 	c := newCommon("compare")
 	var f compareFlags
 	c.fs.IntVar(&f.runs, "runs", 5, "seeded splits per method: seeds -seed … -seed+`R`-1")
-	list := c.fs.String("methods", "", "comma-separated `labels`: a method (analytic, sgd, adam, lbfgs, lm); analytic takes options after +: safeguard, datainit, explore, damping=X, balance, restarts (as many as -budget allows), restarts=N, parallel=N, polish=lbfgs, polish=lm, or auto (alone: races the variants within -budget); any method takes validate or validate=SHARE (keep the network with the lowest MSE on that share of the training rows, held out; with auto it also chooses the ridge λ) (default: the paper's analytic,sgd,adam,lbfgs; with -budget "+budgetMethods+")")
+	list := c.fs.String("methods", "", "comma-separated `labels`: a method (analytic, sgd, adam, lbfgs, lm); analytic takes options after +: safeguard, datainit, explore, damping=X (or X/Y: the two in turn), balance, restarts (as many as -budget allows), restarts=N, parallel=N, polish=lbfgs, polish=lm, or auto (alone: races the variants within -budget); any method takes validate or validate=SHARE (keep the network with the lowest MSE on that share of the training rows, held out; with auto it also chooses the ridge λ) (default: the paper's analytic,sgd,adam,lbfgs; with -budget "+budgetMethods+")")
 	c.fs.StringVar(&f.out, "out", "", "`directory` for runs.csv, runs.json and the PNG figures")
 	if err := c.parse(args); err != nil {
 		return nil, f, nil, err

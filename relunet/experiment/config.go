@@ -41,6 +41,10 @@ type Config struct {
 	// Damping makes each hidden step proximal (relunet.AnalyticOptions.Damping);
 	// 0 means none.
 	Damping float64
+	// AltDamping, when positive, is the damping of every second
+	// alternation (relunet.AnalyticOptions.AltDamping), in the label
+	// after Damping's: "damping=0.01/0.001". 0 means none.
+	AltDamping float64
 	// Balance rescales the hidden units after each hidden step so that
 	// each unit's input and output weights have equal norms
 	// (relunet.AnalyticOptions.Balance).
@@ -181,6 +185,9 @@ func (c Config) methodLabel() string {
 	}
 	if c.Damping > 0 {
 		l += "+damping=" + strconv.FormatFloat(c.Damping, 'g', -1, 64)
+		if c.AltDamping > 0 {
+			l += "/" + strconv.FormatFloat(c.AltDamping, 'g', -1, 64)
+		}
 	}
 	if c.Balance {
 		l += "+balance"
@@ -265,7 +272,8 @@ const MaxParallel = 64
 // Every method takes "validate" (DefaultValidate) or "validate=SHARE". The
 // analytic method takes "auto" (the adaptive strategy, alone), or
 // "safeguard", "datainit", "explore", "damping=X" (X > 0, the damped
-// hidden step of relunet.AnalyticOptions.Damping), "balance"
+// hidden step of relunet.AnalyticOptions.Damping), "damping=X/Y" (X and Y
+// taken in turn, relunet.AnalyticOptions.AltDamping), "balance"
 // (relunet.AnalyticOptions.Balance), "restarts" (as many as
 // the budget allows), "restarts=N" (N ≥ 2), "parallel=N" (N starts at once,
 // from 2 to MaxParallel, with restarts) and "polish=lbfgs" or "polish=lm".
@@ -313,11 +321,18 @@ func ParseConfig(label string, h int) (Config, error) {
 		case opt == "balance":
 			c.Balance = true
 		case name == "damping" && hasVal:
-			v, err := strconv.ParseFloat(val, 64)
-			if err != nil || !(v > 0) || v > relunet.MaxDamping {
-				return bad(fmt.Sprintf("damping=%s: want a positive number up to %g, relative to the normal matrix's mean diagonal", val, relunet.MaxDamping))
+			odd, even, alt := strings.Cut(val, "/")
+			v, err := strconv.ParseFloat(odd, 64)
+			ok := err == nil && v > 0 && v <= relunet.MaxDamping
+			w := 0.0
+			if alt {
+				w, err = strconv.ParseFloat(even, 64)
+				ok = ok && err == nil && w > 0 && w <= relunet.MaxDamping
 			}
-			c.Damping = v
+			if !ok {
+				return bad(fmt.Sprintf("damping=%s: want a positive number up to %g, relative to the normal matrix's mean diagonal, or two such numbers X/Y taken in turn", val, relunet.MaxDamping))
+			}
+			c.Damping, c.AltDamping = v, w
 		case opt == "explore":
 			c.Explore = true
 		case opt == "restarts":
@@ -344,7 +359,7 @@ func ParseConfig(label string, h int) (Config, error) {
 				return bad(fmt.Sprintf("polish=%s: want polish=lbfgs or polish=lm", val))
 			}
 		default:
-			return bad(fmt.Sprintf("analytic takes no option %q (have auto, safeguard, datainit, explore, damping=X, balance, restarts, restarts=N, parallel=N, polish=lbfgs, polish=lm, validate, validate=SHARE)", opt))
+			return bad(fmt.Sprintf("analytic takes no option %q (have auto, safeguard, datainit, explore, damping=X, damping=X/Y, balance, restarts, restarts=N, parallel=N, polish=lbfgs, polish=lm, validate, validate=SHARE)", opt))
 		}
 	}
 	if c.Parallel > 1 && c.Restarts == 0 {
@@ -366,7 +381,7 @@ func RestartSeed(seed uint64, k int) uint64 {
 // way to make and keep starts is set: those are the analytic method's own,
 // and the adaptive strategy's to choose.
 func (c Config) variantSet() bool {
-	return c.Safeguard || c.Damping != 0 || c.Balance || c.DataInit || c.Explore || c.Restarts != 0 ||
+	return c.Safeguard || c.Damping != 0 || c.AltDamping != 0 || c.Balance || c.DataInit || c.Explore || c.Restarts != 0 ||
 		c.Parallel != 0 || c.Polish != NoPolish
 }
 
@@ -387,6 +402,10 @@ func (c Config) check() error {
 		return fmt.Errorf("experiment: %s: auto chooses the safeguard, the damping, the balance, the initialisation, explore, restarts, parallel starts and the polish itself", c.Label())
 	case math.IsNaN(c.Damping) || c.Damping < 0 || c.Damping > relunet.MaxDamping:
 		return fmt.Errorf("experiment: %s: Damping must be from 0 to %g, have %v", c.Label(), relunet.MaxDamping, c.Damping)
+	case math.IsNaN(c.AltDamping) || c.AltDamping < 0 || c.AltDamping > relunet.MaxDamping:
+		return fmt.Errorf("experiment: %s: AltDamping must be from 0 to %g, have %v", c.Label(), relunet.MaxDamping, c.AltDamping)
+	case c.AltDamping > 0 && c.Damping == 0:
+		return fmt.Errorf("experiment: %s: AltDamping alternates with Damping, which is 0", c.Label())
 	case math.IsNaN(c.Validate) || c.Validate < 0 || c.Validate >= 1:
 		return fmt.Errorf("experiment: %s: Validate must be a share in [0, 1), have %v", c.Label(), c.Validate)
 	case c.Parallel < 0 || c.Workers < 0:
@@ -426,7 +445,7 @@ func (c Config) solver(ctx context.Context, X, Y mat.Matrix, init *relunet.Net) 
 	switch c.Method {
 	case relunet.MethodAnalytic:
 		return relunet.NewAnalytic(ctx, X, Y, relunet.AnalyticOptions{Hidden: c.Hidden, Seed: c.Seed, Alpha: c.Alpha, Ridge: c.Ridge,
-			Safeguard: c.Safeguard, Damping: c.Damping, Balance: c.Balance, MemoryLimit: c.MemoryLimit, DataInit: c.DataInit, Init: init, Workers: c.Workers,
+			Safeguard: c.Safeguard, Damping: c.Damping, AltDamping: c.AltDamping, Balance: c.Balance, MemoryLimit: c.MemoryLimit, DataInit: c.DataInit, Init: init, Workers: c.Workers,
 			Iterations: c.iterations()})
 	case relunet.MethodSGD, relunet.MethodAdam:
 		opts := relunet.DescentOptions{Method: c.Method, Hidden: c.Hidden, Seed: c.Seed, Alpha: c.Alpha, LR: c.LR, Batch: c.Batch,

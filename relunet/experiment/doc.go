@@ -17,7 +17,8 @@
 // with "+parallel=N"), hidden hyperplanes started through training rows
 // ("+datainit"), a plain stage before the safeguarded one ("+explore"), and
 // a polish of the kept network by L-BFGS or Levenberg–Marquardt
-// ("+polish=lbfgs"), a damped hidden step ("+damping=X"), or the adaptive
+// ("+polish=lbfgs"), a damped hidden step ("+damping=X", or "+damping=X/Y"
+// for two taken in turn), or the adaptive
 // strategy that races these variants within the budget ("+auto"), the
 // BudgetLabel: the configuration chosen from measurements across data sets
 // (see its comment and auto.go). "+validate" holds out a share of the

@@ -19,6 +19,7 @@ func TestLabelsRoundTrip(t *testing.T) {
 		"analytic", "analytic+safeguard", "analytic+datainit", "analytic+restarts", "analytic+restarts=4",
 		BudgetLabel, "analytic+polish=lbfgs", "analytic+explore+restarts=2", "analytic+restarts+parallel=2", "analytic+safeguard+datainit+restarts+polish=lm", "sgd", "adam", "lbfgs", "lm",
 		"analytic+damping=0.01", "analytic+damping=0.001+balance+datainit+restarts", "analytic+safeguard+balance+explore+restarts",
+		"analytic+damping=0.01/0.001+balance+datainit+restarts",
 	} {
 		c, err := ParseConfig(label, 4)
 		if err != nil {
@@ -36,10 +37,15 @@ func TestLabelsRoundTrip(t *testing.T) {
 		{"analytic+safeguard+safeguard", "safeguard is given twice"}, {"analytic+polish=lbfgs+polish=lm", "polish is given twice"},
 		{"analytic+restarts=3+restarts", "restarts is given twice"}, {"newton", "unknown method"},
 		{"sgd+balance", "takes no option"}, {"analytic+auto+balance", "give it alone"},
+		{"analytic+damping=0.01/", "X/Y"}, {"analytic+damping=0.01/-1", "X/Y"}, {"analytic+damping=/0.01", "X/Y"},
+		{"analytic+damping=0.01/0.001/0.1", "X/Y"}, {"analytic+damping=0.01/1e13", "X/Y"},
 	} {
 		if _, err := ParseConfig(tc.label, 4); err == nil || !strings.Contains(err.Error(), tc.label) || !strings.Contains(err.Error(), tc.why) {
 			t.Errorf("ParseConfig(%q): error %v, want one naming the label and saying %q", tc.label, err, tc.why)
 		}
+	}
+	if c := mustConfig(t, "analytic+damping=0.01/0.001", 4); c.Damping != 0.01 || c.AltDamping != 0.001 {
+		t.Errorf("damping=0.01/0.001: Damping %v, AltDamping %v", c.Damping, c.AltDamping)
 	}
 	c := mustConfig(t, "analytic+restarts", 4)
 	if _, err := Run(bg, teacherSplit(t), c); err == nil || !strings.Contains(err.Error(), "Budget") {

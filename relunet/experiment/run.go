@@ -306,7 +306,7 @@ type stage struct {
 
 // arm returns the configuration's own way to make a start.
 func (c Config) arm() arm {
-	first := relunet.AnalyticOptions{Safeguard: c.Safeguard, Damping: c.Damping, Balance: c.Balance, DataInit: c.DataInit}
+	first := relunet.AnalyticOptions{Safeguard: c.Safeguard, Damping: c.Damping, AltDamping: c.AltDamping, Balance: c.Balance, DataInit: c.DataInit}
 	if !c.Explore {
 		return arm{name: c.Label(), stages: []stage{{opts: first}}}
 	}
