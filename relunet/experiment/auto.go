@@ -154,25 +154,24 @@ import (
 //     others, but not with Validate, where it was not measured. A network
 //     can then fit the rows exactly: L-BFGS from an analytic network got
 //     to a training MSE of 3·10⁻¹¹ or below on two development sets at
-//     h = 64, where the strategy stopped near 10⁻⁶. It takes the first
-//     rung's place that is free on two cores (five arms run in three
-//     rounds, seven in four), the slice is sized by the analytic arms,
-//     and it goes on after a rung only while it leads them all, without
+//     h = 64, where the strategy stopped near 10⁻⁶. It runs in the first
+//     rung beside the analytic arms, the slice is sized by the analytic
+//     arms, and it goes on after a rung only while it leads them all, without
 //     taking an analytic arm's place (halve). Where it did take one, in a first
 //     trial, the arm that wins later was dropped at the first rung on some
 //     seeds of three sets, and their mean training MSE rose 2 to 20 times;
 //     the rule kept gives up an L-BFGS start that falls behind at a rung
 //     and would win later (on stock at h = 64 the first trial kept L-BFGS
-//     on 5 of 5 seeds, this rule on 2). Its cost elsewhere: the first
-//     rung's free place and, where it leads there, the second rung's (on
-//     two cores three runners take two rounds, as four do; beside the four
-//     of seven arms it adds a third round); where it leads at the second
-//     rung too, the third takes two rounds instead of one (15 slices in
-//     all, 18 with the balanced arms). Beside eight analytic arms it has
-//     no free place: the first rung takes a fifth round, and the race 13
-//     slices, 15 where it leads at the first rung and 19 where it leads
-//     at the second too. Within the noise of a rerun on the development
-//     sets (docs/results.md).
+//     on 5 of 5 seeds, this rule on 2). Its cost elsewhere: on two cores a
+//     round more at each rung it runs in. It races only where the rows
+//     are few, beside the eight analytic arms of the balanced ones: the
+//     first rung then takes five rounds instead of four, and the race 13
+//     slices instead of 12, 15 where it leads at the first rung (the
+//     second takes three rounds) and 19 where it leads at the second too
+//     (the third takes two). With seven analytic arms, before the third
+//     balanced one, it took the first rung's free place: 12, 14 and 18
+//     slices. Within the noise of a rerun on the development sets, with
+//     seven (docs/results.md).
 //   - In the race the starts run at once, one core each (the first keeps
 //     the cores it began with), so that small starts keep every core busy.
 //   - Where the rows are few and no start of the winning arm has stopped
@@ -321,8 +320,8 @@ func (a arm) gradient() bool { return a.stages[len(a.stages)-1].lbfgs }
 
 // halve returns the runners that go on after a rung, sorted by score: the
 // better half of the analytic ones, and a gradient runner (gradient) only
-// if it leads them all. The L-BFGS arm races in a place of the first rung
-// that is free on two cores, and must not take an analytic arm's place: on
+// if it leads them all. The L-BFGS arm races beside the analytic arms of
+// the first rung, and must not take an analytic arm's place: on
 // some seeds of three development sets at h = 64 it was second at the first
 // rung, where the arm that wins later had not yet moved from the warm-up's
 // loss and went on only by the tie's order.
@@ -482,8 +481,8 @@ func planRace(n, m, hD int, validating bool) racePlan {
 			}
 		}
 	}
-	// L-BFGS races in the first rung's free place on two cores; the race is
-	// sized by the analytic arms.
+	// L-BFGS races beside the first rung's analytic arms; the race is sized
+	// by them.
 	if p.few && !validating && interpolates(n, m, hD) {
 		p.racers = append(p.racers, len(p.arms))
 		p.arms = append(p.arms, warmed(lbfgsArm))

@@ -47,6 +47,13 @@ func TestLabelsRoundTrip(t *testing.T) {
 	if c := mustConfig(t, "analytic+damping=0.01/0.001", 4); c.Damping != 0.01 || c.AltDamping != 0.001 {
 		t.Errorf("damping=0.01/0.001: Damping %v, AltDamping %v", c.Damping, c.AltDamping)
 	}
+	// A Config made in code: a second damping needs a first, which its
+	// label would not show otherwise.
+	for _, c := range []Config{{Hidden: 4, AltDamping: 0.001}, {Hidden: 4, Damping: 0.01, AltDamping: -1}, {Hidden: 4, Damping: 0.01, AltDamping: math.NaN()}} {
+		if _, err := Run(bg, teacherSplit(t), c); err == nil || !strings.Contains(err.Error(), "AltDamping") {
+			t.Errorf("Damping %v, AltDamping %v: error %v, want one naming AltDamping", c.Damping, c.AltDamping, err)
+		}
+	}
 	c := mustConfig(t, "analytic+restarts", 4)
 	if _, err := Run(bg, teacherSplit(t), c); err == nil || !strings.Contains(err.Error(), "Budget") {
 		t.Errorf("restarts without a count and without a budget: error %v", err)
